@@ -1,0 +1,274 @@
+"""One interface over three kinds of chain.
+
+``connect(network)`` takes
+
+* ``"tester"``: eth-tester with the py-evm backend, in-process (tests, single-process scripts);
+* ``"anvil"``: the background node started by ``rwa node start`` if one runs,
+  else a fresh anvil on a free port that stops when the chain is closed;
+* an ``http(s)://`` or ``ws(s)://`` JSON-RPC URL (a real network).
+
+Local chains share one set of dev-chain helpers (snapshot/revert, mine, time
+travel, set balance, funded dev accounts). Every revert bumps :attr:`Chain.epoch`
+so transaction senders know their cached nonces are stale.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+from functools import cached_property
+from typing import Any
+
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from web3 import Web3
+from web3.providers.base import JSONBaseProvider
+
+from .errors import ChainError, ConfigError
+from .node import DEV_MNEMONIC, AnvilNode, background_status
+
+TESTER_CHAIN_ID = 131277322940537  # eth-tester's own chain id
+DEV_ACCOUNT_COUNT = 10
+
+
+def dev_accounts(count: int = DEV_ACCOUNT_COUNT) -> list[LocalAccount]:
+    """The public dev accounts of :data:`DEV_MNEMONIC` (anvil's defaults), for local chains only."""
+    Account.enable_unaudited_hdwallet_features()
+    return [Account.from_mnemonic(DEV_MNEMONIC, account_path=f"m/44'/60'/0'/0/{i}") for i in range(count)]
+
+
+class Chain:
+    """A connected chain. Subclasses add what their node can do."""
+
+    kind = "rpc"
+    is_dev = False
+
+    def __init__(self, w3: Web3, name: str):
+        self.w3 = w3
+        self.name = name  # the network name used for deployment records
+        self.epoch = 0  # bumped on every revert: cached nonces are stale after it
+
+    @cached_property
+    def chain_id(self) -> int:
+        return int(self.w3.eth.chain_id)
+
+    @cached_property
+    def dev_accounts(self) -> list[LocalAccount]:
+        """Funded accounts whose keys are public; empty on a real network."""
+        return []
+
+    # --- dev-chain helpers ------------------------------------------------------
+
+    def _dev_only(self, what: str) -> None:
+        if not self.is_dev:
+            raise ChainError(f"{what} needs a local dev chain (tester or anvil), not {self.name}")
+
+    def snapshot(self) -> Any:
+        """Take a snapshot of the chain state; returns its id."""
+        self._dev_only("snapshot")
+        return self._rpc("evm_snapshot")
+
+    def revert(self, snapshot_id: Any) -> None:
+        """Go back to ``snapshot_id``. A snapshot is used up by reverting to it: take a fresh one."""
+        self._dev_only("revert")
+        ok = self._rpc("evm_revert", [snapshot_id])
+        if ok is False:
+            raise ChainError(f"revert to snapshot {snapshot_id} failed (already used or unknown)")
+        self.epoch += 1
+
+    def mine(self, blocks: int = 1) -> int:
+        """Mine ``blocks`` empty blocks; returns the new block number."""
+        self._dev_only("mine")
+        self._rpc("anvil_mine", [hex(blocks)])
+        return self.w3.eth.block_number
+
+    def advance_time(self, seconds: int) -> int:
+        """Move the clock forward by ``seconds`` and mine a block at that time; returns its timestamp."""
+        self._dev_only("advance_time")
+        target = int(self.w3.eth.get_block("latest")["timestamp"]) + int(seconds)
+        self._rpc("evm_setNextBlockTimestamp", [hex(target)])
+        self._rpc("evm_mine")
+        return target
+
+    def set_balance(self, address: str, wei: int) -> None:
+        """Set an account's ether balance."""
+        self._dev_only("set_balance")
+        self._rpc("anvil_setBalance", [Web3.to_checksum_address(address), hex(wei)])
+
+    def timestamp(self) -> int:
+        return int(self.w3.eth.get_block("latest")["timestamp"])
+
+    def _rpc(self, method: str, params: list[Any] | None = None) -> Any:
+        resp = self.w3.provider.make_request(method, params or [])  # type: ignore[arg-type]
+        if "error" in resp:
+            raise ChainError(f"{method} failed: {resp['error']}")
+        return resp.get("result")
+
+    def close(self) -> None:
+        """Release the connection (and stop a node this chain started)."""
+
+    def __enter__(self) -> "Chain":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name}>"
+
+
+class TesterChain(Chain):
+    """eth-tester + py-evm in this process. Lives as long as the object."""
+
+    kind = "tester"
+    is_dev = True
+
+    def __init__(self, accounts: int = DEV_ACCOUNT_COUNT):
+        from eth_tester import EthereumTester, PyEVMBackend
+        from eth_tester.backends.pyevm.main import generate_genesis_state_for_keys, get_default_genesis_params
+        from eth_keys import keys
+        from web3.providers.eth_tester import EthereumTesterProvider
+
+        self._accounts = dev_accounts(accounts)
+        genesis_keys = [keys.PrivateKey(a.key) for a in self._accounts]
+        params = get_default_genesis_params({"gas_limit": 30_000_000})
+        backend = PyEVMBackend(genesis_parameters=params, genesis_state=generate_genesis_state_for_keys(genesis_keys))
+        self.tester = EthereumTester(backend)
+        super().__init__(Web3(EthereumTesterProvider(self.tester)), "tester")
+        self.w3.eth.default_account = self._accounts[0].address  # views run "from" a funded account
+
+    @cached_property
+    def dev_accounts(self) -> list[LocalAccount]:
+        return list(self._accounts)
+
+    def snapshot(self) -> int:
+        return self.tester.take_snapshot()
+
+    def revert(self, snapshot_id: Any) -> None:
+        from eth_tester.exceptions import SnapshotNotFound
+
+        try:
+            self.tester.revert_to_snapshot(snapshot_id)
+        except SnapshotNotFound:
+            raise ChainError(f"revert to snapshot {snapshot_id} failed: unknown snapshot") from None
+        self.epoch += 1
+
+    def mine(self, blocks: int = 1) -> int:
+        self.tester.mine_blocks(blocks)
+        return self.w3.eth.block_number
+
+    def advance_time(self, seconds: int) -> int:
+        target = self.timestamp() + int(seconds)
+        self.tester.time_travel(target)  # mines a block at `target`
+        return target
+
+    def set_balance(self, address: str, wei: int) -> None:
+        # eth-tester has no such call: write the balance into the pending block's state and mine it.
+        chain = self.tester.backend.chain
+        state = chain.get_vm().state
+        state.set_balance(bytes.fromhex(Web3.to_checksum_address(address)[2:]), int(wei))
+        state.persist()
+        chain.header = chain.header.copy(state_root=state.state_root)
+        self.tester.mine_blocks(1)
+
+
+class RpcChain(Chain):
+    """A node reached over JSON-RPC. Dev helpers work when the node offers them (anvil does)."""
+
+    def __init__(self, url: str, name: str | None = None, is_dev: bool = False):
+        self.url = url
+        provider: JSONBaseProvider
+        if url.startswith(("ws://", "wss://")):
+            provider = SyncWebSocketProvider(url)
+        elif url.startswith(("http://", "https://")):
+            from web3 import HTTPProvider
+
+            provider = HTTPProvider(url, request_kwargs={"timeout": 60})
+        else:
+            raise ConfigError(f"network must be tester, anvil or an http(s):// / ws(s):// URL, not {url!r}")
+        self.is_dev = is_dev
+        super().__init__(Web3(provider), name or "")
+        if not name:  # never name a network after its URL: URLs often carry API keys
+            self.name = f"chain-{self.chain_id}"
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name}>"
+
+
+class AnvilChain(RpcChain):
+    """An anvil node: the background `rwa node` if one runs, else one started (and stopped) here."""
+
+    kind = "anvil"
+
+    def __init__(self, node: AnvilNode | None = None, url: str | None = None, accounts: int = DEV_ACCOUNT_COUNT):
+        self.node = node
+        self._account_count = accounts
+        super().__init__(url or node.url, name="anvil", is_dev=True)  # type: ignore[union-attr]
+        self.w3.eth.default_account = self.dev_accounts[0].address
+
+    @classmethod
+    def start(cls, **node_options: Any) -> "AnvilChain":
+        return cls(node=AnvilNode(**node_options).start())
+
+    @cached_property
+    def dev_accounts(self) -> list[LocalAccount]:
+        return dev_accounts(self._account_count)
+
+    def snapshot(self) -> str:
+        return self._rpc("evm_snapshot")
+
+    def close(self) -> None:
+        if self.node is not None:
+            self.node.stop()
+            self.node = None
+
+
+def connect(network: str = "tester") -> Chain:
+    """Open the chain a ``--network`` value names."""
+    if network == "tester":
+        return TesterChain()
+    if network == "anvil":
+        running = background_status()
+        return AnvilChain(url=running["url"]) if running else AnvilChain.start()
+    if network.startswith(("http://", "https://", "ws://", "wss://")):
+        return RpcChain(network)
+    raise ConfigError(f"unknown network {network!r}: use tester, anvil or an http(s):// / ws(s):// URL")
+
+
+class SyncWebSocketProvider(JSONBaseProvider):
+    """A blocking JSON-RPC-over-WebSocket provider (web3.py 8 ships only an async one)."""
+
+    def __init__(self, url: str, timeout: float = 60.0):
+        super().__init__()
+        self.url = url
+        self.timeout = timeout
+        self._conn = None
+        self._ids = itertools.count(1)
+        self._lock = threading.Lock()
+
+    def _connection(self):
+        if self._conn is None:
+            from websockets.sync.client import connect as ws_connect
+
+            try:
+                self._conn = ws_connect(self.url, open_timeout=self.timeout, max_size=None)
+            except Exception as exc:
+                raise ChainError(f"cannot open the WebSocket connection: {type(exc).__name__}") from None
+        return self._conn
+
+    def make_request(self, method: str, params: Any) -> Any:  # type: ignore[override]
+        with self._lock:
+            conn = self._connection()
+            request_id = next(self._ids)
+            conn.send(json.dumps({"jsonrpc": "2.0", "id": request_id, "method": method, "params": params}))
+            while True:
+                message = json.loads(conn.recv(timeout=self.timeout))
+                if message.get("id") == request_id:
+                    return message
+
+    def is_connected(self, show_traceback: bool = False) -> bool:
+        try:
+            return "result" in self.make_request("web3_clientVersion", [])
+        except Exception:
+            return False

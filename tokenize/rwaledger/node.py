@@ -1,0 +1,217 @@
+"""Run the anvil binary that ships in the npm package ``@foundry-rs/anvil-linux-amd64``.
+
+:class:`AnvilNode` starts anvil on a free 127.0.0.1 port, waits until it
+answers JSON-RPC, and stops it by its own pid. With a ``state_file`` the chain
+is loaded at start and dumped when the node stops, so a local node keeps its
+chain between runs; :func:`start_background` / :func:`stop_background` /
+:func:`background_status` back ``rwa node start|stop|status``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import paths
+from .errors import NodeError
+
+DEV_MNEMONIC = "test test test test test test test test test test test junk"
+"""The public development mnemonic anvil funds by default (never use it on a real network)."""
+
+NODE_DIR = paths.BUILD_DIR / "node"
+
+
+def anvil_binary() -> str:
+    """Path of the anvil executable: ``ANVIL_BINARY``, the npm package's, or one on PATH."""
+    env = os.environ.get("ANVIL_BINARY")
+    if env:
+        return env
+    npm = paths.NODE_MODULES / "@foundry-rs" / "anvil-linux-amd64" / "bin" / "anvil"
+    if npm.exists():
+        return str(npm)
+    found = shutil.which("anvil")
+    if found:
+        return found
+    raise NodeError("anvil not found: run `npm ci` (it installs @foundry-rs/anvil-linux-amd64) or set ANVIL_BINARY")
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def rpc_answers(url: str, timeout: float = 1.0) -> bool:
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}).encode()
+    req = urllib.request.Request(url, body, {"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            return "result" in json.loads(resp.read())
+    except (urllib.error.URLError, OSError, ValueError):
+        return False
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie child still "exists"; treat it as gone
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split()[2] != "Z"
+    except OSError:
+        return True
+
+
+def _terminate(pid: int, timeout: float = 15.0) -> None:
+    """SIGTERM (anvil dumps its state file on it), then SIGKILL if it lingers."""
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:  # reap it if it is our child
+            if os.waitpid(pid, os.WNOHANG)[0] == pid:
+                return
+        except ChildProcessError:
+            pass
+        if not _pid_alive(pid):
+            return
+        time.sleep(0.05)
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+@dataclass
+class AnvilNode:
+    """One anvil process, owned by whoever started it."""
+
+    port: int = 0
+    state_file: Path | None = None
+    chain_id: int = 31337
+    accounts: int = 10
+    block_time: float | None = None
+    log_file: Path | None = None
+    pid: int | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def command(self) -> list[str]:
+        cmd = [
+            anvil_binary(),
+            "--host", "127.0.0.1",
+            "--port", str(self.port),
+            "--chain-id", str(self.chain_id),
+            "--accounts", str(self.accounts),
+            "--mnemonic", DEV_MNEMONIC,
+            "--hardfork", "cancun",
+            "--silent",
+        ]  # fmt: skip
+        if self.state_file:
+            cmd += ["--state", str(self.state_file)]
+        if self.block_time:
+            cmd += ["--block-time", str(self.block_time)]
+        return cmd
+
+    def start(self, timeout: float = 30.0, detach: bool = False) -> "AnvilNode":
+        """Start anvil and return once it answers ``eth_chainId``."""
+        if self.port == 0:
+            self.port = free_port()
+        if self.state_file:
+            Path(self.state_file).parent.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL
+        try:
+            proc = subprocess.Popen(
+                self.command(), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                start_new_session=detach,
+            )  # fmt: skip
+        except OSError as exc:
+            raise NodeError(f"cannot start anvil: {exc}") from None
+        finally:
+            if log is not subprocess.DEVNULL:
+                log.close()
+        self.pid = proc.pid
+        self._proc = proc
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise NodeError(f"anvil exited with code {proc.returncode} before answering on {self.url}")
+            if rpc_answers(self.url, timeout=0.5):
+                return self
+            time.sleep(0.05)
+        self.stop()
+        raise NodeError(f"anvil did not answer on {self.url} within {timeout:g}s")
+
+    def stop(self) -> None:
+        if self.pid is not None:
+            _terminate(self.pid)
+            self.pid = None
+
+    def __enter__(self) -> "AnvilNode":
+        return self.start() if self.pid is None else self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+# --- the background node behind `rwa node` ------------------------------------
+
+
+def _pidfile(node_dir: Path) -> Path:
+    return node_dir / "anvil.json"
+
+
+def background_status(node_dir: Path = NODE_DIR) -> dict | None:
+    """The running background node's {pid, port, url, state_file}, or None."""
+    try:
+        info = json.loads(_pidfile(node_dir).read_text())
+    except (OSError, ValueError):
+        return None
+    if not _pid_alive(int(info.get("pid", 0))) or not rpc_answers(info["url"]):
+        return None
+    return info
+
+
+def start_background(node_dir: Path = NODE_DIR, port: int = 8545, state_file: Path | None = None) -> dict:
+    """Start a detached anvil that keeps its chain in ``state_file`` between runs."""
+    running = background_status(node_dir)
+    if running:
+        return {**running, "already_running": True}
+    node_dir.mkdir(parents=True, exist_ok=True)
+    state = Path(state_file or node_dir / "state.json")
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            raise NodeError(f"port {port} is already in use; pick another with --port")
+    except OSError:
+        pass
+    node = AnvilNode(port=port, state_file=state, log_file=node_dir / "anvil.log").start(detach=True)
+    info = {"pid": node.pid, "port": node.port, "url": node.url, "state_file": str(state)}
+    _pidfile(node_dir).write_text(json.dumps(info))
+    return {**info, "already_running": False}
+
+
+def stop_background(node_dir: Path = NODE_DIR) -> dict | None:
+    """Stop the background node (its state is dumped to the state file); None if none ran."""
+    info = background_status(node_dir)
+    if info is None:
+        _pidfile(node_dir).unlink(missing_ok=True)
+        return None
+    _terminate(int(info["pid"]))
+    _pidfile(node_dir).unlink(missing_ok=True)
+    return info

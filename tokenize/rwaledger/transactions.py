@@ -1,0 +1,257 @@
+"""Build, sign locally, send raw, wait, and decode reverts.
+
+:class:`Transactor` is the one way rwaledger sends a transaction, so the same
+code runs against eth-tester, anvil or any node:
+
+* a local nonce per signer, re-synced when the chain was reverted or a node
+  answers "nonce too low";
+* EIP-1559 fees from the latest base fee;
+* gas estimated with a margin (or given explicitly);
+* receipts awaited with a timeout; several transactions can be sent first and
+  confirmed after (:meth:`Transactor.send` + :meth:`Transactor.wait_all`);
+* every revert path (estimate, call, status-0 receipt) decoded into the typed
+  exceptions of :mod:`rwaledger.errors` through one :class:`RevertDecoder`.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Sequence
+
+from hexbytes import HexBytes
+from web3 import Web3
+from web3.contract import Contract
+from web3.contract.contract import ContractFunction
+
+from .chain import Chain
+from .compiler import Artifact
+from .errors import ContractRevert, TransactionError, TransactionTimeout
+from .reverts import RevertDecoder, revert_data_from
+from .signers import Signer
+
+GWEI = 10**9
+
+
+@dataclass
+class Receipt:
+    """The parts of a receipt callers use, plus the raw receipt."""
+
+    tx_hash: str
+    block_number: int
+    gas_used: int
+    status: int
+    contract_address: str | None
+    raw: Any
+
+    @property
+    def logs(self) -> list[Any]:
+        return list(self.raw["logs"])
+
+
+def _is_nonce_error(exc: Exception) -> bool:
+    text = str(exc).lower()
+    return "nonce too low" in text or "-32003" in text or "already known" in text or "nonce is too low" in text
+
+
+class Transactor:
+    """Sends transactions for one signer on one chain."""
+
+    def __init__(
+        self,
+        chain: Chain,
+        signer: Signer,
+        decoder: RevertDecoder | None = None,
+        *,
+        gas_margin: float = 1.25,
+        timeout: float = 120.0,
+        poll_interval: float = 0.05,
+    ):
+        self.chain = chain
+        self.w3: Web3 = chain.w3
+        self.signer = signer
+        self.decoder = decoder or RevertDecoder()
+        self.gas_margin = gas_margin
+        self.timeout = timeout
+        self.poll_interval = poll_interval
+        self._nonce: int | None = None
+        self._epoch = chain.epoch
+        self._fee_cache: tuple[float, int, int] | None = None
+
+    @property
+    def address(self) -> str:
+        return self.signer.address
+
+    # --- nonce and fees ---------------------------------------------------------
+
+    def _next_nonce(self) -> int:
+        if self._nonce is None or self._epoch != self.chain.epoch:
+            self.resync_nonce()
+        nonce = self._nonce
+        self._nonce += 1  # type: ignore[operator]
+        return nonce  # type: ignore[return-value]
+
+    def resync_nonce(self) -> int:
+        self._nonce = self.w3.eth.get_transaction_count(self.address, "pending")
+        self._epoch = self.chain.epoch
+        return self._nonce
+
+    def fees(self) -> tuple[int, int]:
+        """(maxFeePerGas, maxPriorityFeePerGas); cached for a second so batches do not ask per transaction."""
+        now = time.monotonic()
+        if self._fee_cache and now - self._fee_cache[0] < 1.0 and self._epoch == self.chain.epoch:
+            return self._fee_cache[1], self._fee_cache[2]
+        base = int(self.w3.eth.get_block("latest").get("baseFeePerGas") or 0)
+        tip = 0 if self.chain.is_dev else self._priority_fee()
+        max_fee = 2 * base + tip + (GWEI if self.chain.is_dev else 0)
+        self._fee_cache = (now, max_fee, tip)
+        return max_fee, tip
+
+    def _priority_fee(self) -> int:
+        try:
+            return int(self.w3.eth.max_priority_fee)
+        except Exception:
+            return GWEI
+
+    # --- decoding ---------------------------------------------------------------
+
+    def _decoded(self, exc: Exception) -> ContractRevert | None:
+        data = revert_data_from(exc)
+        if data is None:
+            return None
+        return self.decoder.decode(data)
+
+    def call(self, fn: ContractFunction, block: Any = "latest") -> Any:
+        """Run a view (or simulate a write) as this signer; reverts come back typed."""
+        try:
+            return fn.call({"from": self.address}, block_identifier=block)
+        except Exception as exc:
+            revert = self._decoded(exc)
+            if revert is not None:
+                raise revert from None
+            raise
+
+    # --- sending ----------------------------------------------------------------
+
+    def build(self, to: str | None, data: bytes | str, value: int = 0, gas: int | None = None) -> dict[str, Any]:
+        tx: dict[str, Any] = {"from": self.address, "data": HexBytes(data), "value": value, "chainId": self.chain.chain_id}
+        if to:
+            tx["to"] = Web3.to_checksum_address(to)
+        if gas is None:
+            try:
+                estimate = self.w3.eth.estimate_gas({k: v for k, v in tx.items() if k != "chainId"})
+            except Exception as exc:
+                revert = self._decoded(exc)
+                if revert is not None:
+                    raise revert from None
+                raise TransactionError(f"gas estimation failed: {exc}") from None
+            gas = int(estimate * self.gas_margin)
+        max_fee, tip = self.fees()
+        tx.update(gas=gas, maxFeePerGas=max_fee, maxPriorityFeePerGas=tip, type=2)
+        return tx
+
+    def send_raw(self, tx: dict[str, Any]) -> str:
+        """Assign a nonce, sign and broadcast ``tx``; returns the hash (no waiting)."""
+        for attempt in (1, 2):
+            tx["nonce"] = self._next_nonce()
+            signed = self.signer.sign({k: v for k, v in tx.items() if k != "from"})
+            try:
+                return self.w3.eth.send_raw_transaction(signed.raw_transaction).to_0x_hex()
+            except Exception as exc:
+                if attempt == 1 and _is_nonce_error(exc):
+                    self.resync_nonce()
+                    continue
+                self._nonce = None  # unknown whether the node took it: ask again next time
+                revert = self._decoded(exc)
+                if revert is not None:
+                    raise revert from None
+                raise TransactionError(f"sending failed: {exc}") from None
+        raise AssertionError("unreachable")
+
+    def send(self, fn: ContractFunction, value: int = 0, gas: int | None = None) -> str:
+        """Send a contract call without waiting; returns the transaction hash."""
+        return self.send_raw(self.build(fn.address, fn._encode_transaction_data(), value, gas))
+
+    def wait(self, tx_hash: str, timeout: float | None = None, tx: dict | None = None) -> Receipt:
+        """Wait for the receipt; a failed transaction raises its decoded revert."""
+        timeout = self.timeout if timeout is None else timeout
+        deadline = time.monotonic() + timeout
+        while True:
+            raw = self._receipt_or_none(tx_hash)
+            if raw is not None:
+                break
+            if time.monotonic() > deadline:
+                raise TransactionTimeout(tx_hash, timeout)
+            time.sleep(self.poll_interval)
+        receipt = Receipt(
+            tx_hash=tx_hash,
+            block_number=int(raw["blockNumber"]),
+            gas_used=int(raw["gasUsed"]),
+            status=int(raw["status"]),
+            contract_address=raw.get("contractAddress"),
+            raw=raw,
+        )
+        if receipt.status == 0:
+            raise self._failure(tx_hash, receipt)
+        return receipt
+
+    def _receipt_or_none(self, tx_hash: str) -> Any:
+        from web3.exceptions import TransactionNotFound
+
+        try:
+            return self.w3.eth.get_transaction_receipt(tx_hash)
+        except TransactionNotFound:
+            return None
+
+    def _failure(self, tx_hash: str, receipt: Receipt) -> ContractRevert | TransactionError:
+        """Replay a failed transaction as a call on its parent block to learn why it reverted."""
+        tx = self.w3.eth.get_transaction(tx_hash)
+        call = {"from": tx["from"], "to": tx.get("to"), "data": tx["input"], "value": tx["value"], "gas": tx["gas"]}
+        try:
+            self.w3.eth.call(call, block_identifier=receipt.block_number - 1)
+        except Exception as exc:
+            revert = self._decoded(exc)
+            if revert is not None:
+                return revert
+        if receipt.gas_used >= int(tx["gas"]):
+            return TransactionError(f"transaction {tx_hash} ran out of gas ({receipt.gas_used} used)")
+        return TransactionError(f"transaction {tx_hash} failed (status 0) with no revert data")
+
+    def wait_all(self, tx_hashes: Sequence[str], timeout: float | None = None) -> list[Receipt]:
+        """Confirm transactions sent earlier, in order."""
+        return [self.wait(h, timeout) for h in tx_hashes]
+
+    def transact(self, fn: ContractFunction, value: int = 0, gas: int | None = None) -> Receipt:
+        """Send a contract call and wait for its receipt."""
+        return self.wait(self.send(fn, value=value, gas=gas))
+
+    def send_batch(
+        self,
+        calls: Iterable[ContractFunction],
+        gas: int | Callable[[ContractFunction], int] | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> list[Receipt]:
+        """Pipeline: sign and send every call with consecutive nonces, then confirm all receipts."""
+        hashes = []
+        for fn in calls:
+            g = gas(fn) if callable(gas) else gas
+            hashes.append(self.send(fn, gas=g))
+            if progress:
+                progress(1)
+        return self.wait_all(hashes)
+
+    def transfer_eth(self, to: str, wei: int) -> Receipt:
+        return self.wait(self.send_raw(self.build(to, b"", value=wei, gas=21_000)))
+
+    # --- deploying ----------------------------------------------------------------
+
+    def deploy(self, artifact: Artifact, *args: Any, gas: int | None = None) -> tuple[Contract, Receipt]:
+        """Deploy ``artifact`` with constructor ``args``; returns the bound contract and the receipt."""
+        tx = self.build_deploy(artifact, *args, gas=gas)
+        receipt = self.wait(self.send_raw(tx))
+        return self.w3.eth.contract(address=receipt.contract_address, abi=artifact.abi), receipt
+
+    def build_deploy(self, artifact: Artifact, *args: Any, gas: int | None = None) -> dict[str, Any]:
+        factory = self.w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
+        data = factory.constructor(*args).data_in_transaction
+        return self.build(None, data, gas=gas)
