@@ -160,8 +160,8 @@ class TesterChain(Chain):
 
     def advance_time(self, seconds: int) -> int:
         target = self.timestamp() + int(seconds)
-        self.tester.time_travel(target)  # mines a block at `target`
-        return target
+        self.tester.time_travel(target + 1)  # eth-tester mines the block at (argument - 1)
+        return self.timestamp()
 
     def set_balance(self, address: str, wei: int) -> None:
         # eth-tester has no such call: write the balance into the pending block's state and mine it.

@@ -1,0 +1,34 @@
+# Quickstart: `make demo` runs the end-to-end demo on the in-process chain,
+# `make test` runs the whole test suite. Each sets up what it needs on first
+# use (a project venv from pyproject.toml, `npm ci` from package-lock.json)
+# and skips that when it is already up to date.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PYTEST_ARGS ?=
+
+.PHONY: setup demo test bench gas clean
+
+setup: $(VENV)/.installed node_modules/.installed
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[test]'
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+demo: setup
+	$(BIN)/python scripts/demo.py
+
+test: setup
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: setup
+	$(BIN)/python scripts/bench_compile.py
+
+clean:
+	rm -rf build .pytest_cache

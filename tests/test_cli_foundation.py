@@ -1,0 +1,74 @@
+"""`rwa compile` and `rwa node`, run as a user would run them."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from rwaledger import node
+
+RWA = [sys.executable, "-m", "rwaledger.cli"]
+
+
+def rwa(*args, env=None, check=True):
+    proc = subprocess.run([*RWA, *args], capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=120)
+    if check:
+        assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+def test_compile_reports_compiler_and_cache():
+    rwa("compile")  # make sure the cache is warm
+    data = json.loads(rwa("--json", "compile").stdout)
+    assert data["cached"] is True and data["compiler"].startswith("0.8.28")
+    assert data["compiler_kind"] in {"solc-js", "native", "SOLC_BINARY"}
+    assert "ChainProbe" in data["contracts"]
+    assert "cache:" in rwa("compile").stdout
+
+
+def test_user_error_is_one_line_without_traceback(tmp_path):
+    proc = rwa("compile", env={"SOLC_BINARY": str(tmp_path / "missing-solc")}, check=False)
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.strip().startswith("error:") and "cannot run" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_unknown_command_is_a_usage_error():
+    proc = rwa("frobnicate", check=False)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+
+
+def test_background_node_keeps_its_chain_between_runs(tmp_path):
+    node_dir = tmp_path / "node"
+    port = node.free_port()
+    info = node.start_background(node_dir, port=port)
+    try:
+        assert node.background_status(node_dir)["pid"] == info["pid"]
+        again = node.start_background(node_dir, port=port)
+        assert again["already_running"] and again["pid"] == info["pid"]
+        from web3 import Web3
+
+        w3 = Web3(Web3.HTTPProvider(info["url"]))
+        w3.provider.make_request("anvil_mine", ["0x7"])
+        assert w3.eth.block_number == 7
+    finally:
+        stopped = node.stop_background(node_dir)
+    assert stopped["pid"] == info["pid"] and node.background_status(node_dir) is None
+    assert Path(info["state_file"]).exists()
+    info2 = node.start_background(node_dir, port=port)
+    try:
+        from web3 import Web3
+
+        assert Web3(Web3.HTTPProvider(info2["url"])).eth.block_number >= 7  # state was kept
+    finally:
+        node.stop_background(node_dir)
+    assert node.stop_background(node_dir) is None
+
+
+def test_node_status_cli_when_not_running(tmp_path):
+    proc = rwa("--json", "node", "status")
+    assert json.loads(proc.stdout)["running"] in (True, False)
