@@ -1,0 +1,122 @@
+"""The deployed contract stack: deploy it once per network, load it afterwards.
+
+Deployment order (each step reuses its record when the bytecode is unchanged):
+
+1. ``RWAAccess(admin)`` - the shared role authority;
+2. ``IdentityRegistry(access)``;
+3. ``AssetRegistry(access)``;
+4. implementations ``PropertyShareToken`` and ``CommodityToken(identity, access, registry)``;
+5. ``TokenFactory(access, registry, propertyImpl, commodityImpl)``, then ``registry.setFactory``;
+6. ``DistributionManager(access)``.
+
+Roles are granted as asked (by default the deployer gets registrar, compliance
+and custodian: right for a dev chain; split them on a real network).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable
+
+from eth_utils import keccak
+from web3 import Web3
+from web3.contract import Contract
+
+from .errors import DeploymentError
+from .session import Session
+
+ADMIN_ROLE = b"\x00" * 32
+REGISTRAR_ROLE = keccak(text="REGISTRAR_ROLE")
+COMPLIANCE_ROLE = keccak(text="COMPLIANCE_ROLE")
+CUSTODIAN_ROLE = keccak(text="CUSTODIAN_ROLE")
+ROLES = {"admin": ADMIN_ROLE, "registrar": REGISTRAR_ROLE, "compliance": COMPLIANCE_ROLE, "custodian": CUSTODIAN_ROLE}
+
+CORE = ("RWAAccess", "IdentityRegistry", "AssetRegistry", "PropertyShareToken", "CommodityToken", "TokenFactory", "DistributionManager")
+
+
+@dataclass
+class Stack:
+    """Bound contracts of one deployed stack."""
+
+    session: Session
+    access: Contract
+    identity: Contract
+    registry: Contract
+    property_impl: Contract
+    commodity_impl: Contract
+    factory: Contract
+    distributions: Contract
+    _tokens: dict[str, Contract] = field(default_factory=dict)
+
+    @property
+    def w3(self) -> Web3:
+        return self.session.chain.w3
+
+    def addresses(self) -> dict[str, str]:
+        return {
+            "RWAAccess": self.access.address,
+            "IdentityRegistry": self.identity.address,
+            "AssetRegistry": self.registry.address,
+            "TokenFactory": self.factory.address,
+            "DistributionManager": self.distributions.address,
+        }
+
+    def token(self, address: str, kind: str | None = None) -> Contract:
+        """The token at ``address`` bound to its ABI (property or commodity; looked up in the registry if not given)."""
+        address = Web3.to_checksum_address(address)
+        if address not in self._tokens:
+            if kind is None:
+                asset_id = self.w3.eth.contract(address=address, abi=self.property_impl.abi).functions.assetId().call()
+                kind = "commodity" if self.registry.functions.getAsset(asset_id).call()[0] == 1 else "property"
+            abi = self.commodity_impl.abi if kind == "commodity" else self.property_impl.abi
+            self._tokens[address] = self.w3.eth.contract(address=address, abi=abi)
+        return self._tokens[address]
+
+    def has_role(self, role: str, account: str) -> bool:
+        return bool(self.access.functions.hasRole(ROLES[role], account).call())
+
+
+def deploy_stack(
+    session: Session,
+    *,
+    redeploy: bool = False,
+    roles: dict[str, Iterable[str]] | None = None,
+) -> Stack:
+    """Deploy (or reuse) every contract of the stack and grant roles; idempotent."""
+    d = session.deployer
+    admin = session.signer.address
+    access = d.deploy("RWAAccess", admin, redeploy=redeploy)
+    identity = d.deploy("IdentityRegistry", access.address, redeploy=redeploy)
+    registry = d.deploy("AssetRegistry", access.address, redeploy=redeploy)
+    impl_args = (identity.address, access.address, registry.address)
+    prop = d.deploy("PropertyShareToken", *impl_args, redeploy=redeploy)
+    comm = d.deploy("CommodityToken", *impl_args, redeploy=redeploy)
+    factory = d.deploy("TokenFactory", access.address, registry.address, prop.address, comm.address, redeploy=redeploy)
+    distributions = d.deploy("DistributionManager", access.address, redeploy=redeploy)
+
+    tx = session.tx
+    if registry.functions.factory().call() != factory.address:
+        tx.transact(registry.functions.setFactory(factory.address))
+    wanted = roles if roles is not None else {"registrar": [admin], "compliance": [admin], "custodian": [admin]}
+    for role, accounts in wanted.items():
+        for account in accounts:
+            if not access.functions.hasRole(ROLES[role], account).call():
+                tx.transact(access.functions.grantRole(ROLES[role], Web3.to_checksum_address(account)))
+    return Stack(session, access, identity, registry, prop, comm, factory, distributions)
+
+
+def load_stack(session: Session) -> Stack:
+    """The stack recorded for this network (``rwa deploy`` first)."""
+    d = session.deployer
+    try:
+        contracts = [d.contract(name) for name in CORE]
+    except DeploymentError as exc:
+        raise DeploymentError(f"{exc}; run `rwa deploy --network {session.chain.name}` first") from None
+    for name, c in zip(CORE, contracts):
+        if not session.chain.w3.eth.get_code(c.address):
+            raise DeploymentError(
+                f"{name} is recorded at {c.address} but has no code on {session.chain.name} (was the node reset?); "
+                "run `rwa deploy` again"
+            )
+    access, identity, registry, prop, comm, factory, distributions = contracts
+    return Stack(session, access, identity, registry, prop, comm, factory, distributions)
