@@ -238,7 +238,8 @@ abstract contract CompliantToken is ERC20, Pausable, RWAAccessed {
     /// @notice A country code is above 1023.
     /// @param country The code.
     error InvalidCountry(uint16 country);
-    /// @notice Recovery needs a non-empty lost wallet and a different new wallet.
+    /// @notice Recovery needs a lost wallet holding units and a different, non-zero new wallet that was never itself
+    /// recovered from.
     /// @param lostWallet The lost wallet.
     /// @param newWallet The new wallet.
     error InvalidRecovery(address lostWallet, address newWallet);
@@ -329,7 +330,7 @@ abstract contract CompliantToken is ERC20, Pausable, RWAAccessed {
                 toId = identityRegistry.infoOf(to);
             } else {
                 uint256 fromId;
-                (fromId, toId) = identityRegistry.pairInfo(from, to);
+                (fromId, toId) = _pairInfo(from, to);
                 if (!forced && !fromId.verified()) return (uint256(Reason.SenderNotVerified), holders, word);
             }
             if (!toId.verified()) return (uint256(Reason.RecipientNotVerified), holders, word);
@@ -462,13 +463,17 @@ abstract contract CompliantToken is ERC20, Pausable, RWAAccessed {
     }
 
     /// @notice Moves a lost wallet's whole balance and its token state (freeze, frozen units, lien-encumbered and
-    /// redemption-locked units) to a verified new wallet; liens and redemption requests follow. REGISTRAR_ROLE.
+    /// redemption-locked units) to a verified new wallet; liens and redemption requests follow. The new wallet must
+    /// not be a wallet that was itself recovered from earlier. REGISTRAR_ROLE.
     /// @param lostWallet The lost wallet (must hold units).
     /// @param newWallet The verified new wallet.
     /// @return True (ERC-3643 compatibility).
     function recoveryAddress(address lostWallet, address newWallet) external onlyRole(REGISTRAR_ROLE) returns (bool) {
         uint256 amount = balanceOf(lostWallet);
-        if (amount == 0 || newWallet == address(0) || newWallet == lostWallet || lostWallet == address(0)) {
+        if (
+            amount == 0 || newWallet == address(0) || newWallet == lostWallet || lostWallet == address(0)
+                || _successor[newWallet] != address(0) // a recovered (lost) wallet is never reused: no cycles
+        ) {
             revert InvalidRecovery(lostWallet, newWallet);
         }
         Holder storage lost = _holders[lostWallet];
@@ -779,6 +784,23 @@ abstract contract CompliantToken is ERC20, Pausable, RWAAccessed {
         if (ref == bytes32(0)) revert InvalidReference();
         if (_usedRefs[ref]) revert ReferenceAlreadyUsed(ref);
         _usedRefs[ref] = true;
+    }
+
+    /// @dev `identityRegistry.pairInfo(from, to)` without the ABI-coder overhead (hot path of every transfer).
+    function _pairInfo(address from, address to) private view returns (uint256 fromId, uint256 toId) {
+        address registry = address(identityRegistry);
+        bytes4 selector = IIdentityRegistry.pairInfo.selector;
+        assembly ("memory-safe") {
+            let m := mload(0x40)
+            mstore(m, selector)
+            mstore(add(m, 0x04), from)
+            mstore(add(m, 0x24), to)
+            if iszero(and(gt(returndatasize(), 0x3f), staticcall(gas(), registry, m, 0x44, 0x00, 0x40))) {
+                revert(0x00, 0x00)
+            }
+            fromId := mload(0x00)
+            toId := mload(0x20)
+        }
     }
 
     /// @dev The whole rules word (slot of `_paused`/`_flags`): paused byte 0, then the rule variables.

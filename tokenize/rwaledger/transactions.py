@@ -225,20 +225,23 @@ class Transactor:
         """Send a contract call and wait for its receipt."""
         return self.wait(self.send(fn, value=value, gas=gas))
 
+    def sign(self, fn: ContractFunction, value: int = 0, gas: int | None = None) -> "SignedTx":
+        """Build, assign the next nonce and sign, without sending (see :func:`broadcast`)."""
+        tx = self.build(fn.address, fn._encode_transaction_data(), value, gas)
+        tx["nonce"] = self._next_nonce()
+        signed = self.signer.sign({k: v for k, v in tx.items() if k != "from"})
+        return SignedTx(signed.hash.to_0x_hex(), signed.raw_transaction.to_0x_hex(), self)
+
     def send_batch(
         self,
         calls: Iterable[ContractFunction],
         gas: int | Callable[[ContractFunction], int] | None = None,
         progress: Callable[[int], None] | None = None,
     ) -> list[Receipt]:
-        """Pipeline: sign and send every call with consecutive nonces, then confirm all receipts."""
-        hashes = []
-        for fn in calls:
-            g = gas(fn) if callable(gas) else gas
-            hashes.append(self.send(fn, gas=g))
-            if progress:
-                progress(1)
-        return self.wait_all(hashes)
+        """Pipeline: sign every call with consecutive nonces, broadcast them, then confirm all receipts."""
+        signed = [self.sign(fn, gas=gas(fn) if callable(gas) else gas) for fn in calls]
+        hashes = broadcast(self.chain, signed, progress=progress)
+        return confirm(self.chain, hashes, decoder_from=self, timeout=self.timeout)
 
     def transfer_eth(self, to: str, wei: int) -> Receipt:
         return self.wait(self.send_raw(self.build(to, b"", value=wei, gas=21_000)))
@@ -255,3 +258,94 @@ class Transactor:
         factory = self.w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
         data = factory.constructor(*args).data_in_transaction
         return self.build(None, data, gas=gas)
+
+
+@dataclass
+class SignedTx:
+    """A signed transaction not yet broadcast."""
+
+    tx_hash: str
+    raw: str
+    sender: Transactor
+
+
+BATCH_SIZE = 200
+
+
+def _batch_rpc(chain: Chain, calls: list[tuple[str, list[Any]]]) -> list[dict[str, Any]] | None:
+    """One JSON-RPC batch round trip, or None when the provider cannot batch (eth-tester)."""
+    provider = chain.w3.provider
+    if chain.kind == "tester" or not hasattr(provider, "make_batch_request"):
+        return None
+    responses = provider.make_batch_request(calls)  # type: ignore[attr-defined]
+    if isinstance(responses, dict):  # a node that answers a batch with a single error
+        raise TransactionError(f"batch request failed: {responses.get('error')}")
+    return sorted(responses, key=lambda r: r.get("id", 0)) if responses and "id" in responses[0] else responses
+
+
+def broadcast(chain: Chain, signed: Sequence[SignedTx], progress: Callable[[int], None] | None = None) -> list[str]:
+    """Send signed transactions (from any signers) in JSON-RPC batches; returns their hashes in order."""
+    hashes: list[str] = []
+    for start in range(0, len(signed), BATCH_SIZE):
+        chunk = signed[start : start + BATCH_SIZE]
+        responses = _batch_rpc(chain, [("eth_sendRawTransaction", [s.raw]) for s in chunk])
+        if responses is None:
+            for s in chunk:
+                try:
+                    chain.w3.eth.send_raw_transaction(s.raw)
+                except Exception as exc:
+                    s.sender._nonce = None
+                    revert = s.sender._decoded(exc)
+                    raise (revert or TransactionError(f"sending {s.tx_hash} failed: {exc}")) from None
+        else:
+            for s, r in zip(chunk, responses):
+                if "error" in r:
+                    s.sender._nonce = None
+                    raise TransactionError(f"sending {s.tx_hash} failed: {r['error'].get('message', r['error'])}")
+        hashes.extend(s.tx_hash for s in chunk)
+        if progress:
+            progress(len(chunk))
+    return hashes
+
+
+def confirm(
+    chain: Chain, tx_hashes: Sequence[str], decoder_from: Transactor, timeout: float = 120.0
+) -> list[Receipt]:
+    """Wait for receipts of broadcast transactions, in batches; the first failure raises its decoded revert."""
+    receipts: dict[str, Any] = {}
+    deadline = time.monotonic() + timeout
+    pending = list(tx_hashes)
+    while pending:
+        found_now = []
+        for start in range(0, len(pending), BATCH_SIZE):
+            chunk = pending[start : start + BATCH_SIZE]
+            responses = _batch_rpc(chain, [("eth_getTransactionReceipt", [h]) for h in chunk])
+            if responses is None:
+                results = [decoder_from._receipt_or_none(h) for h in chunk]
+            else:
+                results = [r.get("result") for r in responses]
+            for h, raw in zip(chunk, results):
+                if raw is not None:
+                    receipts[h] = raw
+                    found_now.append(h)
+        pending = [h for h in pending if h not in receipts]
+        if pending:
+            if time.monotonic() > deadline:
+                raise TransactionTimeout(pending[0], timeout)
+            time.sleep(decoder_from.poll_interval)
+    out = []
+    for h in tx_hashes:
+        raw = receipts[h]
+        get = raw.get
+        receipt = Receipt(
+            tx_hash=h,
+            block_number=int(get("blockNumber"), 16) if isinstance(get("blockNumber"), str) else int(get("blockNumber")),
+            gas_used=int(get("gasUsed"), 16) if isinstance(get("gasUsed"), str) else int(get("gasUsed")),
+            status=int(get("status"), 16) if isinstance(get("status"), str) else int(get("status")),
+            contract_address=get("contractAddress"),
+            raw=raw,
+        )
+        if receipt.status == 0:
+            raise decoder_from._failure(h, receipt)
+        out.append(receipt)
+    return out
