@@ -123,6 +123,297 @@ def node_status() -> None:
         raise typer.Exit(3)
 
 
+# --- registrar commands -------------------------------------------------------------
+
+asset_app = typer.Typer(help="Register and inspect assets.", no_args_is_help=True)
+investor_app = typer.Typer(help="Onboard investors (identity / KYC).", no_args_is_help=True)
+lot_app = typer.Typer(help="Custody lots backing commodity tokens.", no_args_is_help=True)
+redeem_app = typer.Typer(help="Redeem commodity units for physical delivery.", no_args_is_help=True)
+distribute_app = typer.Typer(help="Distributions (rent, dividends) paid by Merkle claims.", no_args_is_help=True)
+for _name, _sub in (("asset", asset_app), ("investor", investor_app), ("lot", lot_app),
+                    ("redeem", redeem_app), ("distribute", distribute_app)):
+    app.add_typer(_sub, name=_name)
+
+KeystoreOpt = typer.Option(None, "--keystore", help="Encrypted keystore to sign with (password: RWA_KEYSTORE_PASSWORD).")
+AccountOpt = typer.Option(0, "--account", help="On a local chain: the dev account index to sign with.")
+IN_PROCESS_HINT = (
+    "the in-process tester chain lives only as long as one command: start a local node with "
+    "`rwa node start` and pass --network anvil"
+)
+
+
+def _session(network: str, keystore: Optional[Path] = None, account: int = 0, log=None):
+    from .chain import connect
+    from .session import open_session
+    from .signers import Signer, default_signer
+
+    chain = connect(network)
+    signer = None
+    if not keystore and account and chain.dev_accounts:
+        signer = Signer(chain.dev_accounts[account], f"dev account {account}")
+    signer = signer or default_signer(chain, keystore=keystore)
+    return open_session(chain=chain, signer=signer, log=log)
+
+
+def _registrar(network: str, keystore: Optional[Path] = None, account: int = 0):
+    from .registrar import Registrar
+    from .stack import load_stack
+
+    if network == "tester":
+        raise RwaError(IN_PROCESS_HINT)
+    session = _session(network, keystore, account)
+    return Registrar(load_stack(session))
+
+
+def _outcome(o) -> None:
+    emit({"status": o.status, "detail": o.detail, "tx_hash": o.tx_hash, **o.data},
+         f"[{'green' if o.status == 'done' else 'yellow'}]{o.status}[/]: {o.detail}")
+
+
+@app.command("deploy")
+def deploy_cmd(
+    network: str = NetworkOpt,
+    keystore: Optional[Path] = KeystoreOpt,
+    redeploy: bool = typer.Option(False, "--redeploy", help="Deploy again even if recorded contracts changed."),
+) -> None:
+    """Deploy the contract stack (reusing recorded contracts) and record it under deployments/."""
+    from .stack import deploy_stack
+
+    lines: list[str] = []
+    with _session(network, keystore, log=lines.append) as s:
+        stack = deploy_stack(s, redeploy=redeploy)
+        data = {"network": s.chain.name, "chain_id": s.chain.chain_id, "contracts": stack.addresses(),
+                "records": str(s.deployer.store.dir) if s.deployer.store.dir else None}
+        t = Table(title=f"stack on {s.chain.name} (chain {s.chain.chain_id})")
+        t.add_column("contract")
+        t.add_column("address")
+        for k, v in stack.addresses().items():
+            t.add_row(k, v)
+        emit(data, t)
+        if not state.json:
+            for line in lines:
+                out.print(f"  {line}", highlight=False)
+            if network == "tester":
+                out.print(f"[yellow]note:[/] {IN_PROCESS_HINT}")
+
+
+@asset_app.command("register")
+def asset_register(spec: Path, network: str = NetworkOpt, keystore: Optional[Path] = KeystoreOpt) -> None:
+    """Register an asset from a TOML/JSON spec and create its token (re-running is a no-op)."""
+    from .models import load_spec
+
+    parsed = load_spec(spec)  # validate before touching any chain
+    _outcome(_registrar(network, keystore).register_asset(parsed))
+
+
+@asset_app.command("show")
+def asset_show(asset: str, network: str = NetworkOpt) -> None:
+    """Show one asset (by id, symbol or token address)."""
+    info = _registrar(network).asset(asset)
+    emit(info.to_dict(), kv_table(f"asset #{info.asset_id} {info.symbol}", info.to_dict()))
+
+
+@asset_app.command("list")
+def asset_list(network: str = NetworkOpt) -> None:
+    """List registered assets."""
+    infos = _registrar(network).assets()
+    t = Table(title="assets")
+    for col in ("id", "symbol", "kind", "status", "jurisdiction", "legal reference", "supply", "max", "token"):
+        t.add_column(col)
+    for i in infos:
+        t.add_row(str(i.asset_id), i.symbol, i.kind, i.status, i.jurisdiction, i.legal_reference,
+                  str(i.total_supply), str(i.max_supply), i.token)
+    emit([i.to_dict() for i in infos], t)
+
+
+@investor_app.command("add")
+def investor_add(
+    wallet: str,
+    country: str = typer.Option(..., help="ISO 3166 alpha-2, e.g. PK."),
+    kyc_expiry: str = typer.Option(..., help="KYC valid until (YYYY-MM-DD)."),
+    category: str = typer.Option("retail", help="retail, accredited or institutional."),
+    network: str = NetworkOpt,
+    keystore: Optional[Path] = KeystoreOpt,
+) -> None:
+    """Register (or update) one investor's identity."""
+    from .models import InvestorSpec, parse
+
+    spec = parse(InvestorSpec, {"wallet": wallet, "country": country, "kyc_expiry": kyc_expiry, "category": category}, "investor")
+    _outcome(_registrar(network, keystore).add_investor(spec))
+
+
+@investor_app.command("import")
+def investor_import(csv_file: Path, network: str = NetworkOpt, keystore: Optional[Path] = KeystoreOpt) -> None:
+    """Onboard investors from a CSV (wallet,country,kyc_expiry,category[,label]) in batches."""
+    from .models import InvestorSpec, load_csv
+
+    specs = load_csv(csv_file, InvestorSpec)
+    registrar = _registrar(network, keystore)
+    with _progress(None, f"onboarding {len(specs)} investors (transactions sent)") as advance:
+        outcome = registrar.add_investors(specs, progress=advance)
+    _outcome(outcome)
+
+
+@investor_app.command("show")
+def investor_show(wallet: str, network: str = NetworkOpt) -> None:
+    """Show an investor's identity."""
+    info = _registrar(network).investor(wallet)
+    if info is None:
+        raise RwaError(f"{wallet} has no identity")
+    emit(info, kv_table("investor", info))
+
+
+@lot_app.command("attest")
+def lot_attest(
+    asset: str,
+    lot_id: str = typer.Option(..., "--lot-id"),
+    vault: str = typer.Option(...),
+    quantity: int = typer.Option(..., help="Units in the token's smallest unit."),
+    receipt: Path = typer.Option(..., help="The warehouse receipt file (hashed, SHA-256)."),
+    network: str = NetworkOpt,
+    keystore: Optional[Path] = KeystoreOpt,
+) -> None:
+    """Attest a custody lot (custodian)."""
+    from .models import LotSpec, parse
+
+    lot = parse(LotSpec, {"lot_id": lot_id, "vault": vault, "quantity": quantity, "receipt_file": str(receipt)}, "lot")
+    _outcome(_registrar(network, keystore).attest_lot(asset, lot))
+
+
+@app.command("mint")
+def mint_cmd(
+    asset: Optional[str] = typer.Argument(None),
+    to: Optional[str] = typer.Argument(None),
+    amount: Optional[int] = typer.Argument(None),
+    reference: Optional[str] = typer.Option(None, help="Your reference for this mint (e.g. a sale deed number)."),
+    csv_file: Optional[Path] = typer.Option(None, "--csv", help="Allocations CSV: asset,to,amount[,reference]."),
+    network: str = NetworkOpt,
+    keystore: Optional[Path] = KeystoreOpt,
+) -> None:
+    """Mint shares/units (registrar). Re-running the same request mints nothing and says so."""
+    from .models import MintRequest, load_csv, parse
+
+    if csv_file:
+        requests = load_csv(csv_file, MintRequest)
+        registrar = _registrar(network, keystore)
+        with _progress(None, f"minting {len(requests)} allocations (transactions sent)") as advance:
+            outcome = registrar.mint_many(requests, progress=advance)
+        _outcome(outcome)
+        return
+    if asset is None or to is None or amount is None:
+        raise RwaError("give ASSET TO AMOUNT, or --csv FILE")
+    req = parse(MintRequest, {"asset": asset, "to": to, "amount": amount, "reference": reference}, "mint")
+    _outcome(_registrar(network, keystore).mint(req))
+
+
+@app.command("transfer")
+def transfer_cmd(
+    asset: str,
+    to: str,
+    amount: int,
+    network: str = NetworkOpt,
+    keystore: Optional[Path] = KeystoreOpt,
+    account: int = AccountOpt,
+    forced: bool = typer.Option(False, "--forced", help="Registrar forced transfer (needs --from and --reason)."),
+    sender: Optional[str] = typer.Option(None, "--from", help="With --forced: the wallet to move from."),
+    reason: Optional[str] = typer.Option(None, help="With --forced: the court order or reason."),
+) -> None:
+    """Transfer as the signer (checked with canTransfer first), or a registrar forced transfer."""
+    from .models import TransferRequest, parse
+
+    req = parse(TransferRequest, {"asset": asset, "to": to, "amount": amount}, "transfer")
+    registrar = _registrar(network, keystore, account)
+    if forced:
+        if not sender or not reason:
+            raise RwaError("--forced needs --from WALLET and --reason TEXT")
+        _outcome(registrar.forced_transfer(req.asset, sender, req.to, req.amount, reason))
+        return
+    receipt = registrar.transfer(req.asset, registrar.session.signer, req.to, req.amount)
+    emit({"status": "done", "tx_hash": receipt.tx_hash, "gas_used": receipt.gas_used},
+         f"[green]done[/]: {req.amount} {req.asset} to {req.to} (tx {receipt.tx_hash}, gas {receipt.gas_used})")
+
+
+@redeem_app.command("request")
+def redeem_request(
+    asset: str, amount: int, delivery_ref: str = typer.Option(..., "--delivery-ref"),
+    network: str = NetworkOpt, keystore: Optional[Path] = KeystoreOpt, account: int = AccountOpt,
+) -> None:
+    """Ask to redeem units for physical delivery (as the holder); the units are locked."""
+    if amount <= 0:
+        raise RwaError("amount must be positive")
+    registrar = _registrar(network, keystore, account)
+    request_id = registrar.request_redemption(asset, registrar.session.signer, amount, delivery_ref)
+    emit({"request_id": request_id}, f"[green]done[/]: redemption request #{request_id} for {amount} units")
+
+
+@redeem_app.command("fulfil")
+def redeem_fulfil(asset: str, request_id: int, lot_id: str = typer.Option(..., "--lot-id"),
+                  network: str = NetworkOpt, keystore: Optional[Path] = KeystoreOpt) -> None:
+    """Fulfil a redemption from a lot (custodian): units burnt, lot and reserve reduced."""
+    _outcome(_registrar(network, keystore).fulfil_redemption(asset, request_id, lot_id))
+
+
+@redeem_app.command("reject")
+def redeem_reject(asset: str, request_id: int, reason: str = typer.Option(...),
+                  network: str = NetworkOpt, keystore: Optional[Path] = KeystoreOpt) -> None:
+    """Reject a redemption (custodian): the units are returned."""
+    _outcome(_registrar(network, keystore).reject_redemption(asset, request_id, reason))
+
+
+@distribute_app.command("create")
+def distribute_create(
+    asset: str,
+    payment_token: str = typer.Option(..., "--payment-token"),
+    amount: int = typer.Option(..., help="Total, in the payment token's smallest unit."),
+    expiry_days: int = typer.Option(30, "--expiry-days"),
+    record_block: Optional[int] = typer.Option(None, "--record-block", help="Default: the latest block."),
+    network: str = NetworkOpt,
+    keystore: Optional[Path] = KeystoreOpt,
+) -> None:
+    """Compute entitlements from the cap table at the record block, fund the distribution, publish proofs."""
+    import datetime as dt
+
+    if amount <= 0:
+        raise RwaError("amount must be positive")
+    registrar = _registrar(network, keystore)
+    expiry = dt.datetime.fromtimestamp(registrar.session.chain.timestamp(), dt.timezone.utc) + dt.timedelta(days=expiry_days)
+    _outcome(registrar.distribute(asset, payment_token, amount, expiry, record_block))
+
+
+@distribute_app.command("claim")
+def distribute_claim(distribution_id: int, account_address: str = typer.Option(..., "--for"),
+                     network: str = NetworkOpt, keystore: Optional[Path] = KeystoreOpt) -> None:
+    """Claim an entitlement (paid to --for; anyone may submit the claim)."""
+    _outcome(_registrar(network, keystore).claim(distribution_id, account_address))
+
+
+@distribute_app.command("reclaim")
+def distribute_reclaim(distribution_id: int, network: str = NetworkOpt, keystore: Optional[Path] = KeystoreOpt) -> None:
+    """After expiry, return unclaimed funds to the registrar."""
+    _outcome(_registrar(network, keystore).reclaim_expired(distribution_id))
+
+
+class _progress:
+    """A rich progress bar (silent under --json)."""
+
+    def __init__(self, total: int | None, label: str):
+        self.total, self.label = total, label
+
+    def __enter__(self):
+        if state.json:
+            return lambda n: None
+        from rich.progress import Progress
+
+        self._p = Progress(console=err, transient=True)
+        self._p.start()
+        task = self._p.add_task(self.label, total=self.total)
+        return lambda n: self._p.advance(task, n)
+
+    def __exit__(self, *exc):
+        if not state.json:
+            self._p.stop()
+
+
 # --- entry point -------------------------------------------------------------------
 
 
@@ -131,7 +422,7 @@ def main() -> None:
     try:
         app(standalone_mode=False)
     except RwaError as exc:
-        kind = "rejected" if isinstance(exc, ContractRevert) else "error"
+        kind = "rejected" if isinstance(exc, ContractRevert) or hasattr(exc, "rule") else "error"
         err.print(f"[red]{kind}:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(1)
     except typer.Exit as exc:
