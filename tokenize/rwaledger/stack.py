@@ -67,7 +67,7 @@ class Stack:
         if address not in self._tokens:
             if kind is None:
                 asset_id = self.w3.eth.contract(address=address, abi=self.property_impl.abi).functions.assetId().call()
-                kind = "commodity" if self.registry.functions.getAsset(asset_id).call()[0] == 1 else "property"
+                kind = "commodity" if self.registry.functions.asset(asset_id).call()[1] == 1 else "property"
             abi = self.commodity_impl.abi if kind == "commodity" else self.property_impl.abi
             self._tokens[address] = self.w3.eth.contract(address=address, abi=abi)
         return self._tokens[address]
