@@ -1,0 +1,170 @@
+"""What the indexer reads from a chain, over raw JSON-RPC (no web3 result formatting: it is the slow part).
+
+:func:`reader_for` gives a :class:`ChainReader` for a :class:`rwaledger.chain.Chain`: eth-tester is driven
+through its own API (its web3 provider takes no raw JSON-RPC parameters), every other chain through
+``provider.make_request`` / ``make_batch_request``. Logs come back as :class:`RawLog` tuples.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple, Protocol, Sequence
+
+from .errors import ChainReadError
+
+ADDRESS_CHUNK = 500  # addresses per eth_getLogs filter
+CALL_BATCH = 500  # eth_calls per JSON-RPC batch
+
+
+class RawLog(NamedTuple):
+    block_number: int
+    block_hash: str
+    tx_hash: str
+    tx_index: int
+    log_index: int
+    address: str  # lower case
+    topics: tuple[str, ...]
+    data: str
+
+
+class ChainReader(Protocol):
+    def head(self) -> int: ...
+
+    def block_hash(self, number: int) -> str | None: ...
+
+    def logs(self, from_block: int, to_block: int, addresses: Sequence[str]) -> list[RawLog]: ...
+
+    def calls(self, requests: Sequence[tuple[str, bytes]], block: int) -> list[bytes]: ...
+
+
+def _int(value: Any) -> int:
+    return int(value, 16) if isinstance(value, str) else int(value)
+
+
+def _hex(value: Any) -> str:
+    if isinstance(value, (bytes, bytearray)):
+        return "0x" + bytes(value).hex()
+    text = str(value)
+    return text if text.startswith("0x") else "0x" + text
+
+
+class RpcReader:
+    """Any JSON-RPC node (anvil, a real network)."""
+
+    def __init__(self, w3: Any):
+        self.provider = w3.provider
+
+    def _request(self, method: str, params: list[Any]) -> Any:
+        resp = self.provider.make_request(method, params)
+        if "error" in resp:
+            raise ChainReadError(f"{method} failed: {resp['error']}")
+        return resp.get("result")
+
+    def head(self) -> int:
+        return _int(self._request("eth_blockNumber", []))
+
+    def block_hash(self, number: int) -> str | None:
+        block = self._request("eth_getBlockByNumber", [hex(number), False])
+        return None if block is None else block["hash"].lower()
+
+    def logs(self, from_block: int, to_block: int, addresses: Sequence[str]) -> list[RawLog]:
+        out: list[RawLog] = []
+        for start in range(0, len(addresses), ADDRESS_CHUNK):
+            chunk = list(addresses[start : start + ADDRESS_CHUNK])
+            result = self._request(
+                "eth_getLogs", [{"fromBlock": hex(from_block), "toBlock": hex(to_block), "address": chunk}]
+            )
+            for lg in result:
+                if lg.get("removed"):
+                    continue
+                out.append(
+                    RawLog(
+                        int(lg["blockNumber"], 16),
+                        lg["blockHash"].lower(),
+                        lg["transactionHash"].lower(),
+                        int(lg["transactionIndex"], 16),
+                        int(lg["logIndex"], 16),
+                        lg["address"].lower(),
+                        tuple(t.lower() for t in lg["topics"]),
+                        lg["data"],
+                    )
+                )
+        return out
+
+    def calls(self, requests: Sequence[tuple[str, bytes]], block: int) -> list[bytes]:
+        out: list[bytes] = []
+        batch = getattr(self.provider, "make_batch_request", None)
+        for start in range(0, len(requests), CALL_BATCH):
+            chunk = requests[start : start + CALL_BATCH]
+            params = [[{"to": to, "data": "0x" + data.hex()}, hex(block)] for to, data in chunk]
+            if batch is None:
+                results = [self._request("eth_call", p) for p in params]
+            else:
+                responses = batch([("eth_call", p) for p in params])
+                if isinstance(responses, dict):
+                    raise ChainReadError(f"eth_call batch failed: {responses.get('error')}")
+                responses = sorted(responses, key=lambda r: r.get("id", 0))
+                bad = [r for r in responses if "error" in r]
+                if bad:
+                    raise ChainReadError(f"eth_call failed: {bad[0]['error']}")
+                results = [r["result"] for r in responses]
+            out.extend(bytes.fromhex(r[2:]) for r in results)
+        return out
+
+
+class TesterReader:
+    """eth-tester, in process."""
+
+    def __init__(self, tester: Any):
+        self.tester = tester
+
+    def head(self) -> int:
+        return int(self.tester.get_block_by_number("latest")["number"])
+
+    def block_hash(self, number: int) -> str | None:
+        from eth_tester.exceptions import BlockNotFound
+
+        try:
+            return _hex(self.tester.get_block_by_number(number)["hash"]).lower()
+        except BlockNotFound:
+            return None
+
+    def logs(self, from_block: int, to_block: int, addresses: Sequence[str]) -> list[RawLog]:
+        from eth_utils import to_checksum_address
+
+        out: list[RawLog] = []
+        for start in range(0, len(addresses), ADDRESS_CHUNK):
+            chunk = [to_checksum_address(a) for a in addresses[start : start + ADDRESS_CHUNK]]
+            for lg in self.tester.get_logs(from_block=from_block, to_block=to_block, address=chunk):
+                out.append(
+                    RawLog(
+                        int(lg["block_number"]),
+                        _hex(lg["block_hash"]).lower(),
+                        _hex(lg["transaction_hash"]).lower(),
+                        int(lg["transaction_index"]),
+                        int(lg["log_index"]),
+                        _hex(lg["address"]).lower(),
+                        tuple(_hex(t).lower() for t in lg["topics"]),
+                        _hex(lg["data"]),
+                    )
+                )
+        return out
+
+    def calls(self, requests: Sequence[tuple[str, bytes]], block: int) -> list[bytes]:
+        from eth_utils import to_checksum_address
+
+        out = []
+        for to, data in requests:
+            try:
+                result = self.tester.call({"to": to_checksum_address(to), "data": "0x" + data.hex()}, block)
+            except Exception as exc:  # eth-tester raises its own types for reverts
+                raise ChainReadError(f"eth_call to {to} failed: {exc}") from None
+            out.append(bytes.fromhex(_hex(result)[2:]))
+        return out
+
+
+def reader_for(chain: Any) -> ChainReader:
+    """The reader of a :class:`rwaledger.chain.Chain` (or of a bare ``Web3``)."""
+    tester = getattr(chain, "tester", None)
+    if tester is not None:
+        return TesterReader(tester)
+    return RpcReader(getattr(chain, "w3", chain))
