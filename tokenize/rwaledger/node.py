@@ -27,7 +27,7 @@ from .errors import NodeError
 DEV_MNEMONIC = "test test test test test test test test test test test junk"
 """The public development mnemonic anvil funds by default (never use it on a real network)."""
 
-NODE_DIR = paths.BUILD_DIR / "node"
+NODE_DIR = Path(os.environ.get("RWA_NODE_DIR") or paths.BUILD_DIR / "node")
 
 
 def anvil_binary() -> str:

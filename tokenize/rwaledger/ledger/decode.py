@@ -206,6 +206,6 @@ class EventTable:
         for name in spec.address_args:
             value = args[name]
             for a in value if isinstance(value, list) else (value,):
-                if isinstance(a, str) and a != ZERO_ADDRESS and a not in accounts:
+                if isinstance(a, str) and len(a) == 42 and a != ZERO_ADDRESS and a not in accounts:
                     accounts.append(a)
         return DecodedLog(log, kind, spec.name, args, tuple(accounts))

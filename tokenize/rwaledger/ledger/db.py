@@ -1,0 +1,83 @@
+"""Opening the database and the ``meta`` key/value helpers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Connection, Engine, create_engine, event, select
+from sqlalchemy.pool import StaticPool
+
+from . import schema
+from .errors import LedgerMismatch
+
+DEFAULT_PATH = Path("build") / "ledger.sqlite"
+
+
+def database_url(target: str | Path) -> str:
+    """A SQLAlchemy URL from a URL (kept) or a file path (SQLite); ``:memory:`` for a throw-away database."""
+    text = str(target)
+    if "://" in text:
+        return text
+    if text == ":memory:":
+        return "sqlite://"
+    path = Path(text).expanduser()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{path}"
+
+
+def open_engine(target: str | Path, echo: bool = False) -> Engine:
+    url = database_url(target)
+    if url == "sqlite://":
+        engine = create_engine(url, echo=echo, poolclass=StaticPool, connect_args={"check_same_thread": False})
+    else:
+        engine = create_engine(url, echo=echo)
+    if engine.dialect.name == "sqlite":
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn, _record):  # pragma: no cover - exercised implicitly
+            cur = dbapi_conn.cursor()
+            if url != "sqlite://":
+                cur.execute("PRAGMA journal_mode=WAL")  # readers (queries, the CLI) never block the indexer
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.close()
+
+    schema.metadata.create_all(engine)
+    with engine.begin() as conn:
+        version = get_meta(conn, "schema_version")
+        if version is None:
+            set_meta(conn, "schema_version", schema.SCHEMA_VERSION)
+        elif version != schema.SCHEMA_VERSION:
+            raise LedgerMismatch(
+                f"the ledger database has schema version {version}, this rwaledger writes {schema.SCHEMA_VERSION}; "
+                "rebuild it (delete the file and sync again)"
+            )
+    return engine
+
+
+def get_meta(conn: Connection, key: str) -> str | None:
+    return conn.execute(select(schema.meta.c.value).where(schema.meta.c.key == key)).scalar()
+
+
+def set_meta(conn: Connection, key: str, value: str | None) -> None:
+    conn.execute(schema.meta.delete().where(schema.meta.c.key == key))
+    if value is not None:
+        conn.execute(schema.meta.insert().values(key=key, value=value))
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """The last block whose logs are all in the ledger, and its hash."""
+
+    block: int
+    hash: str
+
+
+def get_checkpoint(conn: Connection) -> Checkpoint | None:
+    block, hash_ = get_meta(conn, "checkpoint_block"), get_meta(conn, "checkpoint_hash")
+    return None if block is None or hash_ is None else Checkpoint(int(block), hash_)
+
+
+def set_checkpoint(conn: Connection, cp: Checkpoint | None) -> None:
+    set_meta(conn, "checkpoint_block", None if cp is None else str(cp.block))
+    set_meta(conn, "checkpoint_hash", None if cp is None else cp.hash)

@@ -1,0 +1,301 @@
+"""The indexer: reads the stack's logs range by range from a checkpoint, one DB transaction per range.
+
+Per range ``[a, b]``:
+
+1. read the hash of ``b``; ``eth_getLogs`` for every tracked address (core contracts and known tokens);
+2. decode; every token a factory/registry creation event names (not tracked yet) gets its own
+   ``eth_getLogs`` from its creation block to ``b`` (so its first transfers land in the same range), and so on
+   until nothing new turns up; everything is sorted into chain order;
+3. read the hash of ``b`` again: if it moved (or a log of ``b`` carries another hash) the chain changed
+   under us, and the range is read again;
+4. project and write everything, the new blocks and the new checkpoint ``(b, hash)`` in ONE transaction.
+   A run interrupted anywhere leaves the database at the end of the last committed range; the next run
+   resumes from there. ``(tx_hash, log_index)`` is unique, so nothing can be recorded twice.
+
+Reorgs: before every range the checkpoint's stored hash is compared with the chain's. When they differ, a
+binary search over the stored block hashes (every block that had events, every checkpoint) finds the
+highest block that is still canonical (the fork point; hashes chain, so everything below a matching block
+matches too); every row above it is deleted from every table, the asset records are rebuilt from the
+remaining events, the checkpoint moves to the fork point, and syncing continues from there. The result
+reports each rollback.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from sqlalchemy import Connection, Engine, delete, func, select
+
+from . import schema
+from .db import Checkpoint, get_checkpoint, get_meta, set_checkpoint, set_meta
+from .decode import KIND_ATTRS, TOKEN_KINDS, DecodedLog, EventTable, checksum
+from .errors import ChainReadError, LedgerMismatch
+from .project import IdentityState, Projector, RangeRows, asset_row
+from .rpc import ChainReader, RawLog, reader_for
+
+DEFAULT_BATCH_BLOCKS = 2_000
+FETCH_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class Rollback:
+    """A reorg the sync undid: everything above ``fork_block`` was deleted."""
+
+    fork_block: int  # highest block kept (start block - 1 when nothing was)
+    old_checkpoint: int
+    events_removed: int
+
+
+@dataclass(frozen=True)
+class SyncProgress:
+    """Passed to the ``progress`` callback after each committed range."""
+
+    from_block: int
+    to_block: int
+    target_block: int
+    events: int  # in this range
+    total_events: int  # in this run
+
+
+@dataclass
+class SyncResult:
+    from_block: int | None  # first block read this run (None: already up to date)
+    to_block: int  # the checkpoint after the run
+    blocks: int  # blocks covered this run
+    events: int  # events recorded this run
+    ranges: int
+    new_tokens: list[str] = field(default_factory=list)
+    rollbacks: list[Rollback] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def rollback(self) -> Rollback | None:
+        """The first rollback of this run, if any."""
+        return self.rollbacks[0] if self.rollbacks else None
+
+    @property
+    def events_per_second(self) -> float:
+        return self.events / self.seconds if self.seconds > 0 else 0.0
+
+
+class Indexer:
+    """Syncs one ledger database from one deployed stack."""
+
+    def __init__(self, engine: Engine, stack: Any, table: EventTable | None = None, reader: ChainReader | None = None):
+        self.engine = engine
+        self.stack = stack
+        self.chain = stack.session.chain
+        self.table = table or EventTable.from_stack(stack)
+        self.reader = reader or reader_for(self.chain)
+        self.core = {checksum(getattr(stack, attr).address): kind for kind, attr in KIND_ATTRS.items()}
+        self._projector: Projector | None = None
+
+    # --- binding and state --------------------------------------------------------------------------------
+
+    def _bind(self, conn: Connection, from_block: int | None) -> int:
+        """Check (or record) which chain and stack this database follows; returns the start block."""
+        chain_id = str(self.chain.chain_id)
+        stack = json.dumps({k: a for a, k in sorted(self.core.items(), key=lambda i: i[1])}, sort_keys=True)
+        stored_chain, stored_stack = get_meta(conn, "chain_id"), get_meta(conn, "stack")
+        if stored_chain is None:
+            set_meta(conn, "chain_id", chain_id)
+            set_meta(conn, "stack", stack)
+            set_meta(conn, "start_block", str(from_block or 0))
+        elif stored_chain != chain_id:
+            raise LedgerMismatch(f"this ledger follows chain id {stored_chain}, not {chain_id}")
+        elif stored_stack != stack:
+            raise LedgerMismatch("this ledger follows another contract stack (different addresses); use another file")
+        return int(get_meta(conn, "start_block") or 0)
+
+    def _load(self, conn: Connection, start: int) -> Projector:
+        c = schema.contracts.c
+        known = {r.address for r in conn.execute(select(c.address))}
+        missing = [{"address": a, "kind": k, "asset_id": None, "first_block": start} for a, k in self.core.items()
+                   if a not in known]
+        if missing:
+            conn.execute(schema.contracts.insert(), missing)
+        rows = conn.execute(select(c.address, c.kind, c.asset_id)).all()
+        d = schema.distributions.c
+        return Projector(
+            contract_kinds={r.address: r.kind for r in rows},
+            token_assets={r.address: r.asset_id for r in rows if r.kind in TOKEN_KINDS},
+            distribution_assets={r.distribution_id: r.asset_id for r in conn.execute(select(d.distribution_id, d.asset_id))},
+            assets={r.asset_id: dict(r._mapping) for r in conn.execute(select(schema.assets))},
+            identity_lookup=lambda wallet: None,
+        )
+
+    # --- reorgs -------------------------------------------------------------------------------------------
+
+    def check_reorg(self, conn: Connection, start: int) -> Rollback | None:
+        """Compare the checkpoint with the chain; on a mismatch roll back to the fork point."""
+        cp = get_checkpoint(conn)
+        if cp is None or self.reader.block_hash(cp.block) == cp.hash:
+            return None
+        b = schema.blocks.c
+        stored = conn.execute(select(b.number, b.hash).where(b.number <= cp.block).order_by(b.number)).all()
+        lo, hi, best = 0, len(stored) - 1, -1
+        while lo <= hi:
+            mid = (lo + hi) // 2
+            if self.reader.block_hash(stored[mid].number) == stored[mid].hash:
+                best, lo = mid, mid + 1
+            else:
+                hi = mid - 1
+        fork = stored[best].number if best >= 0 else start - 1
+        removed = conn.execute(select(func.count()).select_from(schema.events)
+                               .where(schema.events.c.block_number > fork)).scalar_one()
+        for table, col in schema.BLOCK_SCOPED:
+            conn.execute(delete(table).where(table.c[col] > fork))
+        rebuild_assets(conn)
+        set_checkpoint(conn, Checkpoint(fork, stored[best].hash) if best >= 0 else None)
+        self._projector = None
+        return Rollback(fork, cp.block, int(removed))
+
+    # --- one range ----------------------------------------------------------------------------------------
+
+    def fetch(self, a: int, b: int, kinds: dict[str, str]) -> tuple[str, list[DecodedLog], list[tuple[str, str, int, int]]]:
+        """The hash of ``b``, the decoded logs of ``[a, b]`` in chain order, and the tokens created in it."""
+        for _ in range(FETCH_ATTEMPTS):
+            before = self.reader.block_hash(b)
+            known = {a_.lower(): k for a_, k in kinds.items()}
+            decoded = self._decode(self.reader.logs(a, b, list(kinds)), known)
+            new: list[tuple[str, str, int, int]] = []
+            pending = decoded
+            while True:
+                found = self._projector_for_discovery(known).new_tokens(pending)
+                if not found:
+                    break
+                for token, kind, _, _ in found:
+                    known[token.lower()] = kind
+                new.extend(found)
+                first = min(f[3] for f in found)
+                pending = self._decode(self.reader.logs(first, b, [f[0] for f in found]), known)
+                decoded.extend(pending)
+            after = self.reader.block_hash(b)
+            if before is not None and before == after and all(
+                d.log.block_hash == after for d in decoded if d.log.block_number == b
+            ):
+                decoded.sort(key=lambda d: (d.log.block_number, d.log.tx_index, d.log.log_index))
+                return after, decoded, new
+        raise ChainReadError(f"block {b} kept changing while its range was read ({FETCH_ATTEMPTS} attempts)")
+
+    def _decode(self, logs: list[RawLog], known: dict[str, str]) -> list[DecodedLog]:
+        decode = self.table.decode
+        return [decode(lg, known[lg.address]) for lg in logs if lg.address in known]
+
+    @staticmethod
+    def _projector_for_discovery(known: dict[str, str]) -> Projector:
+        return Projector({checksum(a): k for a, k in known.items()}, {}, {}, {}, lambda w: None)
+
+    def write_range(
+        self, conn: Connection, b: int, b_hash: str, decoded: list[DecodedLog], new_tokens: list[tuple[str, str, int, int]]
+    ) -> RangeRows:
+        """Project and write one range and move the checkpoint to ``b`` (inside the caller's transaction)."""
+        proj = self._projector
+        assert proj is not None
+        proj._identity_lookup = lambda wallet: latest_identity(conn, wallet)
+        rows = RangeRows()
+        for token, kind, asset_id, block in new_tokens:
+            proj.track(token, kind, asset_id, block, rows)
+        proj.project(decoded, rows)
+        rows.blocks[b] = b_hash
+        for table, data in (
+            (schema.contracts, rows.contracts),
+            (schema.events, rows.events),
+            (schema.event_accounts, rows.event_accounts),
+            (schema.balance_changes, rows.balance_changes),
+            (schema.identities, rows.identities),
+            (schema.distributions, rows.distributions),
+        ):
+            if data:
+                conn.execute(table.insert(), data)
+        if rows.assets_changed:
+            ids = sorted(rows.assets_changed)
+            conn.execute(delete(schema.assets).where(schema.assets.c.asset_id.in_(ids)))
+            conn.execute(schema.assets.insert(), [asset_row(proj.assets[i]) for i in ids])
+        conn.execute(schema.blocks.insert(), [{"number": n, "hash": h} for n, h in sorted(rows.blocks.items())])
+        set_checkpoint(conn, Checkpoint(b, b_hash))
+        return rows
+
+    # --- the loop -----------------------------------------------------------------------------------------
+
+    def sync(
+        self,
+        to_block: int | None = None,
+        batch_blocks: int = DEFAULT_BATCH_BLOCKS,
+        from_block: int | None = None,
+        confirmations: int = 0,
+        progress: Callable[[SyncProgress], None] | None = None,
+    ) -> SyncResult:
+        if batch_blocks < 1:
+            raise ValueError("batch_blocks must be at least 1")
+        started = time.perf_counter()
+        with self.engine.begin() as conn:
+            start = self._bind(conn, from_block)
+        head = self.reader.head()
+        target = max(head - confirmations, -1) if to_block is None else min(to_block, head)
+        result = SyncResult(None, -1, 0, 0, 0)
+        self._projector = None
+        try:
+            while True:
+                with self.engine.begin() as conn:
+                    rollback = self.check_reorg(conn, start)
+                    if rollback is not None:
+                        result.rollbacks.append(rollback)
+                    if self._projector is None:
+                        self._projector = self._load(conn, start)
+                    cp = get_checkpoint(conn)
+                a = cp.block + 1 if cp else start
+                result.to_block = cp.block if cp else start - 1
+                if a > target:
+                    break
+                b = min(a + batch_blocks - 1, target)
+                b_hash, decoded, new_tokens = self.fetch(a, b, self._projector.contract_kinds)
+                with self.engine.begin() as conn:
+                    self.write_range(conn, b, b_hash, decoded, new_tokens)
+                if result.from_block is None:
+                    result.from_block = a
+                result.to_block = b
+                result.blocks += b - a + 1
+                result.events += len(decoded)
+                result.ranges += 1
+                result.new_tokens.extend(t[0] for t in new_tokens)
+                if progress is not None:
+                    progress(SyncProgress(a, b, target, len(decoded), result.events))
+        except BaseException:
+            self._projector = None  # its caches may hold what the failed transaction did not write
+            raise
+        result.seconds = time.perf_counter() - started
+        return result
+
+
+def latest_identity(conn: Connection, wallet: str) -> IdentityState | None:
+    i = schema.identities.c
+    row = conn.execute(
+        select(i.active, i.country, i.kyc_expiry, i.category)
+        .where(i.wallet == wallet)
+        .order_by(i.block_number.desc(), i.tx_index.desc(), i.log_index.desc())
+        .limit(1)
+    ).first()
+    if row is None or not row.active:
+        return None
+    return IdentityState(row.country, row.kyc_expiry, row.category)
+
+
+def rebuild_assets(conn: Connection) -> None:
+    """Recompute the ``assets`` table from the recorded registry and factory events."""
+    e = schema.events.c
+    state: dict[int, dict[str, Any]] = {}
+    proj = Projector({}, {}, {}, state, lambda w: None)
+    rows = conn.execute(
+        select(e.contract_kind, e.event, e.args, e.block_number)
+        .where(e.contract_kind.in_(("registry", "factory")), e.event.is_not(None))
+        .order_by(e.block_number, e.tx_index, e.log_index)
+    )
+    for r in rows:
+        proj.apply_asset_event(r.contract_kind, r.event, json.loads(r.args), r.block_number)
+    conn.execute(delete(schema.assets))
+    if state:
+        conn.execute(schema.assets.insert(), [asset_row(v) for v in state.values()])
