@@ -20,6 +20,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
+from eth_abi import decode as abi_decode
+from eth_abi import encode as abi_encode
 from eth_utils import keccak
 from web3 import Web3
 from web3.contract import Contract
@@ -42,7 +44,7 @@ from .models import (
 )
 from .signers import Signer
 from .stack import Stack
-from .transactions import Receipt, SignedTx, Transactor, broadcast, confirm
+from .transactions import Receipt, SignedTx, Transactor, broadcast, call_many, confirm
 
 # Mirrors CompliantToken.Reason (append-only on chain).
 REASONS = (
@@ -80,6 +82,8 @@ REASON_TEXT = {
 }
 KINDS = ("property", "commodity")
 STATUSES = ("registered", "active", "suspended", "retired")
+CAN_TRANSFER = keccak(text="canTransfer(address,address,uint256)")[:4]
+IDENTITY = keccak(text="identity(address)")[:4]
 TRANSFER_GAS = 150_000  # generous upper bound for one compliant transfer (measured ~55k)
 
 
@@ -404,8 +408,10 @@ class Registrar:
         ident = self.stack.identity.functions
         new: list[InvestorSpec] = []
         updates = []
-        for s in specs:
-            country, expiry, category, exists = ident.identity(s.wallet).call()
+        address = self.stack.identity.address
+        known = call_many(self.session.chain, [(address, IDENTITY + abi_encode(["address"], [s.wallet])) for s in specs])
+        for s, raw in zip(specs, known):
+            country, expiry, category, exists = abi_decode(["uint16", "uint64", "uint8", "bool"], raw)
             if not exists:
                 new.append(s)
                 continue
@@ -521,13 +527,16 @@ class Registrar:
     ) -> list[Receipt]:
         """Many transfers, pipelined: pre-checked, signed locally (each sender's nonces in order), broadcast in
         JSON-RPC batches, then confirmed in batches. A rejected pre-check raises before anything is sent."""
-        items = list(transfers)
+        items = [(asset, signer, _address(to), amount) for asset, signer, to, amount in transfers]
         tokens = {a: self.token(a) for a in {t[0] for t in items}}
-        if check:
-            for asset, signer, to, amount in items:
-                ok, code = tokens[asset].functions.canTransfer(signer.address, to, amount).call()
-                if not ok:  # simulated on current state: transfers earlier in this batch are not yet applied
-                    raise TransferRejected(REASONS[code], signer.address, to, amount, str(asset))
+        if check:  # checked against the current state: earlier transfers of the same batch are not applied yet
+            calls = [(tokens[a].address, CAN_TRANSFER + abi_encode(["address", "address", "uint256"], [s.address, to, n]))
+                     for a, s, to, n in items]
+            for (asset, signer, to, amount), raw in zip(items, call_many(self.session.chain, calls)):
+                ok, code = abi_decode(["bool", "uint8"], raw) if raw else (False, len(REASONS))
+                if not ok:
+                    rule = REASONS[code] if code < len(REASONS) else "CallFailed"
+                    raise TransferRejected(rule, signer.address, to, amount, str(asset))
         signed: list[SignedTx] = [
             self._sender(signer).sign(tokens[asset].functions.transfer(_address(to), amount), gas=TRANSFER_GAS)
             for asset, signer, to, amount in items

@@ -349,3 +349,24 @@ def confirm(
             raise decoder_from._failure(h, receipt)
         out.append(receipt)
     return out
+
+
+def call_many(chain: Chain, calls: Sequence[tuple[str, bytes]], block: str = "latest") -> list[bytes]:
+    """Many ``eth_call``s (to, calldata) in JSON-RPC batches; returns raw return data in order.
+
+    A call that reverts comes back as ``b""`` (callers decode what they asked for).
+    """
+    out: list[bytes] = []
+    for start in range(0, len(calls), BATCH_SIZE):
+        chunk = calls[start : start + BATCH_SIZE]
+        payload = [("eth_call", [{"to": to, "data": "0x" + data.hex()}, block]) for to, data in chunk]
+        responses = _batch_rpc(chain, payload)
+        if responses is None:
+            for to, data in chunk:
+                try:
+                    out.append(bytes(chain.w3.eth.call({"to": to, "data": data}, block)))
+                except Exception:
+                    out.append(b"")
+        else:
+            out.extend(bytes.fromhex(r["result"][2:]) if "result" in r else b"" for r in responses)
+    return out

@@ -114,8 +114,9 @@ class RpcReader:
 class TesterReader:
     """eth-tester, in process."""
 
-    def __init__(self, tester: Any):
+    def __init__(self, tester: Any, sender: str | None = None):
         self.tester = tester
+        self.sender = sender  # a funded account: eth-tester charges gas even for a call
 
     def head(self) -> int:
         return int(self.tester.get_block_by_number("latest")["number"])
@@ -153,9 +154,12 @@ class TesterReader:
         from eth_utils import to_checksum_address
 
         out = []
+        sender = self.sender or self.tester.get_accounts()[0]
         for to, data in requests:
             try:
-                result = self.tester.call({"to": to_checksum_address(to), "data": "0x" + data.hex()}, block)
+                result = self.tester.call(
+                    {"from": sender, "to": to_checksum_address(to), "data": "0x" + data.hex()}, block
+                )
             except Exception as exc:  # eth-tester raises its own types for reverts
                 raise ChainReadError(f"eth_call to {to} failed: {exc}") from None
             out.append(bytes.fromhex(_hex(result)[2:]))
@@ -166,5 +170,6 @@ def reader_for(chain: Any) -> ChainReader:
     """The reader of a :class:`rwaledger.chain.Chain` (or of a bare ``Web3``)."""
     tester = getattr(chain, "tester", None)
     if tester is not None:
-        return TesterReader(tester)
+        accounts = getattr(chain, "dev_accounts", None) or []
+        return TesterReader(tester, accounts[0].address if accounts else None)
     return RpcReader(getattr(chain, "w3", chain))

@@ -1,0 +1,159 @@
+"""Throughput benchmark of the registrar service and the ledger, on anvil.
+
+    .venv/bin/python scripts/bench_service.py [--transfers 2000] [--investors 1000] [--holders 10000]
+
+Prints the figures and writes build/bench/service.json:
+
+* onboarding and minting ``--investors`` investors (batched, pipelined);
+* ``service_transfers_per_s``: ``--transfers`` compliant share transfers end to end through the service
+  (pre-checked with canTransfer, signed locally, pipelined, confirmed) and recorded in the ledger (synced);
+* ``web3_loop_transfers_per_s``: the same transfers through a plain web3.py loop
+  (``contract.functions.transfer(...).transact()`` and wait for the receipt), and the ratio;
+* ``ledger_sync_events_per_s``: a fresh ledger syncing every event of the run (at least 20,000);
+* ``cap_table_10k_holders_s``: the cap table at a block for a token with ``--holders`` holders.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import random
+import tempfile
+import time
+from pathlib import Path
+
+from eth_account import Account
+from web3 import Web3
+
+from rwaledger import paths
+from rwaledger.ledger import Ledger
+from rwaledger.models import InvestorSpec, MintRequest, PropertySpec, parse
+from rwaledger.registrar import Registrar
+from rwaledger.session import open_session
+from rwaledger.signers import Signer
+from rwaledger.stack import deploy_stack
+
+COUNTRIES = ["PK", "AE", "GB", "SA", "US", "DE", "SG", "QA"]
+
+
+def property_spec(symbol: str, shares: int) -> PropertySpec:
+    return parse(PropertySpec, {
+        "name": f"Bench {symbol}", "symbol": symbol, "legal_reference": f"BENCH/{symbol}", "jurisdiction": "PK",
+        "location": "Lahore", "metadata_uri": "ipfs://bench", "total_shares": shares,
+        "valuation": {"amount": "1000000", "currency": "PKR", "date": "2026-11-01"},
+        "rules": {"blocked_countries": ["KP"], "max_holders": 100_000},
+    }, symbol)
+
+
+def investors(n: int, seed: int) -> list:
+    rng = random.Random(seed)
+    return [Account.from_key(rng.randbytes(32)) for _ in range(n)]
+
+
+def onboard(reg: Registrar, accounts: list, symbol: str, amount: int) -> tuple[float, float]:
+    expiry = dt.date.today() + dt.timedelta(days=365)
+    specs = [InvestorSpec(wallet=a.address, country=COUNTRIES[i % len(COUNTRIES)], kyc_expiry=expiry)
+             for i, a in enumerate(accounts)]
+    t = time.perf_counter()
+    reg.add_investors(specs)
+    t_onboard = time.perf_counter() - t
+    t = time.perf_counter()
+    reg.mint_many([MintRequest(asset=symbol, to=a.address, amount=amount, reference=f"{symbol}-{i}")
+                   for i, a in enumerate(accounts)])
+    return t_onboard, time.perf_counter() - t
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--transfers", type=int, default=2000)
+    ap.add_argument("--investors", type=int, default=1000)
+    ap.add_argument("--holders", type=int, default=10_000)
+    args = ap.parse_args()
+    results: dict[str, float | int] = {}
+
+    with open_session("anvil", record=False) as s:
+        chain = s.chain
+        stack = deploy_stack(s)
+        reg = Registrar(stack)
+        reg.register_asset(property_spec("BENCH-A", 10**9))
+
+        # 1. onboarding and minting
+        people = investors(args.investors, seed=1)
+        t_onboard, t_mint = onboard(reg, people, "BENCH-A", 1_000)
+        results.update(investors=args.investors, onboard_investors_s=round(t_onboard, 3),
+                       mint_investors_s=round(t_mint, 3))
+        print(f"onboarded {args.investors} investors in {t_onboard:.2f}s, minted to them in {t_mint:.2f}s")
+        for a in people:  # gas money for the senders
+            chain.set_balance(a.address, 10**20)
+
+        rng = random.Random(7)
+        plan = [(people[rng.randrange(len(people))], people[rng.randrange(len(people))]) for _ in range(args.transfers)]
+        plan = [(a, b) for a, b in plan if a.address != b.address]
+        signers = {a.address: Signer(a, "bench investor") for a in people}
+
+        ledger_path = Path(tempfile.mkdtemp(prefix="rwa-bench-")) / "ledger.sqlite"
+        ledger = Ledger.open(ledger_path)
+        ledger.sync(stack)
+
+        # 2. transfers through the service, end to end into the ledger
+        t = time.perf_counter()
+        reg.transfer_many([("BENCH-A", signers[a.address], b.address, 1) for a, b in plan])
+        synced = ledger.sync(stack)
+        t_service = time.perf_counter() - t
+        service_rate = len(plan) / t_service
+        print(f"service: {len(plan)} transfers sent, confirmed and in the ledger in {t_service:.2f}s "
+              f"= {service_rate:,.0f} tx/s ({synced.events} events synced)")
+
+        # 3. the same transfers through a plain web3.py loop (anvil signs for impersonated senders)
+        token = reg.token("BENCH-A")
+        chain._rpc("anvil_autoImpersonateAccount", [True])
+        w3 = chain.w3
+        t = time.perf_counter()
+        for a, b in plan:
+            h = token.functions.transfer(b.address, 1).transact({"from": a.address})
+            w3.eth.wait_for_transaction_receipt(h)
+        t_loop = time.perf_counter() - t
+        loop_rate = len(plan) / t_loop
+        chain._rpc("anvil_autoImpersonateAccount", [False])
+        print(f"web3 loop: {len(plan)} transfers in {t_loop:.2f}s = {loop_rate:,.1f} tx/s")
+        results.update(transfers=len(plan), service_transfers_per_s=round(service_rate, 1),
+                       web3_loop_transfers_per_s=round(loop_rate, 1),
+                       service_vs_loop_ratio=round(service_rate / loop_rate, 1))
+
+        # 4. a token with many holders, for the cap table and a large sync
+        reg.register_asset(property_spec("BENCH-B", 10**9))
+        many = investors(args.holders, seed=2)
+        onboard(reg, many, "BENCH-B", 10)
+        cap_block = w3.eth.block_number
+
+        fresh = Ledger.open(ledger_path.with_name("fresh.sqlite"))
+        t = time.perf_counter()
+        result = fresh.sync(stack)
+        t_sync = time.perf_counter() - t
+        sync_rate = result.events / t_sync
+        print(f"ledger sync: {result.events:,} events in {t_sync:.2f}s = {sync_rate:,.0f} events/s")
+
+        t = time.perf_counter()
+        rows = fresh.cap_table("BENCH-B", block=cap_block)
+        t_cap = time.perf_counter() - t
+        assert len(rows) == args.holders, len(rows)
+        print(f"cap table at block {cap_block} for {len(rows):,} holders: {t_cap * 1000:.0f} ms")
+        results.update(ledger_sync_events=result.events, ledger_sync_events_per_s=round(sync_rate),
+                       cap_table_holders=len(rows), cap_table_10k_holders_s=round(t_cap, 4))
+
+    targets = {
+        "service_vs_loop_ratio >= 10": results["service_vs_loop_ratio"] >= 10,
+        "ledger_sync_events_per_s >= 5000": results["ledger_sync_events_per_s"] >= 5000,
+        "cap_table_10k_holders_s < 1": results["cap_table_10k_holders_s"] < 1,
+    }
+    for name, ok in targets.items():
+        print(f"{'PASS' if ok else 'MISS'}  {name}")
+    out = paths.BUILD_DIR / "bench" / "service.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2))
+    print(f"written to {out}")
+
+
+if __name__ == "__main__":
+    main()

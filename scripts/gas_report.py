@@ -1,0 +1,233 @@
+"""Gas report: real receipts of the main registrar operations on anvil, next to a plain OpenZeppelin ERC-20.
+
+Run it with `.venv/bin/python scripts/gas_report.py`. It starts a fresh anvil from npm (or uses the background
+`rwa node` if one runs; nothing is recorded under deployments/), deploys the stack, `PlainERC20` and
+`TestStablecoin` (same compiler and settings), walks through a registrar's workflow on one Lahore apartment
+and one Karachi gold token, and prints every measured transaction's `gasUsed` (the whole transaction: 21,000
+base + calldata + execution). It writes `build/bench/gas.json` (operation -> gasUsed, ints; the batch-mint
+entries are per recipient) and `build/bench/gas.md` (the same table in markdown, for the README).
+
+Targets are printed as PASS/MISS; a missed target is a result, not an error (the exit status is 0).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from eth_utils import keccak
+from web3 import Web3
+
+from rwaledger import paths
+from rwaledger.compiler import SETTINGS, SOLC_VERSION
+from rwaledger.registrar import Registrar
+from rwaledger.session import open_session
+from rwaledger.signers import Signer
+from rwaledger.stack import deploy_stack
+
+PK, IR, KP = 586, 364, 408  # ISO 3166-1 numeric
+LEGAL_REF = "LHR/GULBERG-III/KHEWAT-1187/FLAT-12B"
+METADATA_URI = "ipfs://bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi/lhr-gh12b.json"
+SHORT_URI = "https://rwa.pk/a/LHR-GH12B"  # <= 31 bytes: Solidity keeps it in the length slot
+GOLD_REF = "KHI/PSX-VAULT-2/WR-2026-004417"
+GOLD_URI = "ipfs://bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi/khi-gold.json"
+
+# key -> (comparison, limit, baseline key or None): the limit is a multiple of the baseline when one is named
+TARGETS = {
+    "share_transfer_existing_holder": ("<=", 1.5, "erc20_transfer_existing_holder"),
+    "share_transfer_existing_holder_no_rules": ("<=", 1.5, "erc20_transfer_existing_holder"),
+    "share_transfer_new_holder": ("<=", 1.6, "erc20_transfer_new_holder"),
+    "share_transfer_new_holder_no_rules": ("<=", 1.6, "erc20_transfer_new_holder"),
+    "create_asset_token": ("<", 300_000, None),
+    "create_asset_token_short_uri": ("<", 300_000, None),
+    "register_investor": ("<", 60_000, None),
+    "distribution_claim": ("<", 90_000, None),
+}
+RATIO_TO = {
+    "share_mint_new_holder": "erc20_mint_new_holder",
+    "share_mint_existing_holder": "erc20_mint_existing_holder",
+    **{k: base for k, (_, _, base) in TARGETS.items() if base},
+}
+ALL_RULES = ("* ALL rules: country blocklist on, max holders, max balance, an expired lock-up, "
+             "part of the sender's units frozen and under a lien, another wallet frozen")
+TREX = [  # T-REX (ERC-3643) 4.1.6, published figures, for scale only: not measured here
+    ("T-REX transfer, no compliance modules", "~214,000"),
+    ("T-REX transfer, four compliance modules", "~385,000"),
+    ("T-REX onboarding of one investor (identity + claims + registry)", "~766,000"),
+]
+
+
+def b32(text: str) -> bytes:
+    return text.encode().ljust(32, b"\0")
+
+
+def wallet(label: str) -> str:
+    """A fixed, keyless address per label (the run is reproducible; only senders need keys)."""
+    return Web3.to_checksum_address(keccak(text=f"rwaledger gas report {label}")[:20])
+
+
+class Report:
+    def __init__(self) -> None:
+        self.gas: dict[str, int] = {}
+        self.labels: dict[str, str] = {}
+
+    def record(self, key: str, label: str, gas: int) -> None:
+        self.gas[key], self.labels[key] = int(gas), label
+
+    def measure(self, key: str, label: str, fn, tx):
+        receipt = tx.transact(fn)
+        self.record(key, label, receipt.gas_used)
+        return receipt
+
+    def rows(self) -> list[tuple[str, str, str, str, str]]:
+        out = []
+        for key, gas in self.gas.items():
+            base = RATIO_TO.get(key)
+            ratio = f"{gas / self.gas[base]:.2f}x" if base in self.gas else ""
+            target = ""
+            if key in TARGETS:
+                op, limit, tbase = TARGETS[key]
+                bound = limit * self.gas[tbase] if tbase else limit
+                ok = gas <= bound if op == "<=" else gas < bound
+                where = f" ({limit}x)" if tbase else ""
+                target = f"{op} {bound:,.0f}{where} {'PASS' if ok else 'MISS'}"
+            out.append((self.labels[key], key, f"{gas:,}", ratio, target))
+        return out
+
+
+def main() -> int:
+    r = Report()
+    with open_session("anvil", record=False) as s:
+        w3, tx = s.chain.w3, s.tx
+        stack = deploy_stack(s)
+        registrar = Registrar(stack)
+        alice = Signer(s.chain.dev_accounts[1], "alice")  # the one investor who signs (transfers, redemption)
+        as_alice = s.transactor(alice)
+        bob, frank, bank, new1, new2 = (wallet(n) for n in ("bob", "frank", "bank", "new-1", "new-2"))
+        placement = [wallet(f"placement-{i}") for i in range(110)]
+        now = s.chain.timestamp()
+        kyc = now + 2 * 365 * 86400
+
+        # investors: one measured, the rest in one batch
+        ident = stack.identity.functions
+        r.measure("register_investor", "register an investor (registerIdentity)",
+                  ident.registerIdentity(alice.address, PK, kyc, 1), tx)
+        others = [bob, frank, bank, new1, new2, *placement]
+        tx.transact(ident.batchRegisterIdentity(others, [PK] * len(others), [kyc] * len(others), [2] * len(others)))
+
+        # assets: register + clone in one transaction each
+        fac, registry = stack.factory.functions, stack.registry.functions
+        r.measure("create_commodity_token", f"create commodity token ({len(GOLD_URI)}-byte ipfs URI, no valuation)",
+                  fac.createCommodityToken((b"PK", GOLD_REF, GOLD_URI, 0, b"PKR", 0),
+                                           ("Karachi Vault Gold", "KHI-GOLD", 3, "gram")), tx)
+        sizes = f"{len(LEGAL_REF)}-byte legal ref, valuation set"
+        r.measure("create_asset_token", f"create asset token: clone + registry ({len(METADATA_URI)}-byte ipfs URI, {sizes})",
+                  fac.createPropertyToken((b"PK", LEGAL_REF, METADATA_URI, 8_500_000_000, b"PKR", now),
+                                          ("Gulberg Heights Apt 12B", "LHR-GH12B", 0, 10_000)), tx)
+        short_ref = LEGAL_REF.replace("12B", "12C")
+        r.measure("create_asset_token_short_uri", f"same, short URI ({len(SHORT_URI)}-byte https URI, {sizes})",
+                  fac.createPropertyToken((b"PK", short_ref, SHORT_URI, 8_500_000_000, b"PKR", now),
+                                          ("Gulberg Heights Apt 12C", "LHR-GH12C", 0, 10_000)), tx)
+        asset_id = registry.assetIdOf(b"PK", LEGAL_REF).call()
+        sf = stack.token(registry.tokenOf(asset_id).call(), "property").functions
+        gf = stack.token(registry.tokenOf(registry.assetIdOf(b"PK", GOLD_REF).call()).call(), "commodity").functions
+
+        # mints, ours and the plain ERC-20's (a first mint to bob so neither measures totalSupply 0 -> x)
+        plain = s.deployer.deploy("PlainERC20", "Plain Token", "PLN").functions
+        tx.transact(sf.mint(bob, 500, b32("SALE-DEED-2026-0101")))
+        tx.transact(plain.mint(bob, 500))
+        r.measure("share_mint_new_holder", "share mint, new holder", sf.mint(alice.address, 3000, b32("SALE-DEED-2026-0102")), tx)
+        r.measure("share_mint_existing_holder", "share mint, existing holder", sf.mint(bob, 100, b32("SALE-DEED-2026-0103")), tx)
+        r.measure("erc20_mint_new_holder", "PlainERC20 mint, new holder", plain.mint(alice.address, 3000), tx)
+        r.measure("erc20_mint_existing_holder", "PlainERC20 mint, existing holder", plain.mint(bob, 100), tx)
+
+        # transfers: same sender, recipients and amounts for both tokens
+        r.measure("erc20_transfer_existing_holder", "PlainERC20 transfer, existing holder", plain.transfer(bob, 25), as_alice)
+        r.measure("erc20_transfer_new_holder", "PlainERC20 transfer, new holder", plain.transfer(new1, 25), as_alice)
+        r.measure("share_transfer_existing_holder_no_rules", "share transfer, existing holder, no rules",
+                  sf.transfer(bob, 25), as_alice)
+        r.measure("share_transfer_new_holder_no_rules", "share transfer, new holder, no rules", sf.transfer(new1, 25), as_alice)
+        for rule in (sf.setCountryRestriction(2), sf.setCountriesListed([IR, KP], True), sf.setMaxHolders(500),
+                     sf.setMaxBalance(4_000), sf.setLockupUntil(now - 86400),  # lock-up ended yesterday
+                     sf.freezePartialTokens(alice.address, 200),
+                     sf.createLien(alice.address, bank, 500, b32("BANK-LOAN-2026-0077"), keccak(text="loan agreement")),
+                     sf.setAddressFrozen(frank, True)):
+            tx.transact(rule)
+        assert sf.frozenWalletCount().call() == 1 and sf.rules().call()[0] == 2
+        r.measure("share_transfer_existing_holder", "share transfer, existing holder, ALL rules*", sf.transfer(bob, 25), as_alice)
+        r.measure("share_transfer_new_holder", "share transfer, new holder, ALL rules*", sf.transfer(new2, 25), as_alice)
+        r.measure("forced_transfer", "forced transfer (registrar), existing holder, ALL rules",
+                  sf.forcedTransfer(alice.address, bob, 25, b32("LHC-ORDER-2026-118")), tx)
+        for n, group in ((10, placement[:10]), (100, placement[10:])):
+            receipt = tx.transact(sf.batchMint(group, [10] * n, b32(f"PRIVATE-PLACEMENT-{n}")))
+            r.record(f"batch_mint_{n}_per_recipient", f"batch mint of {n} new holders, per recipient (ALL rules)",
+                     round(receipt.gas_used / n))
+
+        # commodity: custody lots, mint, redemption
+        lot1, lot2 = b32("KHI-LOT-2026-001"), b32("KHI-LOT-2026-002")
+        tx.transact(gf.attestLot(lot1, "Karachi Vault 2, bay 14", 5_000_000, keccak(text="receipt 001")))
+        r.measure("lot_attestation", "custody lot attestation (attestLot, second lot)",
+                  gf.attestLot(lot2, "Karachi Vault 2, bay 15", 2_500_000, keccak(text="receipt 002")), tx)
+        tx.transact(gf.mint(bob, 1_000_000, b32("KHI-DEPOSIT-0001")))
+        r.measure("commodity_mint", "commodity mint, new holder", gf.mint(alice.address, 500_000, b32("KHI-DEPOSIT-0002")), tx)
+        r.measure("redemption_request", "redemption request (holder locks units)",
+                  gf.requestRedemption(250_000, b32("deliver to Alice, Lahore")), as_alice)
+        r.measure("redemption_fulfil", "redemption fulfilment (custodian burns, lowers lot)",
+                  gf.fulfilRedemption(gf.redemptionCount().call(), lot1), tx)
+
+        # a monthly rent distribution, pro rata to the cap table (the registrar plans the Merkle tree)
+        usd = s.deployer.deploy("TestStablecoin").functions
+        tx.transact(usd.mint(s.signer.address, 10**13))
+        tx.transact(usd.mint(bob, 1_000 * 10**6))  # bob already holds the payment token
+        expiry = dt.datetime.fromtimestamp(now, dt.timezone.utc) + dt.timedelta(days=90)
+        for key, label in (("distribution_create_first", "createDistribution, first of a fresh manager"),
+                           ("distribution_create", "createDistribution (funding), a later month")):
+            out = registrar.distribute(asset_id, usd.address, 425_000 * 10**6, expiry)
+            r.record(key, label, w3.eth.get_transaction_receipt(out.tx_hash)["gasUsed"])
+        dist, holders = out.data["distribution_id"], out.data["holders"]
+        tree = f"{holders}-holder tree, {len(registrar.plan(dist).proof(bob)[2])}-hash proof"
+        for key, who, label in (
+            ("distribution_claim_worst", alice.address, "claim, first in its bitmap word AND payee's first payment-token balance"),
+            ("distribution_claim", bob, f"claim, payee already holds the payment token ({tree})"),
+            ("distribution_claim_first_payment_balance", new2, "claim, payee's first-ever payment-token balance"),
+        ):
+            out = registrar.claim(dist, who)
+            r.record(key, label, w3.eth.get_transaction_receipt(out.tx_hash)["gasUsed"])
+        client = w3.client_version
+
+    write(r, client)
+    return 0
+
+
+def write(r: Report, client: str) -> None:
+    rows = r.rows()
+    env = (f"{client}, hardfork cancun; solc {SOLC_VERSION}, optimizer runs {SETTINGS['optimizer']['runs']}; "
+           "total transaction gas (receipt gasUsed)")
+    head = ("operation", "key", "gasUsed", "vs ERC-20", "target")
+    widths = [max(len(row[i]) for row in [head, *rows]) for i in range(5)]
+    line = lambda row: "  ".join(c.rjust(w) if i in (2, 3) else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths)))
+    print(env)
+    print(line(head))
+    print("  ".join("-" * w for w in widths))
+    for row in rows:
+        print(line(row).rstrip())
+    print(ALL_RULES)
+    print("\nfor scale (published, not measured here):")
+    for name, gas in TREX:
+        print(f"  {name:66} {gas}")
+
+    trex = "; ".join(f"{name.removeprefix('T-REX ')} {gas}" for name, gas in TREX)
+    md = [f"Measured by `scripts/gas_report.py` on {env}.", "",
+          "| operation | gasUsed | vs ERC-20 | target |", "|---|---:|---:|---|"]
+    md += [f"| {label.replace('*', '&ast;')} | {gas} | {ratio} | {target} |" for label, _, gas, ratio, target in rows]
+    md += ["", ALL_RULES.replace("*", "&ast;") + ".", "",
+           f"For scale, T-REX (ERC-3643) 4.1.6 published figures (not measured here): {trex}."]
+    out = paths.BUILD_DIR / "bench"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "gas.json").write_text(json.dumps(r.gas, indent=2) + "\n")
+    (out / "gas.md").write_text("\n".join(md) + "\n")
+    print(f"\nwritten to {out / 'gas.json'} and {out / 'gas.md'}")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
