@@ -8,7 +8,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: setup demo test bench gas clean
+.PHONY: setup demo test bench gas bench-service clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -29,6 +29,12 @@ test: setup
 
 bench: setup
 	$(BIN)/python scripts/bench_compile.py
+
+gas: setup
+	$(BIN)/python scripts/gas_report.py
+
+bench-service: setup
+	$(BIN)/python scripts/bench_service.py
 
 clean:
 	rm -rf build .pytest_cache
