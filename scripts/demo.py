@@ -80,6 +80,7 @@ def main(ledger_path: Path | None = None) -> int:
         console.print(f"  re-run: {reg.mint_many(allocations).detail}")
         one_more = MintRequest(asset="LHR-GH12B", to=omar, amount=500, reference="sale-deed-2026-0105")
         console.print(f"  {reg.mint(one_more).detail}; again: {reg.mint(one_more).detail}")
+        minted_block = s.chain.w3.eth.block_number
 
         step("5. transfers")
         receipt = reg.transfer("LHR-GH12B", signer[ayesha], fatima, 250)
@@ -122,27 +123,30 @@ def main(ledger_path: Path | None = None) -> int:
                       f"{gold_info.max_supply / 1000:,.3f} g")
 
         step("8. ledger")
-        return _ledger_step(stack, ledger_path, record_block)
+        return _ledger_step(stack, ledger_path, minted_block)
 
 
-def _ledger_step(stack, ledger_path: Path | None, record_block: int) -> int:
+def _ledger_step(stack, ledger_path: Path | None, minted_block: int) -> int:
     from rwaledger.ledger import Ledger
 
     path = ledger_path or Path(tempfile.mkdtemp(prefix="rwa-demo-")) / "ledger.sqlite"
     ledger = Ledger.open(path)
     result = ledger.sync(stack)
     console.print(f"  synced {result.events:,} events up to block {result.to_block} into {path}")
-    console.print(cap_table(f"LHR-GH12B at record block {record_block}", ledger.cap_table("LHR-GH12B", block=record_block)))
+    console.print(cap_table(f"LHR-GH12B right after minting (block {minted_block})",
+                            ledger.cap_table("LHR-GH12B", block=minted_block)))
     console.print(cap_table("LHR-GH12B now", ledger.cap_table("LHR-GH12B")))
     console.print(cap_table("KHI-GOLD now (milligrams)", ledger.cap_table("KHI-GOLD")))
+    by_country = ", ".join(f"{c.country}: {c.percent:.1f}%" for c in ledger.totals_by_country("LHR-GH12B"))
+    console.print(f"  LHR-GH12B by country: {by_country}")
     report = ledger.reconcile(stack)
     if report.differences:
         console.print(f"[red]reconciliation found {len(report.differences)} differences[/]")
         for d in report.differences:
             console.print(f"  {d}")
         return 1
-    console.print(f"[green]reconciliation: ledger matches the chain[/] "
-                  f"({report.checked_balances} balances, {report.checked_supplies} total supplies checked)")
+    console.print(f"[green]reconciliation at block {report.block}: the ledger matches the chain[/] "
+                  f"({report.holders} holder balances and {report.tokens} total supplies checked)")
     return 0
 
 

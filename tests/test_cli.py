@@ -22,7 +22,8 @@ DEV = {  # public dev accounts of the anvil mnemonic, used as investors by scrip
 @pytest.fixture(scope="module")
 def cli(tmp_path_factory, root):
     home = tmp_path_factory.mktemp("cli")
-    env = {**os.environ, "RWA_NODE_DIR": str(home / "node"), "RWA_DEPLOYMENTS_DIR": str(home / "deployments")}
+    env = {**os.environ, "RWA_NODE_DIR": str(home / "node"), "RWA_DEPLOYMENTS_DIR": str(home / "deployments"),
+           "RWA_LEDGER_URL": str(home / "ledger.sqlite")}
     env.pop("RWA_PRIVATE_KEY", None)
     env.pop("RWA_KEYSTORE", None)
 
@@ -142,6 +143,29 @@ def test_full_registrar_session_on_a_local_node(cli, anvil_node, root):
     assert again.returncode == 1 and "AlreadyClaimed" in again.stderr
     early = cli("distribute", "reclaim", str(dist), *net, ok=False)
     assert early.returncode == 1 and "DistributionNotExpired" in early.stderr
+
+    # The ledger: sync, query, reconcile, export.
+    synced = cli.json("ledger", "sync", *net)
+    assert synced["events"] > 30 and synced["rollbacks"] == []
+    assert cli.json("ledger", "sync", *net)["events"] == 0  # resumes from its checkpoint
+    cap = cli.json("ledger", "cap-table", "LHR-GH12B", *net)
+    chain_supply = cli.json("asset", "show", "LHR-GH12B", *net)["total_supply"]
+    assert sum(int(r["amount"]) for r in cap) == chain_supply
+    assert {r["country"] for r in cap} >= {"PK", "GB"}
+    assert abs(sum(float(r["percent"]) for r in cap) - 100) < 0.01
+    countries = cli.json("ledger", "countries", "LHR-GH12B", *net)
+    assert sum(int(c["amount"]) for c in countries) == chain_supply
+    portfolio = cli.json("ledger", "portfolio", DEV[2], *net)
+    assert {p["symbol"] for p in portfolio} == {"LHR-GH12B", "KHI-GOLD"}
+    history = cli.json("ledger", "history", "--wallet", DEV[6], *net)
+    assert any(e["event"] == "IdentityRegistered" for e in history)
+    assert cli.json("ledger", "reconcile", *net)["ok"] is True
+    out = cli.home / "cap.csv"
+    cli("ledger", "export", "cap-table", "--asset", "LHR-GH12B", "--out", str(out), *net)
+    lines = out.read_text().strip().splitlines()
+    assert lines[0].startswith("holder,") and len(lines) == len(cap) + 1
+    missing = cli("ledger", "export", "cap-table", *net, ok=False)
+    assert missing.returncode == 1 and "needs --asset" in missing.stderr
 
 
 def test_node_status_after_stop_is_reported(cli, anvil_node):

@@ -393,6 +393,155 @@ def distribute_reclaim(distribution_id: int, network: str = NetworkOpt, keystore
     _outcome(_registrar(network, keystore).reclaim_expired(distribution_id))
 
 
+# --- ledger commands -------------------------------------------------------------------
+
+ledger_app = typer.Typer(help="The off-chain ledger: sync, cap tables, history, reconciliation, export.", no_args_is_help=True)
+app.add_typer(ledger_app, name="ledger")
+DbOpt = typer.Option(None, "--db", help="SQLite path or SQLAlchemy URL (default build/ledger-<network>.sqlite; env RWA_LEDGER_URL).")
+BlockOpt = typer.Option(None, "--block", help="As of this block (default: the last synced block).")
+
+
+def _ledger(network: str, db: Optional[str]):
+    from . import paths
+    from .ledger import Ledger
+
+    target = db or os.environ.get("RWA_LEDGER_URL") or str(paths.BUILD_DIR / f"ledger-{_network_name(network)}.sqlite")
+    if "://" not in target:
+        Path(target).parent.mkdir(parents=True, exist_ok=True)
+    return Ledger.open(target)
+
+
+def _network_name(network: str) -> str:
+    if network in ("tester", "anvil"):
+        return network
+    import hashlib
+
+    return "rpc-" + hashlib.sha256(network.encode()).hexdigest()[:10]  # never put a URL (it may hold a key) in a file name
+
+
+def _rows_table(title: str, rows: list, columns: list[str]) -> Table:
+    t = Table(title=title)
+    for c in columns:
+        t.add_column(c)
+    for r in rows:
+        d = r.to_dict() if hasattr(r, "to_dict") else r
+        t.add_row(*[f"{d[c]:,}" if isinstance(d[c], int) and c != "block_number" else str(d[c]) for c in columns])
+    return t
+
+
+@ledger_app.command("sync")
+def ledger_sync(network: str = NetworkOpt, db: Optional[str] = DbOpt,
+                to_block: Optional[int] = typer.Option(None, "--to-block")) -> None:
+    """Record every event of the stack since the last checkpoint (resumable, reorg-safe)."""
+    from .stack import load_stack
+
+    if network == "tester":
+        raise RwaError(IN_PROCESS_HINT)
+    stack = load_stack(_session(network))
+    ledger = _ledger(network, db)
+    with _progress(None, "syncing (blocks)") as advance:
+        result = ledger.sync(stack, to_block=to_block, progress=lambda p: advance(p.to_block - p.from_block + 1))
+    data = {"from_block": result.from_block, "to_block": result.to_block, "events": result.events,
+            "seconds": round(result.seconds, 3), "rollbacks": [str(r) for r in result.rollbacks]}
+    msg = f"synced {result.events:,} events, checkpoint at block {result.to_block}"
+    if result.rollbacks:
+        msg += f" (rolled back a replaced chain: {'; '.join(map(str, result.rollbacks))})"
+    emit(data, msg)
+
+
+@ledger_app.command("cap-table")
+def ledger_cap_table(asset: str, network: str = NetworkOpt, db: Optional[str] = DbOpt, block: Optional[int] = BlockOpt) -> None:
+    """Holders of an asset with shares, percent and country, at a block."""
+    ledger = _ledger(network, db)
+    rows = ledger.cap_table(asset, block=block)
+    emit([r.to_dict() for r in rows],
+         _rows_table(f"cap table of {asset} at block {block if block is not None else 'latest synced'}", rows,
+                     ["holder", "amount", "percent", "country"]))
+
+
+@ledger_app.command("countries")
+def ledger_countries(asset: str, network: str = NetworkOpt, db: Optional[str] = DbOpt, block: Optional[int] = BlockOpt) -> None:
+    """Totals of an asset per country of its holders."""
+    rows = _ledger(network, db).totals_by_country(asset, block=block)
+    emit([r.to_dict() for r in rows], _rows_table(f"{asset} by country", rows, ["country", "holders", "amount", "percent"]))
+
+
+@ledger_app.command("portfolio")
+def ledger_portfolio(wallet: str, network: str = NetworkOpt, db: Optional[str] = DbOpt, block: Optional[int] = BlockOpt) -> None:
+    """What a wallet holds, at a block."""
+    rows = _ledger(network, db).portfolio(wallet, block=block)
+    cols = [c for c in ("symbol", "asset_id", "amount", "percent") if rows and c in rows[0].to_dict()] or ["asset_id", "amount"]
+    emit([r.to_dict() for r in rows], _rows_table(f"portfolio of {wallet}", rows, cols))
+
+
+@ledger_app.command("history")
+def ledger_history(asset: Optional[str] = typer.Option(None, "--asset"), wallet: Optional[str] = typer.Option(None, "--wallet"),
+                   limit: Optional[int] = typer.Option(50, "--limit"), network: str = NetworkOpt, db: Optional[str] = DbOpt) -> None:
+    """Events of an asset or a wallet, in chain order (the most recent --limit)."""
+    rows = _ledger(network, db).history(asset=asset, wallet=wallet, limit=limit)
+    t = Table(title="history")
+    for c in ("block", "event", "contract", "details"):
+        t.add_column(c)
+    for r in rows:
+        t.add_row(str(r.block_number), r.event or "?", r.contract_kind, ", ".join(f"{k}={v}" for k, v in r.args.items()))
+    emit([r.to_dict() for r in rows], t)
+
+
+@ledger_app.command("reconcile")
+def ledger_reconcile(network: str = NetworkOpt, db: Optional[str] = DbOpt) -> None:
+    """Check every balance and total supply in the ledger against the chain; exit 1 if any differ."""
+    from .stack import load_stack
+
+    if network == "tester":
+        raise RwaError(IN_PROCESS_HINT)
+    report = _ledger(network, db).reconcile(load_stack(_session(network)))
+    if report.ok:
+        emit(report.to_dict(), f"[green]ok[/]: {report.holders} balances and {report.tokens} total supplies match the chain "
+                               f"at block {report.block}")
+        return
+    t = Table(title=f"{len(report.differences)} differences at block {report.block}")
+    for c in ("kind", "asset", "holder", "ledger", "chain"):
+        t.add_column(c)
+    for d in report.differences:
+        t.add_row(d.kind, d.symbol or d.token or "", d.holder or "", str(d.ledger), str(d.chain))
+    emit(report.to_dict(), t)
+    raise typer.Exit(1)
+
+
+@ledger_app.command("export")
+def ledger_export(
+    what: str = typer.Argument(..., help="cap-table, history, events, countries, portfolio or assets."),
+    asset: Optional[str] = typer.Option(None, "--asset"),
+    wallet: Optional[str] = typer.Option(None, "--wallet"),
+    block: Optional[int] = BlockOpt,
+    fmt: str = typer.Option("csv", "--format", help="csv or json."),
+    out_file: Optional[Path] = typer.Option(None, "--out", help="File to write (default: stdout)."),
+    network: str = NetworkOpt,
+    db: Optional[str] = DbOpt,
+) -> None:
+    """Export ledger data as CSV or JSON."""
+    kinds = {"cap-table": "cap_table", "history": "history", "events": "events", "countries": "totals_by_country",
+             "portfolio": "portfolio", "assets": "assets"}
+    if what not in kinds:
+        raise RwaError(f"cannot export {what!r}: choose {', '.join(kinds)}")
+    if fmt not in ("csv", "json"):
+        raise RwaError("--format is csv or json")
+    query: dict[str, Any] = {}
+    if kinds[what] in ("cap_table", "totals_by_country"):
+        if not asset:
+            raise RwaError(f"exporting {what} needs --asset")
+        query = {"asset": asset, "block": block}
+    elif kinds[what] == "portfolio":
+        if not wallet:
+            raise RwaError("exporting a portfolio needs --wallet")
+        query = {"wallet": wallet, "block": block}
+    elif kinds[what] == "history":
+        query = {"asset": asset, "wallet": wallet}
+    count = _ledger(network, db).export(kinds[what], str(out_file) if out_file else sys.stdout, fmt, **query)
+    if out_file:
+        err.print(f"wrote {count} rows to {out_file}")
+
+
 class _progress:
     """A rich progress bar (silent under --json)."""
 

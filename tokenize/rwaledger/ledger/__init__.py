@@ -31,7 +31,7 @@ from .sync import DEFAULT_BATCH_BLOCKS, Indexer, Rollback, SyncProgress, SyncRes
 
 __all__ = [
     "AssetRecord", "CapTableRow", "ChainReadError", "Checkpoint", "CountryTotal", "DEFAULT_PATH", "Difference",
-    "EventRecord", "Holding", "IdentityAt", "Ledger", "LedgerError", "LedgerMismatch", "NotSynced",
+    "EventRecord", "EventTable", "Holding", "IdentityAt", "Indexer", "Ledger", "LedgerError", "LedgerMismatch", "NotSynced",
     "ReconcileReport", "Rollback", "SyncProgress", "SyncResult", "UnknownAsset",
 ]
 
@@ -43,7 +43,6 @@ class Ledger:
 
     def __init__(self, engine: Engine):
         self.engine = engine
-        self._indexers: dict[int, Indexer] = {}
 
     @classmethod
     def open(cls, target: str | Path = DEFAULT_PATH, *, echo: bool = False) -> "Ledger":
@@ -63,10 +62,8 @@ class Ledger:
     # --- sync --------------------------------------------------------------------------------------------
 
     def indexer(self, stack: Any) -> Indexer:
-        key = id(stack)
-        if key not in self._indexers:
-            self._indexers[key] = Indexer(self.engine, stack)
-        return self._indexers[key]
+        """The indexer of this database for ``stack`` (its event table comes from the stack's ABIs)."""
+        return Indexer(self.engine, stack)
 
     def sync(
         self,
@@ -153,12 +150,12 @@ class Ledger:
     ) -> int:
         """Write a query's rows (``cap_table``, ``history``, ``events``, ``totals_by_country``, ``portfolio``,
         ``assets``; ``query`` holds its arguments) as CSV or JSON to a path or stream (stdout by default)."""
-        method = {"history": "events"}.get(what, what)
-        if method not in ("cap_table", "events", "totals_by_country", "portfolio", "assets"):
+        method = what
+        if method not in ("cap_table", "history", "events", "totals_by_country", "portfolio", "assets"):
             raise LedgerError(f"cannot export {what!r}")
         rows = self._q(method, **query)
         columns: Sequence[str] | None = {
-            "cap_table": CapTableRow, "events": EventRecord, "totals_by_country": CountryTotal,
+            "cap_table": CapTableRow, "events": EventRecord, "history": EventRecord, "totals_by_country": CountryTotal,
             "portfolio": Holding, "assets": AssetRecord,
         }[method].__dataclass_fields__.keys()  # type: ignore[attr-defined]
         return _export.write(rows, dest, fmt, list(columns or []))

@@ -8,10 +8,11 @@ from pathlib import Path
 from sqlalchemy import Connection, Engine, create_engine, event, select
 from sqlalchemy.pool import StaticPool
 
+from .. import paths
 from . import schema
 from .errors import LedgerMismatch
 
-DEFAULT_PATH = Path("build") / "ledger.sqlite"
+DEFAULT_PATH = paths.BUILD_DIR / "ledger.sqlite"  # build/ledger.sqlite of the project (RWA_BUILD_DIR moves it)
 
 
 def database_url(target: str | Path) -> str:

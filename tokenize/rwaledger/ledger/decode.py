@@ -83,12 +83,10 @@ def _topic_decoder(typ: str) -> Callable[[str], Any]:
     if typ.startswith("uint"):
         return lambda t: str(int(t, 16))
     if typ.startswith("int"):
-        bits = int(typ[3:] or 256)
 
         def signed(t: str) -> str:
-            v = int(t, 16) & ((1 << 256) - 1)
-            v = v - (1 << 256) if v >= 1 << 255 else v
-            return str(v if -(1 << (bits - 1)) <= v < 1 << (bits - 1) else v)
+            v = int(t, 16)
+            return str(v - (1 << 256) if v >= 1 << 255 else v)
 
         return signed
     if typ == "bool":
@@ -97,6 +95,13 @@ def _topic_decoder(typ: str) -> Callable[[str], Any]:
         n = int(typ[5:])
         return lambda t: "0x" + t[2 : 2 + 2 * n]
     return lambda t: t  # string, bytes, arrays, tuples: only their keccak hash is in the topic
+
+
+def _is_word(typ: str) -> bool:
+    """A type whose ABI encoding is exactly one 32-byte word (decodable like a topic)."""
+    return typ in ("address", "bool") or (
+        not typ.endswith("]") and (typ.startswith(("uint", "int")) or (typ.startswith("bytes") and typ != "bytes"))
+    )
 
 
 @dataclass(frozen=True)
@@ -112,6 +117,7 @@ class EventSpec:
     data_types: tuple[str, ...]
     data_normalizers: tuple[Callable[[Any], Any], ...]
     address_args: tuple[str, ...]  # inputs of type address / address[...]
+    word_decoders: tuple[Callable[[str], Any], ...] | None  # when every data field is one static word: fast path
 
     @classmethod
     def from_abi(cls, item: Mapping[str, Any]) -> "EventSpec":
@@ -135,6 +141,7 @@ class EventSpec:
             data_types=tuple(data_types),
             data_normalizers=tuple(_normalizer(t) for t in data_types),
             address_args=tuple(i["name"] for i, t in zip(inputs, types) if t.startswith("address")),
+            word_decoders=tuple(_topic_decoder(t) for t in data_types) if all(map(_is_word, data_types)) else None,
         )
 
     def decode(self, topics: tuple[str, ...], data: str) -> dict[str, Any]:
@@ -143,7 +150,11 @@ class EventSpec:
         args: dict[str, Any] = {}
         for (name, dec), topic in zip(self.indexed, topics[1:]):
             args[name] = dec(topic)
-        if self.data_types:
+        words = self.word_decoders
+        if words is not None and len(data) >= 2 + 64 * len(words):
+            for i, (name, dec) in enumerate(zip(self.data_names, words)):
+                args[name] = dec("0x" + data[2 + 64 * i : 66 + 64 * i])  # a static word is its own encoding
+        elif self.data_types:
             values = abi_decode(self.data_types, bytes.fromhex(data[2:]), strict=False)
             for name, norm, value in zip(self.data_names, self.data_normalizers, values):
                 args[name] = norm(value)

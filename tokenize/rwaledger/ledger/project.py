@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
 from .decode import TOKEN_KINDS, ZERO_ADDRESS, DecodedLog
+from .errors import LedgerError
 
 ASSET_KINDS = ("property", "commodity")  # AssetKind enum
 ASSET_STATUSES = ("registered", "active", "suspended", "retired")  # AssetStatus enum
@@ -203,54 +204,63 @@ class Projector:
 
     def project(self, decoded: list[DecodedLog], rows: RangeRows) -> None:
         """Append the rows of ``decoded`` (already in chain order) to ``rows``."""
-        ev_rows, acc_rows, bal_rows = rows.events, rows.event_accounts, rows.balance_changes
         for d in decoded:
-            lg = d.log
-            asset_id = self.asset_of(d)
-            if d.kind == "distributions" and d.event == "DistributionCreated":
-                dist_id = int(d.args["distributionId"])
-                self.distribution_assets[dist_id] = asset_id
-                rows.distributions.append({
-                    "distribution_id": dist_id, "token": d.args["token"], "asset_id": asset_id,
-                    "payment_token": d.args["paymentToken"], "total": int(d.args["total"]),
-                    "record_block": int(d.args["recordBlock"]), "block_number": lg.block_number,
-                })
-            ev_rows.append({
-                "block_number": lg.block_number, "block_hash": lg.block_hash, "tx_hash": lg.tx_hash,
-                "tx_index": lg.tx_index, "log_index": lg.log_index, "address": d.address,
-                "contract_kind": d.kind, "event": d.event, "args": d.args_json(), "asset_id": asset_id,
+            try:
+                self._project_one(d, rows)
+            except (KeyError, ValueError, TypeError) as exc:
+                raise LedgerError(
+                    f"cannot project {d.kind} event {d.event} in tx {d.log.tx_hash} (log {d.log.log_index}): "
+                    f"{type(exc).__name__} {exc}; did the contract's event change? (see ledger/project.py)"
+                ) from exc
+
+    def _project_one(self, d: DecodedLog, rows: RangeRows) -> None:
+        ev_rows, acc_rows, bal_rows = rows.events, rows.event_accounts, rows.balance_changes
+        lg = d.log
+        asset_id = self.asset_of(d)
+        if d.kind == "distributions" and d.event == "DistributionCreated":
+            dist_id = int(d.args["distributionId"])
+            self.distribution_assets[dist_id] = asset_id
+            rows.distributions.append({
+                "distribution_id": dist_id, "token": d.args["token"], "asset_id": asset_id,
+                "payment_token": d.args["paymentToken"], "total": int(d.args["total"]),
+                "record_block": int(d.args["recordBlock"]), "block_number": lg.block_number,
             })
-            rows.blocks[lg.block_number] = lg.block_hash
-            for account in d.accounts:
-                acc_rows.append({"account": account, "tx_hash": lg.tx_hash, "log_index": lg.log_index,
-                                 "block_number": lg.block_number})
-            if d.event is None:
-                continue
-            if d.event == "Transfer" and d.kind in TOKEN_KINDS:
-                value = int(d.args["value"])
-                if d.args["from"] == d.args["to"]:
-                    continue  # a self-transfer changes no balance
-                for holder, delta in ((d.args["from"], -value), (d.args["to"], value)):
-                    if holder != ZERO_ADDRESS and value:
-                        bal_rows.append({
-                            "token": d.address, "asset_id": asset_id, "holder": holder,
-                            "block_number": lg.block_number, "tx_hash": lg.tx_hash, "tx_index": lg.tx_index,
-                            "log_index": lg.log_index, "delta": delta,
-                        })
-            elif d.kind == "identity" and d.event in IDENTITY_EVENTS:
-                for wallet, state in IDENTITY_EVENTS[d.event](d.args, self.identity):
-                    self._identities[wallet] = state
-                    rows.identities.append({
-                        "wallet": wallet, "block_number": lg.block_number, "tx_hash": lg.tx_hash,
-                        "tx_index": lg.tx_index, "log_index": lg.log_index, "active": state is not None,
-                        "country": state.country if state else None,
-                        "kyc_expiry": state.kyc_expiry if state else None,
-                        "category": state.category if state else None, "event": d.event,
+        ev_rows.append({
+            "block_number": lg.block_number, "block_hash": lg.block_hash, "tx_hash": lg.tx_hash,
+            "tx_index": lg.tx_index, "log_index": lg.log_index, "address": d.address,
+            "contract_kind": d.kind, "event": d.event, "args": d.args_json(), "asset_id": asset_id,
+        })
+        rows.blocks[lg.block_number] = lg.block_hash
+        for account in d.accounts:
+            acc_rows.append({"account": account, "tx_hash": lg.tx_hash, "log_index": lg.log_index,
+                             "block_number": lg.block_number})
+        if d.event is None:
+            return
+        if d.event == "Transfer" and d.kind in TOKEN_KINDS:
+            value = int(d.args["value"])
+            if d.args["from"] == d.args["to"]:
+                return  # a self-transfer changes no balance
+            for holder, delta in ((d.args["from"], -value), (d.args["to"], value)):
+                if holder != ZERO_ADDRESS and value:
+                    bal_rows.append({
+                        "token": d.address, "asset_id": asset_id, "holder": holder,
+                        "block_number": lg.block_number, "tx_hash": lg.tx_hash, "tx_index": lg.tx_index,
+                        "log_index": lg.log_index, "delta": delta,
                     })
-            else:
-                changed = self.apply_asset_event(d.kind, d.event, d.args, lg.block_number)
-                if changed is not None:
-                    rows.assets_changed.add(changed)
+        elif d.kind == "identity" and d.event in IDENTITY_EVENTS:
+            for wallet, state in IDENTITY_EVENTS[d.event](d.args, self.identity):
+                self._identities[wallet] = state
+                rows.identities.append({
+                    "wallet": wallet, "block_number": lg.block_number, "tx_hash": lg.tx_hash,
+                    "tx_index": lg.tx_index, "log_index": lg.log_index, "active": state is not None,
+                    "country": state.country if state else None,
+                    "kyc_expiry": state.kyc_expiry if state else None,
+                    "category": state.category if state else None, "event": d.event,
+                })
+        else:
+            changed = self.apply_asset_event(d.kind, d.event, d.args, lg.block_number)
+            if changed is not None:
+                rows.assets_changed.add(changed)
 
 
 def asset_row(rec: dict[str, Any]) -> dict[str, Any]:

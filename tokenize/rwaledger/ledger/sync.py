@@ -6,6 +6,7 @@ Per range ``[a, b]``:
 2. decode; every token a factory/registry creation event names (not tracked yet) gets its own
    ``eth_getLogs`` from its creation block to ``b`` (so its first transfers land in the same range), and so on
    until nothing new turns up; everything is sorted into chain order;
+   (a node that refuses a range as too large gets half of it, and smaller ranges from then on);
 3. read the hash of ``b`` again: if it moved (or a log of ``b`` carries another hash) the chain changed
    under us, and the range is read again;
 4. project and write everything, the new blocks and the new checkpoint ``(b, hash)`` in ONE transaction.
@@ -244,6 +245,8 @@ class Indexer:
                     rollback = self.check_reorg(conn, start)
                     if rollback is not None:
                         result.rollbacks.append(rollback)
+                        head = self.reader.head()  # the new chain may be shorter
+                        target = min(target, max(head - confirmations, -1))
                     if self._projector is None:
                         self._projector = self._load(conn, start)
                     cp = get_checkpoint(conn)
@@ -252,7 +255,16 @@ class Indexer:
                 if a > target:
                     break
                 b = min(a + batch_blocks - 1, target)
-                b_hash, decoded, new_tokens = self.fetch(a, b, self._projector.contract_kinds)
+                while True:
+                    try:
+                        b_hash, decoded, new_tokens = self.fetch(a, b, self._projector.contract_kinds)
+                        break
+                    except ChainReadError:
+                        if b == a:  # nothing left to split: a real failure
+                            raise
+                        # nodes cap eth_getLogs (block span or result count): halve the range, and keep it smaller
+                        b = a + (b - a) // 2
+                        batch_blocks = b - a + 1
                 with self.engine.begin() as conn:
                     self.write_range(conn, b, b_hash, decoded, new_tokens)
                 if result.from_block is None:

@@ -1,0 +1,239 @@
+"""Helpers shared by the contract tests (imported by conftest.py and the test modules).
+
+Speed: eth-tester's gas estimation of a *successful* call costs several executions, so every transaction that is
+expected to succeed is sent with an explicit ``gas=`` (one execution); a transaction that is expected to revert is
+sent without it, so it is refused during estimation (one execution, nothing mined) and decoded.
+"""
+
+from __future__ import annotations
+
+import ast
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from eth_utils import keccak
+from web3.contract import Contract
+from web3.logs import DISCARD
+
+from rwaledger.errors import ContractRevert, CustomErrorRevert
+from rwaledger.registrar import REASONS
+from rwaledger.stack import ADMIN_ROLE, COMPLIANCE_ROLE, CUSTODIAN_ROLE, REGISTRAR_ROLE, Stack
+from rwaledger.transactions import Receipt, Transactor
+
+GAS = 3_000_000
+DAY = 24 * 3600
+YEAR = 365 * DAY
+
+# Reason codes of CompliantToken.Reason / canTransfer (mirrored by rwaledger.registrar.REASONS).
+R = {name: code for code, name in enumerate(REASONS)}
+OK, PAUSED, SENDER_NV, RECIPIENT_NV = R["Ok"], R["Paused"], R["SenderNotVerified"], R["RecipientNotVerified"]
+SENDER_FROZEN, RECIPIENT_FROZEN, LOCKED_UP = R["SenderFrozen"], R["RecipientFrozen"], R["LockedUp"]
+COUNTRY, INSUFFICIENT, UNLOCKED = R["CountryNotAllowed"], R["InsufficientBalance"], R["InsufficientUnlockedBalance"]
+MAX_BALANCE, MAX_HOLDERS, CAP, RESERVE, DISABLED = (
+    R["MaxBalanceExceeded"], R["MaxHoldersExceeded"], R["CapExceeded"], R["ReserveExceeded"], R["Disabled"],
+)
+
+ZERO = "0x" + "00" * 20
+ROLE_IDS = {"admin": ADMIN_ROLE, "registrar": REGISTRAR_ROLE, "compliance": COMPLIANCE_ROLE, "custodian": CUSTODIAN_ROLE}
+
+# ISO 3166-1 numeric codes used by the fixtures.
+PK, US, GB, DE = 586, 840, 826, 276
+
+
+def b32(text: str) -> bytes:
+    """A short ASCII text as a right-padded bytes32 (references, reasons, lot ids)."""
+    raw = text.encode()
+    assert len(raw) <= 32
+    return raw.ljust(32, b"\0")
+
+
+def sha(text: str) -> bytes:
+    return keccak(text=text)
+
+
+def same(a: str, b: str) -> bool:
+    return a.lower() == b.lower()
+
+
+@dataclass
+class Actor:
+    """One signer: its address, its role name and its transactor."""
+
+    name: str
+    address: str
+    tx: Transactor
+
+    def send(self, fn, gas: int = GAS) -> Receipt:
+        """Send a call that must succeed (explicit gas: no estimation)."""
+        return self.tx.transact(fn, gas=gas)
+
+    def reverts(self, fn, error: str | None = None, /, **args: Any) -> CustomErrorRevert:
+        """Send a call that must revert with the custom error ``error`` whose arguments include ``args``."""
+        with pytest.raises(CustomErrorRevert) as info:
+            self.tx.transact(fn)
+        err = info.value
+        if error is not None:
+            assert err.name == error, f"expected {error}, got {err}"
+        check_args(err, **args)
+        return err
+
+    def refused(self, fn, role: str) -> CustomErrorRevert:
+        """The call is refused by the role check: AccessControlUnauthorizedAccount(this actor, role)."""
+        err = self.reverts(fn, "AccessControlUnauthorizedAccount")
+        assert same(err.args_by_name["account"], self.address)
+        assert err.args_by_name["neededRole"] == ROLE_IDS[role], f"needed role {err.args_by_name['neededRole'].hex()}"
+        return err
+
+    def __repr__(self) -> str:
+        return f"<{self.name}>"
+
+
+def raw_revert(world: "World", actor: Actor, fn) -> ContractRevert:
+    """The revert of ``fn`` sent by ``actor``, decoded from the raw bytes eth-tester itself returns.
+
+    Needed for custom errors with a single ``string`` argument (OZ ``StringTooLong(string)``): web3's eth-tester
+    provider decodes any revert data whose tail is one ABI string as a reason string and drops the selector, so the
+    regular path reports them as ``Error(string)``.
+    """
+    from eth_tester.exceptions import TransactionFailed
+
+    call = {"from": actor.address, "to": fn.address, "data": fn._encode_transaction_data(), "gas": GAS}
+    with pytest.raises(TransactionFailed) as info:
+        world.chain.tester.call(call)
+    data = info.value.args[0]
+    while isinstance(data, Exception):
+        data = data.args[0]
+    if isinstance(data, str):  # eth-tester hands over the repr of the bytes
+        data = ast.literal_eval(data)
+    return world.session.decoder.decode(data)
+
+
+def check_args(err: ContractRevert, /, **expected: Any) -> None:
+    for key, want in expected.items():
+        got = err.args_by_name[key]
+        if isinstance(want, str) and want.startswith("0x") and len(want) == 42:
+            assert same(got, want), f"{err.name}.{key}: {got} != {want}"
+        else:
+            assert got == want, f"{err.name}.{key}: {got!r} != {want!r}"
+
+
+def events(contract: Contract, name: str, receipt: Receipt) -> list[dict[str, Any]]:
+    """The decoded ``name`` events emitted by ``contract`` in the receipt (other logs ignored)."""
+    logs = getattr(contract.events, name)().process_receipt(receipt.raw, errors=DISCARD)
+    return [dict(e["args"]) for e in logs if same(e["address"], contract.address)]
+
+
+def one_event(contract: Contract, name: str, receipt: Receipt) -> dict[str, Any]:
+    found = events(contract, name, receipt)
+    assert len(found) == 1, f"expected one {name} event, got {found}"
+    return found[0]
+
+
+def assert_rejected(token: Contract, actor: Actor, fn, frm: str, to: str, amount: int, code: int) -> None:
+    """canTransfer(frm, to, amount) answers (False, code) before the send, and the send reverts TransferNotAllowed
+    with the same four arguments."""
+    assert tuple(token.functions.canTransfer(frm, to, amount).call()) == (False, code)
+    actor.reverts(fn, "TransferNotAllowed", **{"from": frm, "to": to, "amount": amount, "reason": code})
+
+
+def transfer_rejected(token: Contract, sender: Actor, to: str, amount: int, code: int) -> None:
+    assert_rejected(token, sender, token.functions.transfer(to, amount), sender.address, to, amount, code)
+
+
+def transfer_ok(token: Contract, sender: Actor, to: str, amount: int) -> Receipt:
+    """canTransfer says (True, 0), the transfer goes through and the balances move by ``amount``."""
+    assert tuple(token.functions.canTransfer(sender.address, to, amount).call()) == (True, OK)
+    before = (token.functions.balanceOf(sender.address).call(), token.functions.balanceOf(to).call())
+    receipt = sender.send(token.functions.transfer(to, amount), gas=400_000)
+    after = (token.functions.balanceOf(sender.address).call(), token.functions.balanceOf(to).call())
+    if same(sender.address, to):
+        assert after == before
+    else:
+        assert after == (before[0] - amount, before[1] + amount)
+    return receipt
+
+
+def bind_token(stack: Stack, address: str, kind: str) -> Contract:
+    """The token bound to its ABI. (Not ``Stack.token``: it caches by address, and after a snapshot revert the
+    factory creates a different clone at an address seen before.)"""
+    impl = stack.commodity_impl if kind == "commodity" else stack.property_impl
+    return stack.w3.eth.contract(address=address, abi=impl.abi)
+
+
+def balance(token: Contract, who: str) -> int:
+    return token.functions.balanceOf(who).call()
+
+
+@dataclass
+class World:
+    """One deployed stack with separated roles, registered investors and two funded tokens."""
+
+    chain: Any
+    session: Any
+    stack: Stack
+    admin: Actor  # DEFAULT_ADMIN_ROLE only
+    registrar: Actor  # REGISTRAR_ROLE only
+    compliance: Actor  # COMPLIANCE_ROLE only
+    custodian: Actor  # CUSTODIAN_ROLE only
+    alice: Actor  # verified investors (PK, PK, US, GB, PK)
+    bob: Actor
+    carol: Actor
+    dave: Actor
+    erin: Actor  # verified, holds nothing at the start
+    outsider: Actor  # no identity, no role
+    kyc_expiry: int
+    prop: Contract  # PropertyShareToken clone: cap PROP_CAP, 0 decimals; alice 1000, bob 500
+    prop_asset: int
+    comm: Contract  # CommodityToken clone: 3 decimals, lot LOT-1 of COMM_RESERVE; alice 10_000, bob 5_000
+    comm_asset: int
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def investors(self) -> list[Actor]:
+        return [self.alice, self.bob, self.carol, self.dave, self.erin]
+
+    def role_actor(self, role: str) -> Actor:
+        return {
+            "admin": self.admin,
+            "registrar": self.registrar,
+            "compliance": self.compliance,
+            "custodian": self.custodian,
+            "investor": self.alice,
+        }[role]
+
+    def new_wallet(self, label: str, country: int = PK, register: bool = True) -> str:
+        """A fresh address (no key needed: it only receives), registered as a verified investor if asked."""
+        address = self.chain.w3.to_checksum_address(keccak(text=f"rwaledger-test-wallet-{label}")[-20:])
+        if register:
+            self.compliance.send(self.stack.identity.functions.registerIdentity(address, country, self.kyc_expiry, 1))
+        return address
+
+
+PROP_CAP = 10_000
+COMM_RESERVE = 100_000
+PROPERTY_PARAMS = (b"PK", "LHR-GH-12B", "ipfs://lahore-apartment", 25_000_000_00, b"PKR", 1_700_000_000)
+COMMODITY_PARAMS = (b"PK", "KHI-VAULT-7", "ipfs://karachi-gold", 0, b"\0\0\0", 0)
+
+
+def asset_params(reference: str, jurisdiction: bytes = b"PK", uri: str = "ipfs://x", amount: int = 0) -> tuple:
+    return (jurisdiction, reference, uri, amount, b"PKR" if amount else b"\0\0\0", 1_700_000_000 if amount else 0)
+
+
+def create_property(world: World, reference: str, name: str = "Share", symbol: str = "SHR", decimals: int = 0,
+                    cap: int = PROP_CAP, jurisdiction: bytes = b"PK") -> tuple[int, Contract, Receipt]:
+    receipt = world.registrar.send(
+        world.stack.factory.functions.createPropertyToken(asset_params(reference, jurisdiction), (name, symbol, decimals, cap))
+    )
+    ev = one_event(world.stack.factory, "PropertyTokenCreated", receipt)
+    return ev["assetId"], bind_token(world.stack, ev["token"], "property"), receipt
+
+
+def create_commodity(world: World, reference: str, name: str = "Units", symbol: str = "UNT", decimals: int = 3,
+                     unit: str = "gram") -> tuple[int, Contract, Receipt]:
+    receipt = world.registrar.send(
+        world.stack.factory.functions.createCommodityToken(asset_params(reference), (name, symbol, decimals, unit))
+    )
+    ev = one_event(world.stack.factory, "CommodityTokenCreated", receipt)
+    return ev["assetId"], bind_token(world.stack, ev["token"], "commodity"), receipt

@@ -1,0 +1,253 @@
+"""CommodityToken: custody lots, minting against the attested reserve, and the redemption flow."""
+
+import pytest
+
+from contracts_kit import (
+    COMM_RESERVE, INSUFFICIENT, OK, PAUSED, RESERVE, SENDER_FROZEN, SENDER_NV, UNLOCKED, ZERO, assert_rejected, b32,
+    balance, one_event, same, sha, transfer_ok, transfer_rejected,
+)
+
+LOT1, LOT2 = b32("LOT-1"), b32("LOT-2")
+NONE, ACTIVE, RETIRED = 0, 1, 2
+PENDING, FULFILLED, REJECTED = 1, 2, 3
+
+
+def reserve(t):
+    return t.functions.attestedReserve().call()
+
+
+def supply(t):
+    return t.functions.totalSupply().call()
+
+
+def test_world_reserve_backs_supply(world):
+    c = world.comm
+    assert reserve(c) == COMM_RESERVE and supply(c) == 15_000
+    q, attested_at, status, receipt, vault = c.functions.lot(LOT1).call()
+    assert (q, status, receipt, vault) == (COMM_RESERVE, ACTIVE, b32("receipt-1"), "Karachi vault 7") and attested_at > 0
+
+
+def test_attest_lot(world):
+    c, cust = world.comm, world.custodian
+    receipt = cust.send(c.functions.attestLot(LOT2, "Lahore vault 2", 50_000, sha("wr-2")))
+    ev = one_event(c, "LotAttested", receipt)
+    assert ev["lotId"] == LOT2 and ev["vault"] == "Lahore vault 2" and ev["quantity"] == 50_000
+    assert ev["receiptHash"] == sha("wr-2") and ev["reserve"] == COMM_RESERVE + 50_000 and same(ev["custodian"], cust.address)
+    ts = world.chain.w3.eth.get_block(receipt.block_number)["timestamp"]
+    assert tuple(c.functions.lot(LOT2).call()) == (50_000, ts, ACTIVE, sha("wr-2"), "Lahore vault 2")
+    assert reserve(c) == COMM_RESERVE + 50_000
+
+
+def test_attest_lot_rejections(world):
+    c, cust = world.comm, world.custodian
+    cust.reverts(c.functions.attestLot(LOT1, "again", 1, sha("x")), "LotAlreadyExists", lotId=LOT1)
+    cust.reverts(c.functions.attestLot(b"\0" * 32, "v", 1, sha("x")), "InvalidLotId")
+    cust.reverts(c.functions.attestLot(LOT2, "v", 0, sha("x")), "ZeroAmount")
+    cust.reverts(c.functions.attestLot(LOT2, "v", 2**128, sha("x")), "SafeCastOverflowedUintDowncast", bits=128, value=2**128)
+    assert reserve(c) == COMM_RESERVE
+    # a retired lot id is never reused
+    cust.send(c.functions.attestLot(LOT2, "v", 10, sha("x")))
+    cust.send(c.functions.retireLot(LOT2, b32("audit")))
+    cust.reverts(c.functions.attestLot(LOT2, "v", 10, sha("x")), "LotAlreadyExists", lotId=LOT2)
+
+
+def test_mint_only_up_to_attested_reserve(world):
+    c, reg = world.comm, world.registrar
+    erin = world.erin.address
+    room = reserve(c) - supply(c)
+    assert_rejected(c, reg, c.functions.mint(erin, room + 1, b32("m1")), ZERO, erin, room + 1, RESERVE)
+    reg.send(c.functions.mint(erin, room, b32("m1")))
+    assert supply(c) == reserve(c)
+    assert_rejected(c, reg, c.functions.mint(erin, 1, b32("m2")), ZERO, erin, 1, RESERVE)
+    reg.reverts(c.functions.batchMint([erin], [1], b32("m3")), "TransferNotAllowed", reason=RESERVE)
+    world.custodian.send(c.functions.attestLot(LOT2, "v", 5, sha("x")))
+    assert tuple(c.functions.canTransfer(ZERO, erin, 5).call()) == (True, OK)
+    reg.send(c.functions.mint(erin, 5, b32("m2")))
+    assert supply(c) == reserve(c) == COMM_RESERVE + 5
+
+
+def test_reduce_lot(world):
+    c, cust = world.comm, world.custodian
+    receipt = cust.send(c.functions.reduceLot(LOT1, 30_000, b32("audit-7")))
+    ev = one_event(c, "LotReduced", receipt)
+    assert (ev["lotId"], ev["amount"], ev["quantity"], ev["reserve"], ev["reason"]) == (LOT1, 30_000, 70_000, 70_000, b32("audit-7"))
+    assert c.functions.lot(LOT1).call()[0] == 70_000 and reserve(c) == 70_000
+    # the reserve can never fall below the supply (15_000)
+    cust.reverts(c.functions.reduceLot(LOT1, 55_001, b32("x")), "ReserveBelowSupply", reserve=14_999, supply=15_000)
+    cust.reverts(c.functions.reduceLot(LOT1, 70_001, b32("x")), "LotQuantityExceeded", lotId=LOT1, quantity=70_000, requested=70_001)
+    cust.reverts(c.functions.reduceLot(LOT1, 0, b32("x")), "ZeroAmount")
+    cust.reverts(c.functions.reduceLot(LOT2, 1, b32("x")), "LotNotActive", lotId=LOT2)
+    cust.send(c.functions.reduceLot(LOT1, 55_000, b32("x")))
+    assert reserve(c) == supply(c) == 15_000
+
+
+def test_retire_lot(world):
+    c, cust = world.comm, world.custodian
+    cust.reverts(c.functions.retireLot(LOT1, b32("x")), "ReserveBelowSupply", reserve=0, supply=15_000)
+    cust.send(c.functions.attestLot(LOT2, "v2", 40_000, sha("r2")))
+    ev = one_event(c, "LotRetired", cust.send(c.functions.retireLot(LOT1, b32("moved"))))
+    assert (ev["lotId"], ev["quantity"], ev["reserve"], ev["reason"]) == (LOT1, COMM_RESERVE, 40_000, b32("moved"))
+    q, _, status, rh, vault = c.functions.lot(LOT1).call()
+    assert (q, status, rh, vault) == (0, RETIRED, b32("receipt-1"), "Karachi vault 7")  # history kept
+    assert reserve(c) == 40_000
+    cust.reverts(c.functions.retireLot(LOT1, b32("x")), "LotNotActive", lotId=LOT1)
+    cust.reverts(c.functions.reduceLot(LOT1, 1, b32("x")), "LotNotActive", lotId=LOT1)
+    cust.reverts(c.functions.retireLot(b32("NOPE"), b32("x")), "LotNotActive", lotId=b32("NOPE"))
+    assert tuple(c.functions.lot(b32("NOPE")).call())[2] == NONE
+
+
+# --------------------------------------------------------------------------------------------------- redemption
+
+
+def request(world, who, amount, ref="DLV-1"):
+    receipt = who.send(world.comm.functions.requestRedemption(amount, b32(ref)))
+    return one_event(world.comm, "RedemptionRequested", receipt)
+
+
+def test_request_locks_units(world):
+    c, alice = world.comm, world.alice
+    a = alice.address
+    ev = request(world, alice, 4_000, "DLV-ALICE")
+    assert ev["requestId"] == 1 and same(ev["holder"], a) and ev["amount"] == 4_000 and ev["deliveryRef"] == b32("DLV-ALICE")
+    assert tuple(c.functions.redemption(1).call()) == (a, PENDING, 4_000, b32("DLV-ALICE"))
+    assert c.functions.redemptionCount().call() == 1
+    assert balance(c, a) == 10_000 and supply(c) == 15_000  # nothing burned yet
+    assert c.functions.lockedBalanceOf(a).call() == 4_000 and c.functions.freeBalanceOf(a).call() == 6_000
+    # locked units cannot move: not by transfer, not by a forced move, not by a burn, not by a second request
+    transfer_rejected(c, alice, world.bob.address, 6_001, UNLOCKED)
+    world.registrar.reverts(c.functions.forcedTransfer(a, world.bob.address, 6_001, b32("x")), "TransferNotAllowed", reason=UNLOCKED)
+    world.registrar.reverts(c.functions.burn(a, 6_001, b32("x")), "TransferNotAllowed", reason=UNLOCKED)
+    alice.reverts(c.functions.requestRedemption(6_001, b32("x")), "TransferNotAllowed",
+                  **{"from": a, "to": ZERO, "amount": 6_001, "reason": UNLOCKED})
+    transfer_ok(c, alice, world.bob.address, 6_000)
+
+
+def test_request_rejections(world):
+    c, alice, comp = world.comm, world.alice, world.compliance
+    a = alice.address
+    alice.reverts(c.functions.requestRedemption(0, b32("x")), "ZeroAmount")
+    alice.reverts(c.functions.requestRedemption(10_001, b32("x")), "TransferNotAllowed",
+                  **{"from": a, "to": ZERO, "amount": 10_001, "reason": INSUFFICIENT})
+    assert tuple(c.functions.canTransfer(a, ZERO, 10_001).call()) == (False, INSUFFICIENT)
+    world.erin.reverts(c.functions.requestRedemption(1, b32("x")), "TransferNotAllowed", reason=INSUFFICIENT)
+    comp.send(c.functions.freezePartialTokens(a, 9_000))
+    alice.reverts(c.functions.requestRedemption(1_001, b32("x")), "TransferNotAllowed", reason=UNLOCKED)
+    comp.send(c.functions.unfreezePartialTokens(a, 9_000))
+    comp.send(c.functions.setAddressFrozen(a, True))
+    assert tuple(c.functions.canTransfer(a, ZERO, 1).call()) == (False, SENDER_FROZEN)
+    alice.reverts(c.functions.requestRedemption(1, b32("x")), "TransferNotAllowed", reason=SENDER_FROZEN)
+    comp.send(c.functions.setAddressFrozen(a, False))
+    comp.send(c.functions.pause())
+    alice.reverts(c.functions.requestRedemption(1, b32("x")), "TransferNotAllowed", reason=PAUSED)
+    comp.send(c.functions.unpause())
+    comp.send(world.stack.identity.functions.deleteIdentity(a))
+    alice.reverts(c.functions.requestRedemption(1, b32("x")), "TransferNotAllowed", reason=SENDER_NV)
+    assert c.functions.redemptionCount().call() == 0 and c.functions.lockedBalanceOf(a).call() == 0
+
+
+def test_fulfil_burns_and_reduces_lot_and_reserve(world):
+    c, cust = world.comm, world.custodian
+    a = world.alice.address
+    request(world, world.alice, 4_000)
+    receipt = cust.send(c.functions.fulfilRedemption(1, LOT1))
+    ev = one_event(c, "RedemptionFulfilled", receipt)
+    assert (ev["requestId"], ev["amount"], ev["lotId"], ev["lotQuantity"], ev["reserve"]) == (
+        1, 4_000, LOT1, COMM_RESERVE - 4_000, COMM_RESERVE - 4_000)
+    assert same(ev["holder"], a)
+    t = one_event(c, "Transfer", receipt)
+    assert same(t["from"], a) and same(t["to"], ZERO) and t["value"] == 4_000
+    assert balance(c, a) == 6_000 and supply(c) == 11_000 and reserve(c) == COMM_RESERVE - 4_000
+    assert c.functions.lot(LOT1).call()[0] == COMM_RESERVE - 4_000
+    assert c.functions.lockedBalanceOf(a).call() == 0 and c.functions.freeBalanceOf(a).call() == 6_000
+    assert c.functions.redemption(1).call()[1] == FULFILLED
+    cust.reverts(c.functions.fulfilRedemption(1, LOT1), "RedemptionNotPending", requestId=1)
+    cust.reverts(c.functions.rejectRedemption(1, b32("x")), "RedemptionNotPending", requestId=1)
+    cust.reverts(c.functions.fulfilRedemption(2, LOT1), "RedemptionNotPending", requestId=2)
+
+
+def test_fulfil_of_whole_balance_drops_holder(world):
+    c = world.comm
+    request(world, world.bob, 5_000)
+    assert c.functions.holderCount().call() == 2
+    world.custodian.send(c.functions.fulfilRedemption(1, LOT1))
+    assert balance(c, world.bob.address) == 0 and c.functions.holderCount().call() == 1
+
+
+def test_fulfil_needs_an_active_lot_holding_enough(world):
+    c, cust = world.comm, world.custodian
+    cust.send(c.functions.attestLot(LOT2, "small", 1_000, sha("r")))
+    request(world, world.alice, 4_000)
+    cust.reverts(c.functions.fulfilRedemption(1, LOT2), "LotQuantityExceeded", lotId=LOT2, quantity=1_000, requested=4_000)
+    cust.reverts(c.functions.fulfilRedemption(1, b32("NOPE")), "LotNotActive", lotId=b32("NOPE"))
+    cust.send(c.functions.retireLot(LOT2, b32("x")))
+    cust.reverts(c.functions.fulfilRedemption(1, LOT2), "LotNotActive", lotId=LOT2)
+    assert c.functions.redemption(1).call()[1] == PENDING and c.functions.lockedBalanceOf(world.alice.address).call() == 4_000
+
+
+def test_reject_returns_units(world):
+    c, cust, alice = world.comm, world.custodian, world.alice
+    a = alice.address
+    request(world, alice, 4_000)
+    request(world, alice, 1_000, "DLV-2")
+    assert c.functions.lockedBalanceOf(a).call() == 5_000
+    ev = one_event(c, "RedemptionRejected", cust.send(c.functions.rejectRedemption(1, b32("no-delivery-address"))))
+    assert (ev["requestId"], ev["amount"], ev["reason"]) == (1, 4_000, b32("no-delivery-address")) and same(ev["holder"], a)
+    assert c.functions.redemption(1).call()[1] == REJECTED
+    assert c.functions.lockedBalanceOf(a).call() == 1_000 and balance(c, a) == 10_000 and supply(c) == 15_000
+    assert reserve(c) == COMM_RESERVE
+    cust.reverts(c.functions.rejectRedemption(1, b32("x")), "RedemptionNotPending", requestId=1)
+    cust.reverts(c.functions.fulfilRedemption(1, LOT1), "RedemptionNotPending", requestId=1)
+    transfer_ok(c, alice, world.bob.address, 9_000)
+    transfer_rejected(c, alice, world.bob.address, 1, UNLOCKED)
+
+
+def test_fulfil_while_holder_frozen_and_token_paused(world):
+    c, comp = world.comm, world.compliance
+    a = world.alice.address
+    request(world, world.alice, 4_000)
+    comp.send(c.functions.setAddressFrozen(a, True))
+    comp.send(c.functions.pause())
+    world.custodian.send(c.functions.fulfilRedemption(1, LOT1))  # delivery is a forced burn of locked units
+    assert balance(c, a) == 6_000 and supply(c) == 11_000
+
+
+def test_redemption_follows_recovery(world):
+    c, reg = world.comm, world.registrar
+    a = world.alice.address
+    new = world.new_wallet("alice-new")
+    request(world, world.alice, 4_000)
+    ev = one_event(c, "RecoverySuccess", reg.send(c.functions.recoveryAddress(a, new)))
+    assert (ev["amount"], ev["locked"]) == (10_000, 4_000)
+    assert c.functions.lockedBalanceOf(new).call() == 4_000 and c.functions.redemption(1).call()[0] == new
+    ev = one_event(c, "RedemptionFulfilled", world.custodian.send(c.functions.fulfilRedemption(1, LOT1)))
+    assert same(ev["holder"], new)
+    assert balance(c, new) == 6_000 and c.functions.lockedBalanceOf(new).call() == 0 and balance(c, a) == 0
+
+
+@pytest.mark.xfail(strict=True, reason="BUG (CompliantToken._current): a redemption requested by a recovered-from wallet "
+                   "after its recovery is resolved to the successor: fulfilment unlocks and burns the SUCCESSOR's units "
+                   "while the requester's units stay locked forever")
+def test_redemption_by_recovered_from_wallet_burns_its_own_units(world):
+    c, reg, cust = world.comm, world.registrar, world.custodian
+    a = world.alice.address
+    new = world.new_wallet("alice-new")
+    request(world, world.alice, 3_000, "DLV-OLD")  # request 1: follows the recovery (correct)
+    reg.send(c.functions.recoveryAddress(a, new))
+    transfer_ok(c, world.bob, a, 2_000)  # the old wallet (still verified) receives units again
+    request(world, world.alice, 2_000, "DLV-NEW")  # request 2: made by the old wallet after the recovery
+    cust.send(c.functions.fulfilRedemption(2, LOT1))
+    assert balance(c, new) == 10_000  # fails: 8_000, the successor paid for the old wallet's redemption
+    assert balance(c, a) == 0 and c.functions.lockedBalanceOf(a).call() == 0
+
+
+def test_supply_never_above_reserve_through_the_flow(world):
+    c, cust, reg = world.comm, world.custodian, world.registrar
+    request(world, world.alice, 10_000)
+    cust.send(c.functions.fulfilRedemption(1, LOT1))
+    assert supply(c) == 5_000 and reserve(c) == COMM_RESERVE - 10_000
+    reg.send(c.functions.mint(world.erin.address, reserve(c) - supply(c), b32("fill")))
+    assert supply(c) == reserve(c)
+    cust.reverts(c.functions.reduceLot(LOT1, 1, b32("x")), "ReserveBelowSupply")
+    request(world, world.erin, 100)
+    cust.send(c.functions.fulfilRedemption(1 + 1, LOT1))
+    assert supply(c) == reserve(c) == 90_000 - 100

@@ -1,0 +1,570 @@
+"""The off-chain ledger (rwaledger.ledger): sync, projections, queries, resume, reorgs, reconcile, export.
+
+The module deploys its own stack with its own funded keys (so nothing another test module registered or
+minted can collide with it) once per chain; every test runs inside a snapshot (``isolation``) and syncs a
+fresh SQLite file.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass
+from decimal import Decimal
+
+import pytest
+from eth_abi import encode as abi_encode
+from eth_account import Account
+from eth_utils import keccak
+from sqlalchemy import select, update
+
+from rwaledger.ledger import Ledger, LedgerMismatch, UnknownAsset, schema
+from rwaledger.ledger import export as ledger_export
+from rwaledger.ledger.sync import Indexer
+from rwaledger.session import open_session
+from rwaledger.signers import Signer
+from rwaledger.stack import deploy_stack
+
+PK, AE, GB, US = 586, 784, 826, 840
+ETH = 10**18
+
+
+def b32(text: str) -> bytes:
+    return text.encode().ljust(32, b"\0")
+
+
+def fresh_signer(chain, label: str) -> Signer:
+    account = Account.from_key(keccak(text=f"rwaledger ledger tests {label}"))
+    chain.set_balance(account.address, 1000 * ETH)
+    return Signer(account, label)
+
+
+@dataclass
+class Env:
+    chain: object
+    session: object
+    stack: object
+    admin: Signer
+    inv: list[Signer]
+    senders: dict
+    prop: object  # property token contract
+    prop_id: int
+    comm: object
+    comm_id: int
+    start: int  # ledger start block (before the stack)
+
+    @property
+    def tx(self):
+        return self.session.tx
+
+    def sender(self, i: int):
+        """A transactor for investor ``i`` (kept per env: its nonce cache follows chain reverts by epoch)."""
+        if i not in self.senders:
+            self.senders[i] = self.session.transactor(self.inv[i])
+        return self.senders[i]
+
+    @property
+    def w(self) -> list[str]:
+        return [s.address for s in self.inv]
+
+
+@pytest.fixture(scope="module")
+def env(chain, rwa_build) -> Env:
+    start = chain.w3.eth.block_number + 1
+    admin = fresh_signer(chain, "admin")
+    session = open_session(chain=chain, build=rwa_build, signer=admin, record=False)
+    stack = deploy_stack(session)
+    inv = [fresh_signer(chain, f"investor {i}") for i in range(6)]
+    tx = session.tx
+    expiry = chain.timestamp() + 10 * 365 * 86400
+    # investors 0..4 verified; 5 stays unregistered (it receives 4's identity in the recovery scenario)
+    tx.transact(stack.identity.functions.batchRegisterIdentity(
+        [s.address for s in inv[:5]], [PK, AE, GB, PK, US], [expiry] * 5, [1, 2, 3, 1, 2]))
+    now = chain.timestamp()
+    tx.transact(stack.factory.functions.createPropertyToken(
+        (b"PK", "LEDGER-TEST-P", "ipfs://ledger-p", 5_000_000_00, b"PKR", now),
+        ("Ledger Test Tower", "LDGP", 0, 1_000_000)))
+    tx.transact(stack.factory.functions.createCommodityToken(
+        (b"AE", "LEDGER-TEST-C", "ipfs://ledger-c", 0, b"AED", now), ("Ledger Gold", "LDGC", 3, "gram")))
+    count = stack.registry.functions.assetCount().call()
+    prop_id, comm_id = count - 1, count
+    prop = stack.token(stack.registry.functions.tokenOf(prop_id).call(), "property")
+    comm = stack.token(stack.registry.functions.tokenOf(comm_id).call(), "commodity")
+    return Env(chain, session, stack, admin, inv, {}, prop, prop_id, comm, comm_id, start)
+
+
+@pytest.fixture(autouse=True)
+def _isolated(isolation):
+    yield
+
+
+@pytest.fixture
+def ledger(tmp_path):
+    with Ledger.open(tmp_path / "ledger.sqlite") as led:
+        yield led
+
+
+def sync(ledger: Ledger, env: Env, **kw):
+    return ledger.sync(env.stack, from_block=env.start, **kw)
+
+
+def chain_balance(token, wallet, block="latest") -> int:
+    return token.functions.balanceOf(wallet).call(block_identifier=block)
+
+
+def mint_basics(env: Env) -> int:
+    """Mint the property to investors 0..3; returns the block."""
+    r = env.tx.transact(env.prop.functions.batchMint(env.w[:4], [400, 300, 200, 100], b32("mint-basics")))
+    return r.block_number
+
+
+def full_scenario(env: Env) -> None:
+    """At least one of every event the stack emits that the ledger projects (and most others)."""
+    tx, s, w, p, c = env.tx, env.stack, env.w, env.prop, env.comm
+    now = env.chain.timestamp()
+    mint_basics(env)
+    tx.transact(p.functions.mint(w[4], 50, b32("mint-4")))
+    env.sender(0).transact(p.functions.transfer(w[1], 40))
+    tx.transact(p.functions.forcedTransfer(w[1], w[2], 10, b32("court-1")))
+    tx.transact(p.functions.burn(w[3], 20, b32("burn-1")))
+    tx.transact(p.functions.setAddressFrozen(w[2], True))
+    tx.transact(p.functions.setAddressFrozen(w[2], False))
+    tx.transact(p.functions.freezePartialTokens(w[2], 5))
+    tx.transact(p.functions.unfreezePartialTokens(w[2], 5))
+    tx.transact(p.functions.createLien(w[0], w[1], 30, b32("loan-1"), keccak(b"lien doc")))
+    tx.transact(p.functions.releaseLien(1))
+    tx.transact(p.functions.setMaxHolders(100))
+    tx.transact(p.functions.setMaxBalance(900_000))
+    tx.transact(p.functions.setCountriesListed([PK, AE, GB, US], True))
+    tx.transact(p.functions.setCountryRestriction(1))
+    tx.transact(p.functions.setLockupUntil(0))
+    # identities: updates, a recovery (identity then tokens), a removal
+    tx.transact(s.identity.functions.updateCountry(w[0], AE))
+    tx.transact(s.identity.functions.updateKycExpiry(w[1], now + 86400 * 800))
+    tx.transact(s.identity.functions.updateCategory(w[2], 2))
+    tx.transact(s.identity.functions.recoverIdentity(w[4], w[5]))
+    tx.transact(p.functions.recoveryAddress(w[4], w[5]))
+    tx.transact(s.identity.functions.deleteIdentity(w[3]))
+    # registry
+    tx.transact(s.registry.functions.setStatus(env.prop_id, 1))
+    tx.transact(s.registry.functions.updateValuation(env.prop_id, 6_000_000_00, b"PKR", now))
+    tx.transact(s.registry.functions.setMetadataURI(env.prop_id, "ipfs://ledger-p-v2"))
+    tx.transact(s.registry.functions.addDocument(env.prop_id, "deed", "ipfs://deed", keccak(b"deed"), now, 0))
+    # commodity: lots, mint, redemptions
+    tx.transact(c.functions.attestLot(b32("LOT-1"), "Dubai vault", 10_000, keccak(b"receipt-1")))
+    tx.transact(c.functions.attestLot(b32("LOT-2"), "Dubai vault", 2_000, keccak(b"receipt-2")))
+    tx.transact(c.functions.mint(w[0], 5_000, b32("gold-0")))
+    env.sender(0).transact(c.functions.requestRedemption(1_000, b32("deliver-1")))
+    tx.transact(c.functions.fulfilRedemption(1, b32("LOT-1")))
+    env.sender(0).transact(c.functions.requestRedemption(500, b32("deliver-2")))
+    tx.transact(c.functions.rejectRedemption(2, b32("no-stock")))
+    tx.transact(c.functions.reduceLot(b32("LOT-1"), 100, b32("audit")))
+    tx.transact(c.functions.retireLot(b32("LOT-2"), b32("moved")))
+    # a distribution on the property, paid in a test stablecoin, claimed by investor 0 then reclaimed
+    usd = env.session.deployer.deploy("TestStablecoin")
+    tx.transact(usd.functions.mint(env.admin.address, 1_000_000))
+    tx.transact(usd.functions.approve(s.distributions.address, 1_000))
+    leaf = keccak(keccak(abi_encode(["uint256", "address", "uint256"], [0, w[0], 600])))
+    other = keccak(keccak(abi_encode(["uint256", "address", "uint256"], [1, w[1], 400])))
+    root = keccak(b"".join(sorted([leaf, other])))
+    record = env.chain.w3.eth.block_number
+    tx.transact(s.distributions.functions.createDistribution(p.address, usd.address, 1_000, root, record, now + 3600))
+    env.sender(0).transact(s.distributions.functions.claim(1, 0, w[0], 600, [other]))
+    env.chain.advance_time(7200)
+    tx.transact(s.distributions.functions.reclaimExpired(1))
+
+
+def table_dump(ledger: Ledger) -> dict[str, list[tuple]]:
+    """Every table's rows without surrogate ids, sorted: equal dumps = equal ledgers."""
+    out = {}
+    with ledger.engine.connect() as conn:
+        for table in schema.metadata.sorted_tables:
+            cols = [c for c in table.columns if c.name != "id"]
+            out[table.name] = sorted(tuple(str(v) for v in r) for r in conn.execute(select(*cols)))
+    return out
+
+
+# --- sync and projections ----------------------------------------------------------------------------------
+
+
+def test_sync_records_every_event_and_projects_them(env, ledger):
+    full_scenario(env)
+    result = sync(ledger, env, batch_blocks=7)
+    head = env.chain.w3.eth.block_number
+    assert result.to_block == head and ledger.checkpoint().block == head
+    assert result.ranges > 5 and result.rollback is None
+
+    # the events table holds exactly the logs the chain has for the stack's contracts and tokens
+    addresses = list(env.stack.addresses().values()) + [env.stack.property_impl.address,
+                                                        env.stack.commodity_impl.address,
+                                                        env.prop.address, env.comm.address]
+    logs = env.chain.w3.eth.get_logs({"fromBlock": env.start, "toBlock": head, "address": addresses})
+    recorded = ledger.events()
+    assert len(recorded) == len(logs) == result.events
+    assert {(r.tx_hash, r.log_index) for r in recorded} == {(lg["transactionHash"].to_0x_hex(), lg["logIndex"])
+                                                           for lg in logs}
+    assert all(r.event is not None for r in recorded), "every log of the stack decodes against its ABI"
+    names = {(r.contract_kind, r.event) for r in recorded}
+    expected = {
+        ("identity", n) for n in ("IdentityRegistered", "CountryUpdated", "KycExpiryUpdated", "CategoryUpdated",
+                                  "IdentityRecovered", "IdentityRemoved")
+    } | {
+        ("registry", n) for n in ("AssetRegistered", "AssetStatusChanged", "ValuationUpdated", "MetadataURIUpdated",
+                                  "DocumentAdded")
+    } | {("factory", "PropertyTokenCreated"), ("factory", "CommodityTokenCreated")} | {
+        ("property", n) for n in ("Transfer", "Minted", "BatchMinted", "Burned", "ForcedTransfer", "AddressFrozen",
+                                  "TokensFrozen", "TokensUnfrozen", "LienCreated", "LienReleased", "RecoverySuccess",
+                                  "MaxHoldersSet", "MaxBalanceSet", "CountriesListed", "CountryRestrictionSet",
+                                  "LockupSet")
+    } | {
+        ("commodity", n) for n in ("LotAttested", "LotReduced", "LotRetired", "RedemptionRequested",
+                                   "RedemptionFulfilled", "RedemptionRejected", "Minted", "Transfer")
+    } | {("distributions", n) for n in ("DistributionCreated", "Claimed", "DistributionReclaimed")}
+    assert expected - names == set()
+
+    # events are attributed to their asset
+    by_name = {(r.contract_kind, r.event): r for r in recorded}
+    w_ = env.w
+    assert by_name[("property", "LienCreated")].asset_id == env.prop_id
+    assert by_name[("commodity", "LotRetired")].asset_id == env.comm_id
+    assert by_name[("distributions", "Claimed")].asset_id == env.prop_id
+    assert by_name[("distributions", "DistributionReclaimed")].asset_id == env.prop_id
+    assert by_name[("registry", "DocumentAdded")].asset_id == env.prop_id
+    first_transfer = next(r for r in recorded if r.event == "Transfer")
+    assert first_transfer.args == {"from": "0x" + "00" * 20, "to": w_[0], "value": "400"}  # ints as strings
+
+    # asset records
+    p = ledger.asset("LDGP")
+    assert (p.asset_id, p.kind, p.token, p.name, p.decimals, p.cap) == (
+        env.prop_id, "property", env.prop.address, "Ledger Test Tower", 0, 1_000_000)
+    assert (p.jurisdiction, p.legal_reference, p.status, p.metadata_uri) == (
+        "PK", "LEDGER-TEST-P", "active", "ipfs://ledger-p-v2")
+    assert (p.valuation_amount, p.valuation_currency) == (6_000_000_00, "PKR")
+    c = ledger.asset(env.comm.address.lower())
+    assert (c.kind, c.unit, c.symbol, c.jurisdiction, c.status) == ("commodity", "gram", "LDGC", "AE", "registered")
+
+    # identities after updates, recovery and removal
+    w = env.w
+    assert ledger.identity(w[0]).country == "AE"
+    assert ledger.identity(w[2]).category == 2
+    assert ledger.identity(w[3]) is None or not ledger.identity(w[3]).active
+    assert ledger.identity(w[4]) is None or not ledger.identity(w[4]).active
+    moved = ledger.identity(w[5])
+    assert moved.active and moved.country == "US" and moved.category == 2
+
+    # balances equal the chain for every holder of both tokens; the ledger agrees with itself on supply
+    for token in (env.prop, env.comm):
+        rows = ledger.cap_table(token.address)
+        assert {r.holder: r.amount for r in rows} == {
+            h: chain_balance(token, h) for h in w if chain_balance(token, h)}
+        assert ledger.total_supply(token.address) == token.functions.totalSupply().call()
+    assert ledger.reconcile(env.stack).differences == []
+
+
+def test_token_created_and_used_in_one_range_is_picked_up(env, ledger):
+    first = sync(ledger, env)
+    now = env.chain.timestamp()
+    env.tx.transact(env.stack.factory.functions.createPropertyToken(
+        (b"GB", "LEDGER-NEW", "ipfs://new", 0, b"GBP", now), ("New One", "LDGN", 0, 1000)))
+    token = env.stack.token(env.stack.registry.functions.tokenOf(env.comm_id + 1).call(), "property")
+    env.tx.transact(token.functions.mint(env.w[2], 77, b32("n1")))
+    result = sync(ledger, env, batch_blocks=10_000)
+    assert result.ranges == 1 and result.from_block == first.to_block + 1
+    assert result.new_tokens == [token.address]
+    assert [(r.holder, r.amount) for r in ledger.cap_table("ldgn")] == [(env.w[2], 77)]
+    assert {e.event for e in ledger.history(asset="LDGN")} >= {"Transfer", "Minted", "PropertyTokenCreated"}
+
+
+# --- queries -----------------------------------------------------------------------------------------------
+
+
+def test_cap_table_at_an_earlier_block_and_percentages(env, ledger):
+    b1 = mint_basics(env)
+    env.sender(0).transact(env.prop.functions.transfer(env.w[3], 150))
+    b2 = env.tx.transact(env.prop.functions.mint(env.w[4], 1, b32("one"))).block_number
+    sync(ledger, env)
+
+    then, now = ledger.cap_table(env.prop_id, block=b1), ledger.cap_table("LDGP")
+    assert [(r.holder, r.amount) for r in then] == [(env.w[0], 400), (env.w[1], 300), (env.w[2], 200), (env.w[3], 100)]
+    expected_now = {env.w[0]: 250, env.w[1]: 300, env.w[2]: 200, env.w[3]: 250, env.w[4]: 1}
+    assert [(r.holder, r.amount) for r in now] == sorted(expected_now.items(), key=lambda x: (-x[1], x[0]))
+    for block, rows in ((b1, then), (b2, now)):
+        assert {r.holder: r.amount for r in rows} == {h: chain_balance(env.prop, h, block) for h in env.w
+                                                      if chain_balance(env.prop, h, block)}
+        assert sum(r.amount for r in rows) == env.prop.functions.totalSupply().call(block_identifier=block)
+        assert abs(sum(r.percent for r in rows) - 100) < Decimal("1e-20")
+    assert then[0].percent == Decimal(40)
+    assert [r.amount for r in now] == sorted((r.amount for r in now), reverse=True)
+    # before the first mint the cap table is empty
+    assert ledger.cap_table("LDGP", block=b1 - 1) == []
+
+
+def test_country_at_a_block_follows_update_country(env, ledger):
+    mint_basics(env)
+    before = env.tx.transact(env.stack.identity.functions.updateCategory(env.w[0], 3)).block_number
+    after = env.tx.transact(env.stack.identity.functions.updateCountry(env.w[0], GB)).block_number
+    sync(ledger, env)
+
+    def country(block):
+        return {r.holder: (r.country, r.country_numeric) for r in ledger.cap_table("LDGP", block=block)}[env.w[0]]
+
+    assert country(before) == ("PK", PK)
+    assert country(after) == ("GB", GB)
+    assert ledger.identity(env.w[0], block=before).category == 3  # the update kept the other fields
+    totals_before = {t.country: (t.holders, t.amount) for t in ledger.totals_by_country("LDGP", block=before)}
+    totals_after = {t.country: (t.holders, t.amount) for t in ledger.totals_by_country("LDGP", block=after)}
+    assert totals_before == {"PK": (2, 500), "AE": (1, 300), "GB": (1, 200)}
+    assert totals_after == {"GB": (2, 600), "AE": (1, 300), "PK": (1, 100)}
+    assert sum(t.percent for t in ledger.totals_by_country("LDGP")) == 100
+
+
+def test_history_portfolio_and_asset_lookup(env, ledger):
+    mint_basics(env)
+    env.sender(1).transact(env.prop.functions.transfer(env.w[0], 5))
+    env.tx.transact(env.comm.functions.attestLot(b32("L"), "vault", 1000, keccak(b"r")))
+    env.tx.transact(env.comm.functions.mint(env.w[0], 70, b32("c")))
+    sync(ledger, env)
+
+    mine = ledger.history(wallet=env.w[0])
+    assert mine == [e for e in ledger.events() if env.w[0] in json.dumps(e.args)]
+    assert [e.event for e in mine][:1] == ["IdentityRegistered"]
+    assert [(e.block_number, e.tx_index, e.log_index) for e in mine] == sorted(
+        (e.block_number, e.tx_index, e.log_index) for e in mine)
+    of_prop = ledger.history(asset="LDGP")
+    assert of_prop and all(e.asset_id == env.prop_id for e in of_prop)
+    assert ledger.history(asset="LDGP", limit=2) == of_prop[-2:]
+    both = ledger.history(asset="LDGC", wallet=env.w[0])
+    assert {e.event for e in both} == {"Transfer", "Minted"}
+
+    holdings = {h.symbol: (h.amount, h.percent) for h in ledger.portfolio(env.w[0])}
+    assert holdings == {"LDGP": (405, Decimal("40.5")), "LDGC": (70, Decimal(100))}
+    assert ledger.balance("LDGP", env.w[1]) == 295
+    for ref in (env.prop_id, str(env.prop_id), f"#{env.prop_id}", env.prop.address.lower(), "ldgp"):
+        assert ledger.asset(ref).asset_id == env.prop_id
+    with pytest.raises(UnknownAsset):
+        ledger.cap_table("NOPE")
+    assert {a.symbol for a in ledger.assets()} == {"LDGP", "LDGC"}
+
+
+def test_uint256_amounts_stay_exact(env, ledger):
+    now = env.chain.timestamp()
+    env.tx.transact(env.stack.factory.functions.createPropertyToken(
+        (b"PK", "LEDGER-BIG", "ipfs://big", 0, b"PKR", now), ("Big", "LDGB", 18, 2**127)))
+    token = env.stack.token(env.stack.registry.functions.tokenOf(env.comm_id + 1).call(), "property")
+    amounts = [2**125 + 1, 2**100 + 3, 10**21 + 7]  # far beyond int64 (and float precision)
+    env.tx.transact(token.functions.batchMint(env.w[:3], amounts, b32("big")))
+    sync(ledger, env)
+    rows = ledger.cap_table("LDGB")
+    assert [r.amount for r in rows] == amounts
+    assert ledger.total_supply("LDGB") == sum(amounts) == token.functions.totalSupply().call()
+    with ledger.engine.connect() as conn:
+        stored = conn.exec_driver_sql("SELECT delta FROM balance_changes WHERE token = ?", (token.address,)).all()
+    assert sorted(int(d) for (d,) in stored) == sorted(amounts)
+    assert all(isinstance(d, str) for (d,) in stored), "amounts are stored as exact decimal text"
+    assert ledger.reconcile(env.stack).ok
+
+
+# --- resume, reorgs ------------------------------------------------------------------------------------------
+
+
+def test_interrupted_sync_resumes_to_the_same_database(env, tmp_path, monkeypatch):
+    full_scenario(env)
+    with Ledger.open(tmp_path / "whole.sqlite") as whole:
+        sync(whole, env, batch_blocks=5)
+        expected = table_dump(whole)
+
+    original = Indexer.write_range
+    calls = {"n": 0}
+
+    def failing(self, conn, *args, **kwargs):
+        calls["n"] += 1
+        rows = original(self, conn, *args, **kwargs)  # everything of the range is written...
+        if calls["n"] == 3:
+            raise RuntimeError("power cut")  # ...and then lost with the transaction
+        return rows
+
+    with Ledger.open(tmp_path / "resumed.sqlite") as resumed:
+        monkeypatch.setattr(Indexer, "write_range", failing)
+        with pytest.raises(RuntimeError, match="power cut"):
+            sync(resumed, env, batch_blocks=5)
+        assert resumed.checkpoint().block == env.start + 2 * 5 - 1  # two ranges committed, the third not
+        partial = table_dump(resumed)
+        assert all(int(row[0]) <= resumed.checkpoint().block for row in partial["blocks"])
+        monkeypatch.setattr(Indexer, "write_range", original)
+        again = sync(resumed, env, batch_blocks=5)
+        assert again.from_block == env.start + 10
+        assert table_dump(resumed) == expected
+        assert sync(resumed, env).events == 0  # up to date: nothing recorded twice
+        assert table_dump(resumed) == expected
+
+
+@pytest.mark.chains("tester", "anvil")
+def test_reorg_is_rolled_back(env, ledger):
+    chain, w = env.chain, env.w
+    mint_basics(env)
+    fork_block = chain.w3.eth.block_number
+    snap = chain.snapshot()
+    # the chain that will be orphaned: three blocks
+    orphan = [
+        env.sender(0).transact(env.prop.functions.transfer(w[4], 111)),
+        env.tx.transact(env.stack.identity.functions.updateCountry(w[1], US)),
+        env.tx.transact(env.prop.functions.mint(w[2], 999, b32("orphan"))),
+    ]
+    first = sync(ledger, env)
+    assert first.to_block == fork_block + 3
+    assert ledger.cap_table("LDGP")[0].amount == 1199
+
+    chain.revert(snap)
+    # the replacement: other transactions at the same heights, and one block fewer
+    replacement = [
+        env.tx.transact(env.prop.functions.mint(w[3], 5, b32("replacement"))),
+        env.tx.transact(env.stack.identity.functions.updateCountry(w[0], GB)),
+    ]
+    assert [r.block_number for r in replacement] == [fork_block + 1, fork_block + 2]
+    assert chain.w3.eth.get_block(fork_block + 1)["hash"].to_0x_hex() != orphan[0].raw["blockHash"].to_0x_hex()
+
+    result = sync(ledger, env)
+    assert result.rollback is not None
+    assert result.rollback.fork_block == fork_block and result.rollback.old_checkpoint == fork_block + 3
+    assert result.rollback.events_removed == sum(len(r.logs) for r in orphan) == 4
+    assert result.to_block == fork_block + 2 == ledger.checkpoint().block
+
+    # no trace of the orphaned chain in any table
+    gone = {r.tx_hash for r in orphan}
+    dump = table_dump(ledger)
+    assert not any(h in str(row) for h in gone for rows in dump.values() for row in rows)
+    with ledger.engine.connect() as conn:
+        hashes = dict(conn.execute(select(schema.blocks.c.number, schema.blocks.c.hash)).all())
+    for number, h in hashes.items():
+        assert chain.w3.eth.get_block(number)["hash"].to_0x_hex() == h
+    # the ledger is the new chain
+    assert {r.holder: r.amount for r in ledger.cap_table("LDGP")} == {w[0]: 400, w[1]: 300, w[2]: 200, w[3]: 105}
+    assert ledger.identity(w[1]).country == "AE" and ledger.identity(w[0]).country == "GB"
+    assert {e.tx_hash for e in ledger.events(from_block=fork_block + 1)} == {r.tx_hash for r in replacement}
+    assert ledger.reconcile(env.stack).ok
+    # and a further sync has nothing to undo
+    assert sync(ledger, env).rollback is None
+
+
+# --- reconcile, export, binding -------------------------------------------------------------------------------
+
+
+def test_reconcile_reports_planted_differences_only(env, ledger):
+    mint_basics(env)
+    env.tx.transact(env.comm.functions.attestLot(b32("L"), "vault", 1000, keccak(b"r")))
+    env.tx.transact(env.comm.functions.mint(env.w[1], 70, b32("c")))
+    sync(ledger, env)
+    clean = ledger.reconcile(env.stack)
+    assert clean.ok and clean.differences == [] and clean.tokens == 2 and clean.holders == 5
+
+    bc = schema.balance_changes.c
+    with ledger.engine.begin() as conn:
+        conn.execute(update(schema.balance_changes).where(bc.token == env.prop.address, bc.holder == env.w[2])
+                     .values(delta=201))
+    report = ledger.reconcile(env.stack)
+    diffs = {(d.kind, d.token, d.holder, d.ledger, d.chain) for d in report.differences}
+    assert diffs == {
+        ("balance", env.prop.address, env.w[2], 201, 200),
+        ("supply", env.prop.address, None, 1001, 1000),
+    }
+    assert "LDGP" in str(report.differences[0])
+
+
+def test_export_round_trips(env, ledger, tmp_path):
+    mint_basics(env)
+    env.sender(0).transact(env.prop.functions.transfer(env.w[1], 1))
+    sync(ledger, env)
+    rows = ledger.cap_table("LDGP")
+    expected = ledger_export.records(rows)
+
+    for suffix in ("csv", "json"):
+        path = tmp_path / f"cap.{suffix}"
+        assert ledger.export("cap_table", path, asset="LDGP") == len(rows)
+        back = ledger_export.read(path)
+        assert back == expected
+        assert [int(r["amount"]) for r in back] == [r.amount for r in rows]
+        assert [Decimal(r["percent"]) for r in back] == [r.percent for r in rows]
+
+    stream = io.StringIO()
+    ledger.export("history", stream, fmt="json", wallet=env.w[0])
+    history = json.loads(stream.getvalue())
+    assert [h["tx_hash"] for h in history] == [e.tx_hash for e in ledger.history(wallet=env.w[0])]
+    assert history[-1]["args"] == ledger.history(wallet=env.w[0])[-1].args
+
+    stream = io.StringIO()
+    n = ledger.export("events", stream, fmt="csv")
+    back = ledger_export.read(io.StringIO(stream.getvalue()), "csv")
+    assert len(back) == n == len(ledger.events())
+    assert [json.loads(r["args"]) for r in back] == [e.args for e in ledger.events()]
+
+    empty = io.StringIO()
+    ledger.export("cap_table", empty, fmt="csv", asset="LDGP", block=env.start)
+    assert empty.getvalue().strip() == "holder,amount,percent,country,country_numeric"
+
+
+def test_a_ledger_follows_one_stack(env, ledger):
+    sync(ledger, env)
+    with ledger.engine.begin() as conn:
+        conn.execute(update(schema.meta).where(schema.meta.c.key == "stack").values(value="{}"))
+    with pytest.raises(LedgerMismatch):
+        sync(ledger, env)
+
+
+def test_oversized_ranges_are_split(env, ledger):
+    """A node that refuses eth_getLogs spans over 4 blocks gets smaller ranges; the result is the same."""
+    from rwaledger.ledger.errors import ChainReadError
+    from rwaledger.ledger.rpc import reader_for
+
+    class Capped:
+        def __init__(self, inner):
+            self.inner, self.refused = inner, 0
+
+        def __getattr__(self, name):
+            return getattr(self.inner, name)
+
+        def logs(self, a, b, addresses):
+            if b - a >= 4:
+                self.refused += 1
+                raise ChainReadError("query exceeds max block range 4")
+            return self.inner.logs(a, b, addresses)
+
+    mint_basics(env)
+    env.sender(0).transact(env.prop.functions.transfer(env.w[1], 1))
+    reader = Capped(reader_for(env.chain))
+    result = Indexer(ledger.engine, env.stack, reader=reader).sync(from_block=env.start, batch_blocks=1000)
+    assert reader.refused > 0 and result.to_block == env.chain.w3.eth.block_number
+    assert result.events == len(ledger.events()) > 0
+    assert ledger.reconcile(env.stack).ok
+
+
+def test_generic_decoding_of_any_abi():
+    """The decoder is driven by the ABI alone: indexed value and dynamic types, tuples, arrays, unknown logs."""
+    from rwaledger.ledger.decode import EventTable
+    from rwaledger.ledger.rpc import RawLog
+
+    abi = [{"type": "event", "name": "Odd", "anonymous": False, "inputs": [
+        {"name": "who", "type": "address", "indexed": True},
+        {"name": "delta", "type": "int256", "indexed": True},
+        {"name": "label", "type": "string", "indexed": True},
+        {"name": "pairs", "type": "tuple[]", "indexed": False,
+         "components": [{"name": "n", "type": "uint8"}, {"name": "to", "type": "address"}]},
+        {"name": "code", "type": "bytes3", "indexed": False},
+        {"name": "big", "type": "uint256", "indexed": False},
+    ]}]
+    table = EventTable.from_abis({"thing": abi})
+    (spec,) = table.by_kind["thing"].values()
+    assert spec.signature == "Odd(address,int256,string,(uint8,address)[],bytes3,uint256)"
+    who, to = "0x" + "ab" * 20, "0x" + "cd" * 20
+    topics = (spec.topic0, "0x" + "00" * 12 + "ab" * 20, "0x" + (2**256 - 5).to_bytes(32, "big").hex(),
+              "0x" + keccak(b"hello").hex())
+    data = "0x" + abi_encode(["(uint8,address)[]", "bytes3", "uint256"], [[(7, to)], b"PKR", 2**255 + 1]).hex()
+    log = RawLog(5, "0x" + "11" * 32, "0x" + "22" * 32, 0, 3, "0x" + "ee" * 20, topics, data)
+    d = table.decode(log, "thing")
+    from eth_utils import to_checksum_address
+
+    assert d.event == "Odd"
+    assert d.args == {"who": to_checksum_address(who), "delta": "-5", "label": "0x" + keccak(b"hello").hex(),
+                      "pairs": [["7", to_checksum_address(to)]], "code": "0x504b52", "big": str(2**255 + 1)}
+    assert d.accounts == (to_checksum_address(who),)
+    unknown = table.decode(log._replace(topics=("0x" + "99" * 32,)), "thing")
+    assert unknown.event is None and unknown.args == {"topics": ["0x" + "99" * 32], "data": data}
