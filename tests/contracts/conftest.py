@@ -14,7 +14,6 @@ from __future__ import annotations
 import pytest
 
 from rwaledger.session import open_session
-from rwaledger.signers import Signer
 from rwaledger.stack import deploy_stack
 
 from contracts_kit import (

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ast
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -39,7 +39,7 @@ ZERO = "0x" + "00" * 20
 ROLE_IDS = {"admin": ADMIN_ROLE, "registrar": REGISTRAR_ROLE, "compliance": COMPLIANCE_ROLE, "custodian": CUSTODIAN_ROLE}
 
 # ISO 3166-1 numeric codes used by the fixtures.
-PK, US, GB, DE = 586, 840, 826, 276
+PK, US, GB = 586, 840, 826
 
 
 def b32(text: str) -> bytes:
@@ -188,7 +188,6 @@ class World:
     prop_asset: int
     comm: Contract  # CommodityToken clone: 3 decimals, lot LOT-1 of COMM_RESERVE; alice 10_000, bob 5_000
     comm_asset: int
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def investors(self) -> list[Actor]:

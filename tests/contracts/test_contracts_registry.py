@@ -3,6 +3,8 @@
 import pytest
 from eth_utils import keccak
 
+from rwaledger.errors import CustomErrorRevert
+
 from contracts_kit import (
     GAS, PROPERTY_PARAMS, ZERO, asset_params, create_commodity, create_property, events, one_event, same, sha,
     transfer_ok,
@@ -126,9 +128,10 @@ def test_unknown_asset_reverts(world):
     for fn in (f.setStatus(99, ACTIVE), f.updateValuation(99, 1, b"USD", 1), f.setMetadataURI(99, "x"),
                f.addDocument(99, "deed", "u", sha("d"), 0, 0)):
         world.registrar.reverts(fn, "AssetNotFound", assetId=99)
-    for view in (f.asset(99), f.tokenOf(99), f.statusOf(99), f.metadataURI(99), f.asset(0)):
-        with pytest.raises(Exception):
-            view.call()
+    for view, asset in ((f.asset(99), 99), (f.tokenOf(99), 99), (f.statusOf(99), 99), (f.metadataURI(99), 99), (f.asset(0), 0)):
+        with pytest.raises(CustomErrorRevert) as info:
+            world.registrar.tx.call(view)
+        assert info.value.name == "AssetNotFound" and info.value.args_by_name == {"assetId": asset}
     assert f.documentIds(99).call() == []
 
 
@@ -221,8 +224,9 @@ def test_wrong_supersedes(world):
     assert reg.functions.currentDocument(a, "Title deed").call() == d2
     assert reg.functions.document(d1).call()[2] == d2 and reg.functions.document(d2).call()[2] == 0
     assert reg.functions.documentCount().call() == 4
-    with pytest.raises(Exception):
-        reg.functions.document(999).call()
+    with pytest.raises(CustomErrorRevert) as info:
+        world.registrar.tx.call(reg.functions.document(999))
+    assert info.value.name == "DocumentNotFound" and info.value.args_by_name == {"documentId": 999}
 
 
 def test_document_ids_not_consumed_by_reverted_adds(world):

@@ -333,6 +333,10 @@ def confirm(
             if time.monotonic() > deadline:
                 raise TransactionTimeout(pending[0], timeout)
             time.sleep(decoder_from.poll_interval)
+            if not found_now and chain.is_dev:
+                # An automining dev node fills a block up to its gas limit and leaves the rest in its pool
+                # until the next transaction arrives; when nothing came in, mine a block for them.
+                chain.mine(1)
     out = []
     for h in tx_hashes:
         raw = receipts[h]
