@@ -8,7 +8,9 @@ Prints the figures and writes build/bench/service.json:
 * ``service_transfers_per_s``: ``--transfers`` compliant share transfers end to end through the service
   (pre-checked with canTransfer, signed locally, pipelined, confirmed) and recorded in the ledger (synced);
 * ``web3_loop_transfers_per_s``: the same transfers through a plain web3.py loop
-  (``contract.functions.transfer(...).transact()`` and wait for the receipt), and the ratio;
+  (``contract.functions.transfer(...).transact()`` and ``wait_for_transaction_receipt``), and the ratio;
+  also the same loop polling every 5 ms (``web3_loop_fast_poll_transfers_per_s``), the best a
+  one-transaction-at-a-time loop does;
 * ``ledger_sync_events_per_s``: a fresh ledger syncing every event of the run (at least 20,000);
 * ``cap_table_10k_holders_s``: the cap table at a block for a token with ``--holders`` holders.
 """
@@ -24,7 +26,6 @@ import time
 from pathlib import Path
 
 from eth_account import Account
-from web3 import Web3
 
 from rwaledger import paths
 from rwaledger.ledger import Ledger
@@ -94,18 +95,9 @@ def main() -> None:
 
         ledger_path = Path(tempfile.mkdtemp(prefix="rwa-bench-")) / "ledger.sqlite"
         ledger = Ledger.open(ledger_path)
-        ledger.sync(stack)
 
-        # 2. transfers through the service, end to end into the ledger
-        t = time.perf_counter()
-        reg.transfer_many([("BENCH-A", signers[a.address], b.address, 1) for a, b in plan])
-        synced = ledger.sync(stack)
-        t_service = time.perf_counter() - t
-        service_rate = len(plan) / t_service
-        print(f"service: {len(plan)} transfers sent, confirmed and in the ledger in {t_service:.2f}s "
-              f"= {service_rate:,.0f} tx/s ({synced.events} events synced)")
-
-        # 3. the same transfers through a plain web3.py loop (anvil signs for impersonated senders)
+        # 2. the transfers through a plain web3.py loop first (anvil signs for impersonated senders); measured
+        # first because anvil keeps working for a few seconds after a burst of pipelined blocks
         token = reg.token("BENCH-A")
         chain._rpc("anvil_autoImpersonateAccount", [True])
         w3 = chain.w3
@@ -115,11 +107,34 @@ def main() -> None:
             w3.eth.wait_for_transaction_receipt(h)
         t_loop = time.perf_counter() - t
         loop_rate = len(plan) / t_loop
+        print(f"web3 loop: {len(plan)} transfers in {t_loop:.2f}s = {loop_rate:,.1f} tx/s "
+              "(wait_for_transaction_receipt with its default 0.1 s polling)")
+        # For fairness, the same loop polling every 5 ms: the best a one-at-a-time loop can do.
+        t = time.perf_counter()
+        for a, b in plan:
+            h = token.functions.transfer(b.address, 1).transact({"from": a.address})
+            w3.eth.wait_for_transaction_receipt(h, poll_latency=0.005)
+        fast_rate = len(plan) / (time.perf_counter() - t)
         chain._rpc("anvil_autoImpersonateAccount", [False])
-        print(f"web3 loop: {len(plan)} transfers in {t_loop:.2f}s = {loop_rate:,.1f} tx/s")
+        print(f"web3 loop, 5 ms polling: {fast_rate:,.1f} tx/s")
+
+        # 3. the same transfers through the service, end to end into the ledger
+        ledger.sync(stack)  # the ledger is up to date before the clock starts: the timed sync sees only these
+        t = time.perf_counter()
+        reg.transfer_many([("BENCH-A", signers[a.address], b.address, 1) for a, b in plan])
+        t_sent = time.perf_counter() - t
+        synced = ledger.sync(stack)
+        t_service = time.perf_counter() - t
+        print(f"  sent and confirmed in {t_sent:.2f}s, ledger sync {t_service - t_sent:.2f}s")
+        service_rate = len(plan) / t_service
+        print(f"service: {len(plan)} transfers sent, confirmed and in the ledger in {t_service:.2f}s "
+              f"= {service_rate:,.0f} tx/s ({synced.events} events synced)")
+
         results.update(transfers=len(plan), service_transfers_per_s=round(service_rate, 1),
                        web3_loop_transfers_per_s=round(loop_rate, 1),
-                       service_vs_loop_ratio=round(service_rate / loop_rate, 1))
+                       service_vs_loop_ratio=round(service_rate / loop_rate, 1),
+                       web3_loop_fast_poll_transfers_per_s=round(fast_rate, 1),
+                       service_vs_fast_poll_loop_ratio=round(service_rate / fast_rate, 1))
 
         # 4. a token with many holders, for the cap table and a large sync
         reg.register_asset(property_spec("BENCH-B", 10**9))
@@ -144,6 +159,7 @@ def main() -> None:
 
     targets = {
         "service_vs_loop_ratio >= 10": results["service_vs_loop_ratio"] >= 10,
+        "service_vs_fast_poll_loop_ratio >= 10": results["service_vs_fast_poll_loop_ratio"] >= 10,
         "ledger_sync_events_per_s >= 5000": results["ledger_sync_events_per_s"] >= 5000,
         "cap_table_10k_holders_s < 1": results["cap_table_10k_holders_s"] < 1,
     }

@@ -44,7 +44,7 @@ from .models import (
 )
 from .signers import Signer
 from .stack import Stack
-from .transactions import Receipt, SignedTx, Transactor, broadcast, call_many, confirm
+from .transactions import Receipt, SignedTx, Transactor, broadcast, call_many, confirm, pending_nonces
 
 # Mirrors CompliantToken.Reason (append-only on chain).
 REASONS = (
@@ -505,8 +505,20 @@ class Registrar:
         if signer.address == self.tx.address:
             return self.tx
         if signer.address not in self._senders:
-            self._senders[signer.address] = self.session.transactor(signer)
+            sender = self.session.transactor(signer)
+            sender._fee_cache = self.tx._fee_cache  # one fee reading serves every sender of a batch
+            self._senders[signer.address] = sender
         return self._senders[signer.address]
+
+    def _prepare_senders(self, signers: Iterable[Signer]) -> None:
+        """Create the transactors of many signers and read all their nonces in one batch."""
+        fresh = {s.address: s for s in signers if s.address != self.tx.address}
+        stale = [s for a, s in fresh.items() if a not in self._senders or self._senders[a]._epoch != self.session.chain.epoch
+                 or self._senders[a]._nonce is None]
+        self.tx.fees()  # warm the shared fee reading
+        for signer, nonce in zip(stale, pending_nonces(self.session.chain, [s.address for s in stale])):
+            self._senders.pop(signer.address, None)
+            self._sender(signer).set_nonce(nonce)
 
     def transfer(self, asset: str | int, signer: Signer, to: str, amount: int) -> Receipt:
         """Transfer as ``signer``; asks ``canTransfer`` first and raises :class:`TransferRejected` naming the rule."""
@@ -537,6 +549,7 @@ class Registrar:
                 if not ok:
                     rule = REASONS[code] if code < len(REASONS) else "CallFailed"
                     raise TransferRejected(rule, signer.address, to, amount, str(asset))
+        self._prepare_senders(signer for _, signer, _, _ in items)
         signed: list[SignedTx] = [
             self._sender(signer).sign(tokens[asset].functions.transfer(_address(to), amount), gas=TRANSFER_GAS)
             for asset, signer, to, amount in items

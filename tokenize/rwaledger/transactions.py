@@ -91,6 +91,10 @@ class Transactor:
         self._nonce += 1  # type: ignore[operator]
         return nonce  # type: ignore[return-value]
 
+    def set_nonce(self, nonce: int) -> None:
+        """Start from a nonce read elsewhere (e.g. in one batch for many signers)."""
+        self._nonce, self._epoch = nonce, self.chain.epoch
+
     def resync_nonce(self) -> int:
         self._nonce = self.w3.eth.get_transaction_count(self.address, "pending")
         self._epoch = self.chain.epoch
@@ -103,7 +107,9 @@ class Transactor:
             return self._fee_cache[1], self._fee_cache[2]
         base = int(self.w3.eth.get_block("latest").get("baseFeePerGas") or 0)
         tip = 0 if self.chain.is_dev else self._priority_fee()
-        max_fee = 2 * base + tip + (GWEI if self.chain.is_dev else 0)
+        # 2x the base fee survives six full blocks in a row; a dev chain's ether is free, so allow far more
+        # there, since a pipelined batch can fill many blocks before its last transaction is mined.
+        max_fee = (10 * base + GWEI) if self.chain.is_dev else 2 * base + tip
         self._fee_cache = (now, max_fee, tip)
         return max_fee, tip
 
@@ -283,11 +289,25 @@ def _batch_rpc(chain: Chain, calls: list[tuple[str, list[Any]]]) -> list[dict[st
     return sorted(responses, key=lambda r: r.get("id", 0)) if responses and "id" in responses[0] else responses
 
 
+MAX_BATCH_BYTES = 1_000_000  # keep one JSON-RPC request well under nodes' body limits
+
+
+def _chunks_by_size(signed: Sequence[SignedTx]) -> list[Sequence[SignedTx]]:
+    chunks, start, size = [], 0, 0
+    for i, s in enumerate(signed):
+        if i > start and (i - start >= BATCH_SIZE or size + len(s.raw) > MAX_BATCH_BYTES):
+            chunks.append(signed[start:i])
+            start, size = i, 0
+        size += len(s.raw)
+    if start < len(signed):
+        chunks.append(signed[start:])
+    return chunks
+
+
 def broadcast(chain: Chain, signed: Sequence[SignedTx], progress: Callable[[int], None] | None = None) -> list[str]:
     """Send signed transactions (from any signers) in JSON-RPC batches; returns their hashes in order."""
     hashes: list[str] = []
-    for start in range(0, len(signed), BATCH_SIZE):
-        chunk = signed[start : start + BATCH_SIZE]
+    for chunk in _chunks_by_size(signed):
         responses = _batch_rpc(chain, [("eth_sendRawTransaction", [s.raw]) for s in chunk])
         if responses is None:
             for s in chunk:
@@ -373,4 +393,20 @@ def call_many(chain: Chain, calls: Sequence[tuple[str, bytes]], block: str = "la
                     out.append(b"")
         else:
             out.extend(bytes.fromhex(r["result"][2:]) if "result" in r else b"" for r in responses)
+    return out
+
+
+def pending_nonces(chain: Chain, addresses: Sequence[str]) -> list[int]:
+    """The next nonce of many accounts, in JSON-RPC batches."""
+    out: list[int] = []
+    for start in range(0, len(addresses), BATCH_SIZE):
+        chunk = addresses[start : start + BATCH_SIZE]
+        responses = _batch_rpc(chain, [("eth_getTransactionCount", [a, "pending"]) for a in chunk])
+        if responses is None:
+            out.extend(chain.w3.eth.get_transaction_count(a, "pending") for a in chunk)
+        else:
+            for a, r in zip(chunk, responses):
+                if "result" not in r:
+                    raise TransactionError(f"cannot read the nonce of {a}: {r.get('error')}")
+                out.append(int(r["result"], 16))
     return out
