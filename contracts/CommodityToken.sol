@@ -205,6 +205,7 @@ contract CommodityToken is CompliantToken {
     /// @return requestId The request id (per token, starts at 1).
     function requestRedemption(uint256 amount, bytes32 deliveryRef) external returns (uint256 requestId) {
         if (amount == 0) revert ZeroAmount();
+        _requireNotRecovered(msg.sender);
         uint256 code;
         if (paused()) code = uint256(Reason.Paused);
         else if (!identityRegistry.infoOf(msg.sender).verified()) code = uint256(Reason.SenderNotVerified);

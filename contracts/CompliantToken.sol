@@ -243,6 +243,14 @@ abstract contract CompliantToken is ERC20, Pausable, RWAAccessed {
     /// @param lostWallet The lost wallet.
     /// @param newWallet The new wallet.
     error InvalidRecovery(address lostWallet, address newWallet);
+    /// @notice The wallet was recovered from (its liens and redemption requests follow its successor), so no new
+    /// lien, redemption request or recovery may start from it.
+    /// @param wallet The recovered-from wallet.
+    /// @param successor The wallet it was recovered to.
+    error WalletRecovered(address wallet, address successor);
+    /// @notice A forced transfer from a wallet to itself (it would move nothing but could unfreeze units).
+    /// @param wallet The wallet.
+    error ForcedSelfTransfer(address wallet);
 
     /// @param identityRegistry_ The shared {IdentityRegistry}.
     /// @param authority_ The shared {RWAAccess}.
@@ -456,6 +464,7 @@ abstract contract CompliantToken is ERC20, Pausable, RWAAccessed {
     {
         if (from == address(0)) revert ERC20InvalidSender(address(0));
         if (to == address(0)) revert ERC20InvalidReceiver(address(0));
+        if (from == to) revert ForcedSelfTransfer(from);
         _consumeFrozen(from, amount);
         _enforce(from, to, amount, true);
         emit ForcedTransfer(from, to, amount, reason);
@@ -476,6 +485,7 @@ abstract contract CompliantToken is ERC20, Pausable, RWAAccessed {
         ) {
             revert InvalidRecovery(lostWallet, newWallet);
         }
+        _requireNotRecovered(lostWallet);
         Holder storage lost = _holders[lostWallet];
         Holder storage neu = _holders[newWallet];
         bool wasFrozen = lost.frozen;
@@ -523,6 +533,7 @@ abstract contract CompliantToken is ERC20, Pausable, RWAAccessed {
         returns (uint256 lienId)
     {
         if (beneficiary == address(0) || holder == address(0)) revert ZeroAddress();
+        _requireNotRecovered(holder);
         _requireFree(holder, amount);
         lienId = ++_lienCount;
         _liens[lienId] = Lien(holder, SafeCast.toUint96(amount), beneficiary, false);
@@ -755,6 +766,13 @@ abstract contract CompliantToken is ERC20, Pausable, RWAAccessed {
     }
 
     /// @dev Reverts unless `amount` is non-zero and within `holder`'s free balance.
+    /// @dev Liens and redemption requests of a recovered-from wallet resolve to its successor ({_current}), so none
+    /// may start from it after the recovery.
+    function _requireNotRecovered(address wallet) internal view {
+        address successor = _successor[wallet];
+        if (successor != address(0)) revert WalletRecovered(wallet, successor);
+    }
+
     function _requireFree(address holder, uint256 amount) internal view {
         if (amount == 0) revert ZeroAmount();
         uint256 free = freeBalanceOf(holder);

@@ -7,7 +7,6 @@ sent without it, so it is refused during estimation (one execution, nothing mine
 
 from __future__ import annotations
 
-import ast
 
 from dataclasses import dataclass
 from typing import Any
@@ -88,26 +87,6 @@ class Actor:
 
     def __repr__(self) -> str:
         return f"<{self.name}>"
-
-
-def raw_revert(world: "World", actor: Actor, fn) -> ContractRevert:
-    """The revert of ``fn`` sent by ``actor``, decoded from the raw bytes eth-tester itself returns.
-
-    Needed for custom errors with a single ``string`` argument (OZ ``StringTooLong(string)``): web3's eth-tester
-    provider decodes any revert data whose tail is one ABI string as a reason string and drops the selector, so the
-    regular path reports them as ``Error(string)``.
-    """
-    from eth_tester.exceptions import TransactionFailed
-
-    call = {"from": actor.address, "to": fn.address, "data": fn._encode_transaction_data(), "gas": GAS}
-    with pytest.raises(TransactionFailed) as info:
-        world.chain.tester.call(call)
-    data = info.value.args[0]
-    while isinstance(data, Exception):
-        data = data.args[0]
-    if isinstance(data, str):  # eth-tester hands over the repr of the bytes
-        data = ast.literal_eval(data)
-    return world.session.decoder.decode(data)
 
 
 def check_args(err: ContractRevert, /, **expected: Any) -> None:

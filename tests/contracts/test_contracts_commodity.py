@@ -224,20 +224,16 @@ def test_redemption_follows_recovery(world):
     assert balance(c, new) == 6_000 and c.functions.lockedBalanceOf(new).call() == 0 and balance(c, a) == 0
 
 
-@pytest.mark.xfail(strict=True, reason="BUG (CompliantToken._current): a redemption requested by a recovered-from wallet "
-                   "after its recovery is resolved to the successor: fulfilment unlocks and burns the SUCCESSOR's units "
-                   "while the requester's units stay locked forever")
-def test_redemption_by_recovered_from_wallet_burns_its_own_units(world):
+def test_no_redemption_from_a_recovered_from_wallet(world):
     c, reg, cust = world.comm, world.registrar, world.custodian
     a = world.alice.address
     new = world.new_wallet("alice-new")
-    request(world, world.alice, 3_000, "DLV-OLD")  # request 1: follows the recovery (correct)
+    request(world, world.alice, 3_000, "DLV-OLD")  # request 1: follows the recovery
     reg.send(c.functions.recoveryAddress(a, new))
     transfer_ok(c, world.bob, a, 2_000)  # the old wallet (still verified) receives units again
-    request(world, world.alice, 2_000, "DLV-NEW")  # request 2: made by the old wallet after the recovery
-    cust.send(c.functions.fulfilRedemption(2, LOT1))
-    assert balance(c, new) == 10_000  # fails: 8_000, the successor paid for the old wallet's redemption
-    assert balance(c, a) == 0 and c.functions.lockedBalanceOf(a).call() == 0
+    world.alice.reverts(c.functions.requestRedemption(2_000, b32("DLV-NEW")), "WalletRecovered", wallet=a, successor=new)
+    cust.send(c.functions.fulfilRedemption(1, LOT1))
+    assert balance(c, new) == 10_000 - 3_000 and balance(c, a) == 2_000 and c.functions.lockedBalanceOf(a).call() == 0
 
 
 def test_supply_never_above_reserve_through_the_flow(world):

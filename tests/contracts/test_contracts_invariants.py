@@ -189,7 +189,7 @@ class Run:
                 self.model[new.address] = self.model.get(new.address, 0) + self.model[lost.address]
                 self.model[lost.address] = 0
                 self.touched.add(new.address)
-                self.pool[args[0]] = new  # a recovered-from wallet is never used again (see the xfail tests)
+                self.pool[args[0]] = new  # a recovered-from wallet is never used again (no lien, redemption or recovery may start from it)
         elif kind == "pause":
             self.send(w.compliance, f.pause() if args[0] else f.unpause())
         elif kind == "request":

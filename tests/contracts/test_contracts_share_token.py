@@ -439,52 +439,22 @@ def test_recovery_chain_liens_follow(world):
     assert prop.functions.freeBalanceOf(w2).call() == 1000
 
 
-LOST_WALLET_BUG = ("BUG (CompliantToken): liens and redemptions are resolved through _successor/_current even when they "
-                   "were created on a recovered-from wallet AFTER its recovery, so they point at the successor wallet")
-
-
-def _lien_on_old_wallet_after_recovery(world):
+def test_no_lien_or_recovery_starts_from_a_recovered_from_wallet(world):
+    # Liens and redemption requests of a recovered-from wallet resolve to its successor, so after the recovery the
+    # old wallet (which keeps its identity: recoveryAddress does not touch the identity registry) may receive units
+    # again, but no lien, redemption or second recovery may start from it.
     prop, reg = world.prop, world.registrar
     a, new = world.alice.address, world.new_wallet("alice-new")
-    reg.send(prop.functions.recoveryAddress(a, new))
-    # the old wallet keeps its identity (only token state moved; recoveryAddress does not touch the identity
-    # registry) and receives units again, then a lien is created on it
-    transfer_ok(prop, world.bob, a, 100)
-    reg.send(prop.functions.createLien(a, world.dave.address, 60, b32("loan"), sha("d")))
-    assert prop.functions.encumberedBalanceOf(a).call() == 60 and prop.functions.freeBalanceOf(a).call() == 40
-    return a, new
-
-
-@pytest.mark.xfail(strict=True, reason=LOST_WALLET_BUG + ": releaseLien panics (0x11, _encumbered[successor] underflow)"
-                   " so the 60 units stay encumbered forever")
-def test_lien_created_on_recovered_from_wallet_can_be_released(world):
-    prop = world.prop
-    a, _ = _lien_on_old_wallet_after_recovery(world)
-    world.dave.send(prop.functions.releaseLien(1))
-    assert prop.functions.encumberedBalanceOf(a).call() == 0 and prop.functions.freeBalanceOf(a).call() == 100
-
-
-@pytest.mark.xfail(strict=True, reason=LOST_WALLET_BUG + ": releasing a lien made on the old wallet unencumbers the "
-                   "successor's units instead, while the successor's own lien stays active")
-def test_releasing_old_wallet_lien_does_not_free_the_successors_liened_units(world):
-    prop, reg = world.prop, world.registrar
-    a, new = world.alice.address, world.new_wallet("alice-new")
-    reg.send(prop.functions.createLien(a, world.dave.address, 100, b32("loan-1"), sha("d1")))  # lien 1, follows
+    reg.send(prop.functions.createLien(a, world.dave.address, 100, b32("loan-1"), sha("d1")))  # lien 1: follows
     reg.send(prop.functions.recoveryAddress(a, new))
     assert prop.functions.encumberedBalanceOf(new).call() == 100
     transfer_ok(prop, world.bob, a, 100)
-    reg.send(prop.functions.createLien(a, world.carol.address, 60, b32("loan-2"), sha("d2")))  # lien 2, on `a`
-    world.carol.send(prop.functions.releaseLien(2))
-    # lien 1 is still active: the successor must still have 100 units encumbered, and `a` none
-    assert prop.functions.lien(1).call()[3] is False
-    assert prop.functions.encumberedBalanceOf(new).call() == 100  # fails: 40
-    assert prop.functions.encumberedBalanceOf(a).call() == 0  # (60: stuck forever)
-
-
-@pytest.mark.xfail(strict=True, reason=LOST_WALLET_BUG + ": lien(id).holder names the successor, which holds no lien")
-def test_lien_view_names_the_old_wallet(world):
-    a, _ = _lien_on_old_wallet_after_recovery(world)
-    assert world.prop.functions.lien(1).call()[0] == a
+    reg.reverts(prop.functions.createLien(a, world.carol.address, 60, b32("loan-2"), sha("d2")),
+                "WalletRecovered", wallet=a, successor=new)
+    reg.reverts(prop.functions.recoveryAddress(a, world.new_wallet("alice-third")), "WalletRecovered", wallet=a)
+    # the lien that followed the recovery is released from the successor
+    world.dave.send(prop.functions.releaseLien(1))
+    assert prop.functions.encumberedBalanceOf(new).call() == 0 and prop.functions.encumberedBalanceOf(a).call() == 0
 
 
 # --------------------------------------------------------------------------------------------------- country rules
@@ -676,17 +646,13 @@ def test_can_transfer_for_burns(world):
     assert tuple(prop.functions.canTransfer(a, ZERO, 1).call()) == (True, OK)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG (CompliantToken.forcedTransfer/_consumeFrozen): a forced self-transfer "
-                   "(from == to) moves nothing but still unfreezes up to `amount - free` partially frozen units, so the "
-                   "registrar can undo a compliance freeze without COMPLIANCE_ROLE")
-def test_forced_self_transfer_does_not_unfreeze(world):
+def test_forced_self_transfer_is_refused_and_keeps_the_freeze(world):
+    # A forced self-transfer would move nothing but could unfreeze units without COMPLIANCE_ROLE.
     prop = world.prop
     a = world.alice.address
     world.compliance.send(prop.functions.freezePartialTokens(a, 800))
-    receipt = world.registrar.send(prop.functions.forcedTransfer(a, a, 1000, b32("noop")))
-    assert balance(prop, a) == 1000
-    assert events(prop, "TokensUnfrozen", receipt) == []  # fails: TokensUnfrozen(alice, 800, 0)
-    assert prop.functions.getFrozenTokens(a).call() == 800  # fails: 0
+    world.registrar.reverts(prop.functions.forcedTransfer(a, a, 1000, b32("noop")), "ForcedSelfTransfer", wallet=a)
+    assert balance(prop, a) == 1000 and prop.functions.getFrozenTokens(a).call() == 800
 
 
 def test_lien_amount_bounded_by_uint96(world):

@@ -135,7 +135,7 @@ class TesterChain(Chain):
         params = get_default_genesis_params({"gas_limit": 30_000_000})
         backend = PyEVMBackend(genesis_parameters=params, genesis_state=generate_genesis_state_for_keys(genesis_keys))
         self.tester = EthereumTester(backend)
-        super().__init__(Web3(EthereumTesterProvider(self.tester)), "tester")
+        super().__init__(Web3(EthereumTesterProvider(self.tester, api_endpoints=_endpoints_keeping_revert_data())), "tester")
         self.w3.eth.default_account = self._accounts[0].address  # views run "from" a funded account
 
     @cached_property
@@ -171,6 +171,33 @@ class TesterChain(Chain):
         state.persist()
         chain.header = chain.header.copy(state_root=state.state_root)
         self.tester.mine_blocks(1)
+
+
+def _endpoints_keeping_revert_data() -> dict:
+    """web3's eth-tester endpoints, but a revert's raw data reaches web3 as hex text.
+
+    web3's eth-tester provider decodes raw revert bytes as if they were ``Error(string)`` after the selector,
+    which turns a custom error with one string argument (OpenZeppelin's ``StringTooLong(string)``) into a
+    plausible reason string. Passing the bytes on as hex keeps them intact for :mod:`rwaledger.reverts`.
+    """
+    from eth_tester.exceptions import TransactionFailed
+    from web3.providers.eth_tester.defaults import API_ENDPOINTS
+
+    def keep(fn):
+        def call(tester, params):
+            try:
+                return fn(tester, params)
+            except TransactionFailed as exc:
+                arg = exc.args[0] if exc.args else b""
+                if isinstance(arg, Exception):
+                    arg = arg.args[0] if arg.args else b""
+                if isinstance(arg, (bytes, bytearray)):
+                    raise TransactionFailed("0x" + bytes(arg).hex()) from None
+                raise
+
+        return call
+
+    return {ns: {name: keep(fn) for name, fn in endpoints.items()} for ns, endpoints in API_ENDPOINTS.items()}
 
 
 class RpcChain(Chain):

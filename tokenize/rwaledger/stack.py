@@ -62,15 +62,20 @@ class Stack:
         }
 
     def token(self, address: str, kind: str | None = None) -> Contract:
-        """The token at ``address`` bound to its ABI (property or commodity; looked up in the registry if not given)."""
+        """The token at ``address`` bound to its ABI (property or commodity; looked up in the registry if not given).
+
+        Bindings are cached per (address, kind): after a snapshot revert another kind of token can take the
+        same address, so the kind is part of the key, and it is read from the registry when not given.
+        """
         address = Web3.to_checksum_address(address)
-        if address not in self._tokens:
-            if kind is None:
-                asset_id = self.w3.eth.contract(address=address, abi=self.property_impl.abi).functions.assetId().call()
-                kind = "commodity" if self.registry.functions.asset(asset_id).call()[1] == 1 else "property"
+        if kind is None:
+            asset_id = self.w3.eth.contract(address=address, abi=self.property_impl.abi).functions.assetId().call()
+            kind = "commodity" if self.registry.functions.asset(asset_id).call()[1] == 1 else "property"
+        key = f"{address}:{kind}"
+        if key not in self._tokens:
             abi = self.commodity_impl.abi if kind == "commodity" else self.property_impl.abi
-            self._tokens[address] = self.w3.eth.contract(address=address, abi=abi)
-        return self._tokens[address]
+            self._tokens[key] = self.w3.eth.contract(address=address, abi=abi)
+        return self._tokens[key]
 
     def has_role(self, role: str, account: str) -> bool:
         return bool(self.access.functions.hasRole(ROLES[role], account).call())
