@@ -70,3 +70,14 @@ def test_real_network_needs_an_explicit_signer(monkeypatch):
     monkeypatch.delenv(signers.KEYSTORE_ENV, raising=False)
     with pytest.raises(SignerError, match="--keystore"):
         signers.default_signer(Remote())
+
+
+def test_fast_eip1559_signing_matches_eth_account():
+    account = Account.create()
+    signer = signers.Signer(account, "test")
+    for nonce, data in ((0, b""), (7, b"\xa9\x05\x9c\xbb" + b"\x01" * 64)):
+        tx = {"type": 2, "chainId": 31337, "nonce": nonce, "to": "0x5FbDB2315678afecb367f032d93F642f64180aa3",
+              "value": 5, "gas": 150_000, "maxFeePerGas": 2 * 10**9, "maxPriorityFeePerGas": 10**9, "data": data}
+        reference = account.sign_transaction(tx)
+        tx_hash, raw = signer.sign_eip1559(31337, nonce, 10**9, 2 * 10**9, 150_000, tx["to"], 5, data)
+        assert raw == bytes(reference.raw_transaction) and tx_hash == bytes(reference.hash)

@@ -44,7 +44,7 @@ from .models import (
 )
 from .signers import Signer
 from .stack import Stack
-from .transactions import Receipt, SignedTx, Transactor, broadcast, call_many, confirm, pending_nonces
+from .transactions import Receipt, SignedTx, Transactor, call_many, pending_nonces, pipeline
 
 # Mirrors CompliantToken.Reason (append-only on chain).
 REASONS = (
@@ -84,6 +84,7 @@ KINDS = ("property", "commodity")
 STATUSES = ("registered", "active", "suspended", "retired")
 CAN_TRANSFER = keccak(text="canTransfer(address,address,uint256)")[:4]
 IDENTITY = keccak(text="identity(address)")[:4]
+TRANSFER = keccak(text="transfer(address,uint256)")[:4]
 TRANSFER_GAS = 150_000  # generous upper bound for one compliant transfer (measured ~55k)
 
 
@@ -505,9 +506,7 @@ class Registrar:
         if signer.address == self.tx.address:
             return self.tx
         if signer.address not in self._senders:
-            sender = self.session.transactor(signer)
-            sender._fee_cache = self.tx._fee_cache  # one fee reading serves every sender of a batch
-            self._senders[signer.address] = sender
+            self._senders[signer.address] = self.session.transactor(signer)
         return self._senders[signer.address]
 
     def _prepare_senders(self, signers: Iterable[Signer]) -> None:
@@ -515,7 +514,7 @@ class Registrar:
         fresh = {s.address: s for s in signers if s.address != self.tx.address}
         stale = [s for a, s in fresh.items() if a not in self._senders or self._senders[a]._epoch != self.session.chain.epoch
                  or self._senders[a]._nonce is None]
-        self.tx.fees()  # warm the shared fee reading
+        self.tx.fees()  # one fee reading (cached on the chain) serves every sender of the batch
         for signer, nonce in zip(stale, pending_nonces(self.session.chain, [s.address for s in stale])):
             self._senders.pop(signer.address, None)
             self._sender(signer).set_nonce(nonce)
@@ -538,7 +537,8 @@ class Registrar:
         progress: Callable[[int], None] | None = None,
     ) -> list[Receipt]:
         """Many transfers, pipelined: pre-checked, signed locally (each sender's nonces in order), broadcast in
-        JSON-RPC batches, then confirmed in batches. A rejected pre-check raises before anything is sent."""
+        JSON-RPC batches a window at a time, each window confirmed in batches before the next. A rejected pre-check
+        raises before anything is sent."""
         items = [(asset, signer, _address(to), amount) for asset, signer, to, amount in transfers]
         tokens = {a: self.token(a) for a in {t[0] for t in items}}
         if check:  # checked against the current state: earlier transfers of the same batch are not applied yet
@@ -550,12 +550,12 @@ class Registrar:
                     rule = REASONS[code] if code < len(REASONS) else "CallFailed"
                     raise TransferRejected(rule, signer.address, to, amount, str(asset))
         self._prepare_senders(signer for _, signer, _, _ in items)
-        signed: list[SignedTx] = [
-            self._sender(signer).sign(tokens[asset].functions.transfer(_address(to), amount), gas=TRANSFER_GAS)
-            for asset, signer, to, amount in items
-        ]
-        hashes = broadcast(self.session.chain, signed, progress=progress)
-        return confirm(self.session.chain, hashes, decoder_from=self.tx)
+        def sign(item: tuple) -> SignedTx:
+            asset, signer, to, amount = item
+            data = TRANSFER + abi_encode(["address", "uint256"], [to, amount])
+            return self._sender(signer).sign_data(tokens[asset].address, data, gas=TRANSFER_GAS)
+
+        return pipeline(self.session.chain, items, sign, decoder_from=self.tx, progress=progress)
 
     def forced_transfer(self, asset: str | int, sender: str, to: str, amount: int, reason: str) -> Outcome:
         token = self.token(asset)

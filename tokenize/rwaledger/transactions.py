@@ -76,7 +76,6 @@ class Transactor:
         self.poll_interval = poll_interval
         self._nonce: int | None = None
         self._epoch = chain.epoch
-        self._fee_cache: tuple[float, int, int] | None = None
 
     @property
     def address(self) -> str:
@@ -103,14 +102,15 @@ class Transactor:
     def fees(self) -> tuple[int, int]:
         """(maxFeePerGas, maxPriorityFeePerGas); cached for a second so batches do not ask per transaction."""
         now = time.monotonic()
-        if self._fee_cache and now - self._fee_cache[0] < 1.0 and self._epoch == self.chain.epoch:
-            return self._fee_cache[1], self._fee_cache[2]
+        cached = getattr(self.chain, "_fee_cache", None)  # shared by every signer's transactor on this chain
+        if cached and now - cached[0] < 1.0 and cached[3] == self.chain.epoch:
+            return cached[1], cached[2]
         base = int(self.w3.eth.get_block("latest").get("baseFeePerGas") or 0)
         tip = 0 if self.chain.is_dev else self._priority_fee()
         # 2x the base fee survives six full blocks in a row; a dev chain's ether is free, so allow far more
         # there, since a pipelined batch can fill many blocks before its last transaction is mined.
         max_fee = (10 * base + GWEI) if self.chain.is_dev else 2 * base + tip
-        self._fee_cache = (now, max_fee, tip)
+        self.chain._fee_cache = (now, max_fee, tip, self.chain.epoch)  # type: ignore[attr-defined]
         return max_fee, tip
 
     def _priority_fee(self) -> int:
@@ -233,10 +233,17 @@ class Transactor:
 
     def sign(self, fn: ContractFunction, value: int = 0, gas: int | None = None) -> "SignedTx":
         """Build, assign the next nonce and sign, without sending (see :func:`broadcast`)."""
-        tx = self.build(fn.address, fn._encode_transaction_data(), value, gas)
+        return self.sign_data(fn.address, fn._encode_transaction_data(), value, gas)
+
+    def sign_data(self, to: str, data: bytes | str, value: int = 0, gas: int | None = None) -> "SignedTx":
+        """:meth:`sign` for calldata encoded by the caller (hot loops skip web3's ABI matching)."""
+        tx = self.build(to, data, value, gas)
         tx["nonce"] = self._next_nonce()
-        signed = self.signer.sign({k: v for k, v in tx.items() if k != "from"})
-        return SignedTx(signed.hash.to_0x_hex(), signed.raw_transaction.to_0x_hex(), self)
+        tx_hash, raw = self.signer.sign_eip1559(
+            tx["chainId"], tx["nonce"], tx["maxPriorityFeePerGas"], tx["maxFeePerGas"], tx["gas"], tx["to"],
+            tx["value"], bytes(tx["data"]),
+        )
+        return SignedTx("0x" + tx_hash.hex(), "0x" + raw.hex(), self)
 
     def send_batch(
         self,
@@ -245,9 +252,8 @@ class Transactor:
         progress: Callable[[int], None] | None = None,
     ) -> list[Receipt]:
         """Pipeline: sign every call with consecutive nonces, broadcast them, then confirm all receipts."""
-        signed = [self.sign(fn, gas=gas(fn) if callable(gas) else gas) for fn in calls]
-        hashes = broadcast(self.chain, signed, progress=progress)
-        return confirm(self.chain, hashes, decoder_from=self, timeout=self.timeout)
+        return pipeline(self.chain, list(calls), lambda fn: self.sign(fn, gas=gas(fn) if callable(gas) else gas),
+                        decoder_from=self, progress=progress)
 
     def transfer_eth(self, to: str, wei: int) -> Receipt:
         return self.wait(self.send_raw(self.build(to, b"", value=wei, gas=21_000)))
@@ -335,6 +341,7 @@ def confirm(
     receipts: dict[str, Any] = {}
     deadline = time.monotonic() + timeout
     pending = list(tx_hashes)
+    pause = 0.005  # a local node mines within milliseconds; back off towards the poll interval on a real one
     while pending:
         found_now = []
         for start in range(0, len(pending), BATCH_SIZE):
@@ -352,8 +359,9 @@ def confirm(
         if pending:
             if time.monotonic() > deadline:
                 raise TransactionTimeout(pending[0], timeout)
-            time.sleep(decoder_from.poll_interval)
-            if not found_now and chain.is_dev:
+            time.sleep(pause)
+            pause = min(pause * 2, decoder_from.poll_interval) if not found_now else 0.005
+            if not found_now and chain.is_dev and pause >= decoder_from.poll_interval:
                 # An automining dev node fills a block up to its gas limit and leaves the rest in its pool
                 # until the next transaction arrives; when nothing came in, mine a block for them.
                 chain.mine(1)
@@ -394,6 +402,35 @@ def call_many(chain: Chain, calls: Sequence[tuple[str, bytes]], block: str = "la
         else:
             out.extend(bytes.fromhex(r["result"][2:]) if "result" in r else b"" for r in responses)
     return out
+
+
+WINDOW = 200
+
+
+def pipeline(
+    chain: Chain,
+    items: Sequence[Any],
+    sign: Callable[[Any], SignedTx],
+    decoder_from: Transactor,
+    window: int = WINDOW,
+    progress: Callable[[int], None] | None = None,
+) -> list[Receipt]:
+    """Sign and broadcast a window of transactions at a time, confirming each window before the next goes out.
+
+    Signing window k+1 overlaps with the node mining window k; nothing waits for a single receipt. Between
+    windows the node mines what it has, which keeps its pool small (anvil crawls with thousands pending).
+    ``sign`` turns an item into a :class:`SignedTx` (nonces are assigned in item order).
+    """
+    receipts: list[Receipt] = []
+    in_flight: list[str] = []
+    for start in range(0, len(items), window):
+        signed = [sign(item) for item in items[start : start + window]]
+        if in_flight:
+            receipts.extend(confirm(chain, in_flight, decoder_from=decoder_from, timeout=decoder_from.timeout))
+        in_flight = broadcast(chain, signed, progress=progress)
+    if in_flight:
+        receipts.extend(confirm(chain, in_flight, decoder_from=decoder_from, timeout=decoder_from.timeout))
+    return receipts
 
 
 def pending_nonces(chain: Chain, addresses: Sequence[str]) -> list[int]:
