@@ -9,6 +9,7 @@ chain between runs; :func:`start_background` / :func:`stop_background` /
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import shutil
@@ -148,6 +149,8 @@ class AnvilNode:
                 log.close()
         self.pid = proc.pid
         self._proc = proc
+        if not detach:  # a node this process started dies with it, even when nobody called stop()
+            atexit.register(self.stop)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if proc.poll() is not None:
