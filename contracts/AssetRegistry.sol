@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity 0.8.28;
 
+import {Bytes} from "@openzeppelin/contracts/utils/Bytes.sol";
 import {RWAAccessed, REGISTRAR_ROLE} from "./RWAAccessed.sol";
 import {IAssetRegistry, AssetKind, AssetStatus, AssetParams} from "./interfaces/IAssetRegistry.sol";
 
@@ -12,6 +13,10 @@ import {IAssetRegistry, AssetKind, AssetStatus, AssetParams} from "./interfaces/
  * @dev Uniqueness: the key `keccak256(abi.encodePacked(jurisdiction, legalReference))` (2 bytes then the UTF-8
  * bytes of the string) maps to the asset id; the same legal reference in the same jurisdiction can never be
  * registered twice (retired assets keep their key). Normalise legal references off-chain (case, spacing).
+ * Storage: the legal reference and the metadata URI of an asset are kept together as the code of a small data
+ * contract (SSTORE2: `0x00 ‖ uint16 length of the legal reference ‖ legal reference ‖ URI`) whose address is one
+ * slot. Realistic references and ipfs:// URIs are over 31 bytes, where storage strings cost a slot per 32 bytes
+ * plus one; as code they cost 200 gas a byte, which is what keeps creating an asset's token under 300,000 gas.
  */
 contract AssetRegistry is RWAAccessed, IAssetRegistry {
     /// @dev The fixed fields of a record: exactly one slot (20 + 1 + 1 + 2 + 3 + 5 = 32 bytes).
@@ -57,8 +62,7 @@ contract AssetRegistry is RWAAccessed, IAssetRegistry {
 
     mapping(uint256 assetId => AssetCore) private _core;
     mapping(uint256 assetId => uint256) private _valuationAmount;
-    mapping(uint256 assetId => string) private _legalReference;
-    mapping(uint256 assetId => string) private _metadataURI;
+    mapping(uint256 assetId => address) private _text; // SSTORE2 pointer: legal reference and metadata URI
     mapping(bytes32 key => uint256 assetId) private _assetIdByKey;
 
     mapping(uint256 documentId => Document) private _documents;
@@ -139,6 +143,9 @@ contract AssetRegistry is RWAAccessed, IAssetRegistry {
     error FactoryAlreadySet();
     /// @notice Jurisdiction, legal reference or token is empty.
     error InvalidAssetParams();
+    /// @notice The legal reference and metadata URI together exceed the 24,576-byte code size limit.
+    /// @param length Their stored length in bytes.
+    error TextTooLong(uint256 length);
     /// @notice The status change is not allowed (no-op, or the asset is Retired, which is final).
     /// @param assetId The asset.
     /// @param current The current status.
@@ -199,8 +206,7 @@ contract AssetRegistry is RWAAccessed, IAssetRegistry {
         _assetIdByKey[key] = assetId;
         _core[assetId] = AssetCore(token, kind, AssetStatus.Registered, p.jurisdiction, p.valuationCurrency, p.valuationDate);
         if (p.valuationAmount != 0) _valuationAmount[assetId] = p.valuationAmount;
-        _legalReference[assetId] = p.legalReference;
-        if (bytes(p.metadataURI).length != 0) _metadataURI[assetId] = p.metadataURI;
+        _text[assetId] = _writeText(p.legalReference, p.metadataURI);
 
         emit AssetRegistered(
             assetId,
@@ -253,7 +259,8 @@ contract AssetRegistry is RWAAccessed, IAssetRegistry {
     /// @param uri The new URI.
     function setMetadataURI(uint256 assetId, string calldata uri) external onlyRole(REGISTRAR_ROLE) {
         _existing(assetId);
-        _metadataURI[assetId] = uri;
+        (string memory legalReference,) = _readText(_text[assetId]);
+        _text[assetId] = _writeText(legalReference, uri);
         emit MetadataURIUpdated(assetId, uri);
     }
 
@@ -311,6 +318,7 @@ contract AssetRegistry is RWAAccessed, IAssetRegistry {
     /// @return The record.
     function asset(uint256 assetId) external view returns (Asset memory) {
         AssetCore memory c = _existing(assetId);
+        (string memory legalReference, string memory uri) = _readText(_text[assetId]);
         return Asset(
             c.token,
             c.kind,
@@ -319,8 +327,8 @@ contract AssetRegistry is RWAAccessed, IAssetRegistry {
             c.valuationCurrency,
             c.valuationDate,
             _valuationAmount[assetId],
-            _legalReference[assetId],
-            _metadataURI[assetId]
+            legalReference,
+            uri
         );
     }
 
@@ -343,7 +351,8 @@ contract AssetRegistry is RWAAccessed, IAssetRegistry {
     /// @return The URI.
     function metadataURI(uint256 assetId) external view returns (string memory) {
         _existing(assetId);
-        return _metadataURI[assetId];
+        (, string memory uri) = _readText(_text[assetId]);
+        return uri;
     }
 
     /// @notice The asset registered under a legal reference in a jurisdiction (0 = none).
@@ -387,5 +396,30 @@ contract AssetRegistry is RWAAccessed, IAssetRegistry {
     function _existing(uint256 assetId) private view returns (AssetCore storage c) {
         c = _core[assetId];
         if (c.token == address(0)) revert AssetNotFound(assetId);
+    }
+
+    // ------------------------------------------------------------------ text storage (SSTORE2)
+
+    /// @dev Deploys `0x00 ‖ uint16(len(legalReference)) ‖ legalReference ‖ uri` as the runtime code of a new contract
+    /// (the leading STOP makes it uncallable) and returns its address.
+    function _writeText(string memory legalReference, string memory uri) private returns (address pointer) {
+        uint256 legalLength = bytes(legalReference).length;
+        if (legalLength > type(uint16).max) revert InvalidAssetParams();
+        bytes memory data = abi.encodePacked(bytes1(0x00), uint16(legalLength), legalReference, uri);
+        if (data.length > 24_576) revert TextTooLong(data.length);
+        // PUSH2 len, DUP1, PUSH1 12, PUSH1 0, CODECOPY, PUSH1 0, RETURN: returns the 12-byte header's tail as code
+        bytes memory init = abi.encodePacked(hex"61", uint16(data.length), hex"80600c6000396000f3", data);
+        assembly ("memory-safe") {
+            pointer := create(0, add(init, 0x20), mload(init))
+        }
+        if (pointer == address(0)) revert TextTooLong(data.length);
+    }
+
+    /// @dev Reads back what {_writeText} stored.
+    function _readText(address pointer) private view returns (string memory legalReference, string memory uri) {
+        bytes memory code = pointer.code;
+        uint256 legalEnd = 3 + ((uint256(uint8(code[1])) << 8) | uint8(code[2]));
+        legalReference = string(Bytes.slice(code, 3, legalEnd));
+        uri = string(Bytes.slice(code, legalEnd));
     }
 }

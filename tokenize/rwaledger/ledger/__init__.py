@@ -150,10 +150,10 @@ class Ledger:
     ) -> int:
         """Write a query's rows (``cap_table``, ``history``, ``events``, ``totals_by_country``, ``portfolio``,
         ``assets``; ``query`` holds its arguments) as CSV or JSON to a path or stream (stdout by default)."""
-        method = what
-        if method not in ("cap_table", "history", "events", "totals_by_country", "portfolio", "assets"):
+        if what not in ("cap_table", "history", "events", "totals_by_country", "portfolio", "assets"):
             raise LedgerError(f"cannot export {what!r}")
-        rows = self._q(method, **query)
+        rows = getattr(self, what)(**query)  # the facade's own query methods (history narrows `events`)
+        method = what
         columns: Sequence[str] | None = {
             "cap_table": CapTableRow, "events": EventRecord, "history": EventRecord, "totals_by_country": CountryTotal,
             "portfolio": Holding, "assets": AssetRecord,
