@@ -38,12 +38,12 @@ def step(title: str) -> None:
     console.rule(f"[bold]{title}")
 
 
-def cap_table(title: str, rows) -> Table:
+def cap_table(title: str, rows, names: dict[str, str]) -> Table:
     t = Table(title=title)
-    for col in ("holder", "amount", "percent", "country"):
+    for col in ("holder", "wallet", "amount", "percent", "country"):
         t.add_column(col, justify="right" if col in ("amount", "percent") else "left")
     for r in rows:
-        t.add_row(r.holder, f"{r.amount:,}", f"{r.percent:.2f}%", str(r.country or "-"))
+        t.add_row(names.get(r.holder, "-"), r.holder, f"{r.amount:,}", f"{r.percent:.2f}%", str(r.country or "-"))
     return t
 
 
@@ -123,10 +123,10 @@ def main(ledger_path: Path | None = None) -> int:
                       f"{gold_info.max_supply / 1000:,.3f} g")
 
         step("8. ledger")
-        return _ledger_step(stack, ledger_path, minted_block)
+        return _ledger_step(stack, ledger_path, minted_block, names)
 
 
-def _ledger_step(stack, ledger_path: Path | None, minted_block: int) -> int:
+def _ledger_step(stack, ledger_path: Path | None, minted_block: int, names: dict[str, str]) -> int:
     from rwaledger.ledger import Ledger
 
     path = ledger_path or Path(tempfile.mkdtemp(prefix="rwa-demo-")) / "ledger.sqlite"
@@ -134,9 +134,9 @@ def _ledger_step(stack, ledger_path: Path | None, minted_block: int) -> int:
     result = ledger.sync(stack)
     console.print(f"  synced {result.events:,} events up to block {result.to_block} into {path}")
     console.print(cap_table(f"LHR-GH12B right after minting (block {minted_block})",
-                            ledger.cap_table("LHR-GH12B", block=minted_block)))
-    console.print(cap_table("LHR-GH12B now", ledger.cap_table("LHR-GH12B")))
-    console.print(cap_table("KHI-GOLD now (milligrams)", ledger.cap_table("KHI-GOLD")))
+                            ledger.cap_table("LHR-GH12B", block=minted_block), names))
+    console.print(cap_table("LHR-GH12B now", ledger.cap_table("LHR-GH12B"), names))
+    console.print(cap_table("KHI-GOLD now (milligrams)", ledger.cap_table("KHI-GOLD"), names))
     by_country = ", ".join(f"{c.country}: {c.percent:.1f}%" for c in ledger.totals_by_country("LHR-GH12B"))
     console.print(f"  LHR-GH12B by country: {by_country}")
     report = ledger.reconcile(stack)
