@@ -48,6 +48,16 @@ class Receipt:
     def logs(self) -> list[Any]:
         return list(self.raw["logs"])
 
+    @classmethod
+    def from_raw(cls, tx_hash: str, raw: Any) -> "Receipt":
+        """From web3's formatted receipt or a raw JSON-RPC one (hex quantities)."""
+
+        def num(key: str) -> int:
+            value = raw[key]
+            return int(value, 16) if isinstance(value, str) else int(value)
+
+        return cls(tx_hash, num("blockNumber"), num("gasUsed"), num("status"), raw.get("contractAddress"), raw)
+
 
 def _is_nonce_error(exc: Exception) -> bool:
     text = str(exc).lower()
@@ -189,14 +199,7 @@ class Transactor:
             if time.monotonic() > deadline:
                 raise TransactionTimeout(tx_hash, timeout)
             time.sleep(self.poll_interval)
-        receipt = Receipt(
-            tx_hash=tx_hash,
-            block_number=int(raw["blockNumber"]),
-            gas_used=int(raw["gasUsed"]),
-            status=int(raw["status"]),
-            contract_address=raw.get("contractAddress"),
-            raw=raw,
-        )
+        receipt = Receipt.from_raw(tx_hash, raw)
         if receipt.status == 0:
             raise self._failure(tx_hash, receipt)
         return receipt
@@ -367,16 +370,7 @@ def confirm(
                 chain.mine(1)
     out = []
     for h in tx_hashes:
-        raw = receipts[h]
-        get = raw.get
-        receipt = Receipt(
-            tx_hash=h,
-            block_number=int(get("blockNumber"), 16) if isinstance(get("blockNumber"), str) else int(get("blockNumber")),
-            gas_used=int(get("gasUsed"), 16) if isinstance(get("gasUsed"), str) else int(get("gasUsed")),
-            status=int(get("status"), 16) if isinstance(get("status"), str) else int(get("status")),
-            contract_address=get("contractAddress"),
-            raw=raw,
-        )
+        receipt = Receipt.from_raw(h, receipts[h])
         if receipt.status == 0:
             raise decoder_from._failure(h, receipt)
         out.append(receipt)
