@@ -425,8 +425,18 @@ def _rows_table(title: str, rows: list, columns: list[str]) -> Table:
         t.add_column(c)
     for r in rows:
         d = r.to_dict() if hasattr(r, "to_dict") else r
-        t.add_row(*[f"{d[c]:,}" if isinstance(d[c], int) and c != "block_number" else str(d[c]) for c in columns])
+        t.add_row(*[_cell(c, d[c]) for c in columns])
     return t
+
+
+def _cell(column: str, value: Any) -> str:
+    from decimal import Decimal
+
+    if isinstance(value, Decimal):
+        return f"{value:.2f}%" if column == "percent" else f"{value:,}"
+    if isinstance(value, int) and not isinstance(value, bool) and column not in ("block_number", "asset_id"):
+        return f"{value:,}"
+    return str(value)
 
 
 @ledger_app.command("sync")
