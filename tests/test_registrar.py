@@ -251,3 +251,15 @@ def test_bad_spec_file_names_file_and_field(tmp_path, root):
     csv.write_text("wallet,country,kyc_expiry\n0x70997970C51812dc3A010C7d01b50e0d17dc79C8,PK,2027-01-01\nnot-an-address,PK,2027-01-01\n")
     with pytest.raises(SpecError, match=r"inv.csv:3: field wallet"):
         load_csv(csv, InvestorSpec)
+
+
+def test_entitlements_from_the_ledger_match_the_chain(env, rwa, tmp_path):
+    from rwaledger.ledger import Ledger
+
+    reg, signers, _ = env
+    record = rwa.chain.w3.eth.block_number
+    reg.transfer("LHR-GH12B", signers[0], signers[2].address, 333)  # after the record block: must not count
+    from_logs = reg.plan_distribution("LHR-GH12B", 1_000_003, record)
+    from_ledger = reg.plan_distribution("LHR-GH12B", 1_000_003, record, ledger=Ledger.open(tmp_path / "l.sqlite"))
+    assert from_ledger.entries == from_logs.entries and from_ledger.root == from_logs.root
+    assert sum(a for _, _, a in from_ledger.entries) == 1_000_003

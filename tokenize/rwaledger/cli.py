@@ -63,6 +63,7 @@ def kv_table(title: str, rows: dict[str, Any]) -> Table:
     return t
 
 
+DbOpt = typer.Option(None, "--db", help="SQLite path or SQLAlchemy URL (default build/ledger-<network>.sqlite; env RWA_LEDGER_URL).")
 NetworkOpt = typer.Option("tester", "--network", "-n", help="tester, anvil, or an http(s):// / ws(s):// JSON-RPC URL.")
 
 
@@ -367,8 +368,10 @@ def distribute_create(
     amount: int = typer.Option(..., help="Total, in the payment token's smallest unit."),
     expiry_days: int = typer.Option(30, "--expiry-days"),
     record_block: Optional[int] = typer.Option(None, "--record-block", help="Default: the latest block."),
+    from_ledger: bool = typer.Option(False, "--from-ledger", help="Take the cap table from the ledger (synced first)."),
     network: str = NetworkOpt,
     keystore: Optional[Path] = KeystoreOpt,
+    db: Optional[str] = DbOpt,
 ) -> None:
     """Compute entitlements from the cap table at the record block, fund the distribution, publish proofs."""
     import datetime as dt
@@ -377,7 +380,8 @@ def distribute_create(
         raise RwaError("amount must be positive")
     registrar = _registrar(network, keystore)
     expiry = dt.datetime.fromtimestamp(registrar.session.chain.timestamp(), dt.timezone.utc) + dt.timedelta(days=expiry_days)
-    _outcome(registrar.distribute(asset, payment_token, amount, expiry, record_block))
+    ledger = _ledger(network, db) if from_ledger else None
+    _outcome(registrar.distribute(asset, payment_token, amount, expiry, record_block, ledger=ledger))
 
 
 @distribute_app.command("claim")
@@ -397,7 +401,6 @@ def distribute_reclaim(distribution_id: int, network: str = NetworkOpt, keystore
 
 ledger_app = typer.Typer(help="The off-chain ledger: sync, cap tables, history, reconciliation, export.", no_args_is_help=True)
 app.add_typer(ledger_app, name="ledger")
-DbOpt = typer.Option(None, "--db", help="SQLite path or SQLAlchemy URL (default build/ledger-<network>.sqlite; env RWA_LEDGER_URL).")
 BlockOpt = typer.Option(None, "--block", help="As of this block (default: the last synced block).")
 
 

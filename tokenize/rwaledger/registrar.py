@@ -648,10 +648,17 @@ class Registrar:
         return {h: b for h, b in balances.items() if b > 0}
 
     def plan_distribution(self, asset: str | int, total: int, record_block: int | None = None,
-                          balances: dict[str, int] | None = None) -> DistributionPlan:
-        """Entitlements pro rata to the cap table at ``record_block`` and their Merkle tree."""
+                          balances: dict[str, int] | None = None, ledger: Any = None) -> DistributionPlan:
+        """Entitlements pro rata to the cap table at ``record_block`` and their Merkle tree.
+
+        The cap table comes from ``balances`` if given, else from ``ledger`` (an :class:`rwaledger.ledger.Ledger`,
+        synced here first), else from the token's Transfer logs up to the record block.
+        """
         asset_id = self.asset_id(asset)
         record_block = self.w3.eth.block_number if record_block is None else record_block
+        if balances is None and ledger is not None:
+            ledger.sync(self.stack)
+            balances = {row.holder: row.amount for row in ledger.cap_table(asset_id, block=record_block)}
         balances = balances if balances is not None else self.balances_at(asset_id, record_block)
         shares = pro_rata(balances, total)
         entries = [(i, holder, amount) for i, (holder, amount) in enumerate(sorted(shares.items()))]
@@ -659,9 +666,10 @@ class Registrar:
         return DistributionPlan(asset_id, self.token(asset_id).address, record_block, total, entries, tree)
 
     def distribute(self, asset: str | int, payment_token: str, total: int, expiry: dt.datetime,
-                   record_block: int | None = None, balances: dict[str, int] | None = None) -> Outcome:
+                   record_block: int | None = None, balances: dict[str, int] | None = None,
+                   ledger: Any = None) -> Outcome:
         """Compute entitlements, fund the distribution (approve + create) and publish the root and proofs."""
-        plan = self.plan_distribution(asset, total, record_block, balances)
+        plan = self.plan_distribution(asset, total, record_block, balances, ledger)
         pay = self.w3.eth.contract(address=_address(payment_token), abi=self.session.build["TestStablecoin"].abi)
         dist = self.stack.distributions
         allowance = pay.functions.allowance(self.tx.address, dist.address).call()
