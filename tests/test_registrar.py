@@ -2,14 +2,13 @@
 
 import datetime as dt
 import json
-import shutil
 
 import pytest
 from eth_account import Account
 
 from rwaledger.errors import CustomErrorRevert
 from rwaledger.models import (
-    AssetSpec, InvestorSpec, LotSpec, MintRequest, SpecError, load_csv, load_spec, parse,
+    InvestorSpec, LotSpec, MintRequest, SpecError, load_csv, load_spec, parse,
 )
 from rwaledger.registrar import AssetNotFound, Registrar, RegistrarError, TransferRejected, pro_rata
 from rwaledger.signers import Signer

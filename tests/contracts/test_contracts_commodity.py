@@ -1,6 +1,5 @@
 """CommodityToken: custody lots, minting against the attested reserve, and the redemption flow."""
 
-import pytest
 
 from contracts_kit import (
     COMM_RESERVE, INSUFFICIENT, OK, PAUSED, RESERVE, SENDER_FROZEN, SENDER_NV, UNLOCKED, ZERO, assert_rejected, b32,

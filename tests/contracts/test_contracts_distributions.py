@@ -104,7 +104,6 @@ def test_wrong_proofs_rejected(world, usd):
 
 
 def test_double_claim_rejected(world, usd):
-    dm = world.stack.distributions
     rows = rows_from_holders(world, world.prop, 1_500 * USD)
     did, tree, _, _ = create(world, usd, rows)
     world.alice.send(claim_fn(world, did, tree, 0), gas=300_000)
