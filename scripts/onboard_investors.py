@@ -1,5 +1,6 @@
-"""Onboard investors from a CSV (wallet,country,kyc_expiry,category[,label]): identities registered in batches,
-already-registered wallets only get their changed fields updated.
+"""Onboard investors from a CSV (wallet,country,kyc_expiry[,category,label,investor]): investors registered in
+batches, a row with `investor` adds a further wallet to that investor, already-registered investors only get their
+changed fields updated (a category left out is kept).
 
     .venv/bin/python scripts/onboard_investors.py scripts/examples/investors.csv [--network anvil]
 """

@@ -1,4 +1,5 @@
-"""The off-chain ledger (rwaledger.ledger): sync, projections, queries, resume, reorgs, reconcile, export.
+"""The off-chain ledger (rwaledger.ledger): sync, projections, queries, resume, reorgs, reconcile, export, and
+the investor model (investors own wallets; labels are off-chain and private).
 
 The module deploys its own stack with its own funded keys (so nothing another test module registered or
 minted can collide with it) once per chain; every test runs inside a snapshot (``isolation``) and syncs a
@@ -9,6 +10,10 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import sqlite3
+import subprocess
+import sys
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -18,7 +23,7 @@ from eth_account import Account
 from eth_utils import keccak
 from sqlalchemy import select, update
 
-from rwaledger.ledger import Ledger, LedgerMismatch, UnknownAsset, schema
+from rwaledger.ledger import Ledger, LedgerError, LedgerMismatch, SchemaVersionError, UnknownAsset, schema
 from rwaledger.ledger import export as ledger_export
 from rwaledger.ledger.sync import Indexer
 from rwaledger.session import open_session
@@ -27,10 +32,16 @@ from rwaledger.stack import deploy_stack
 
 PK, AE, GB, US = 586, 784, 826, 840
 ETH = 10**18
+ZERO = "0x" + "00" * 20
 
 
 def b32(text: str) -> bytes:
     return text.encode().ljust(32, b"\0")
+
+
+def refs(tag: str, n: int) -> list[bytes]:
+    """One allocation reference per recipient of a batch."""
+    return [b32(f"{tag}-{i}") for i in range(n)]
 
 
 def fresh_signer(chain, label: str) -> Signer:
@@ -57,8 +68,12 @@ class Env:
     def tx(self):
         return self.session.tx
 
+    @property
+    def ir(self):
+        return self.stack.identity.functions
+
     def sender(self, i: int):
-        """A transactor for investor ``i`` (kept per env: its nonce cache follows chain reverts by epoch)."""
+        """A transactor for wallet ``i`` (kept per env: its nonce cache follows chain reverts by epoch)."""
         if i not in self.senders:
             self.senders[i] = self.session.transactor(self.inv[i])
         return self.senders[i]
@@ -67,6 +82,16 @@ class Env:
     def w(self) -> list[str]:
         return [s.address for s in self.inv]
 
+    def new_property(self, symbol: str, legal: str, decimals: int = 0, cap: int = 1000):
+        """A further property token, already Active (tokens mint only while their asset is Active)."""
+        now = self.chain.timestamp()
+        self.tx.transact(self.stack.factory.functions.createPropertyToken(
+            (b"PK", legal, legal.title(), f"ipfs://{legal.lower()}", 0, b"PKR", now),
+            (f"Ledger {symbol}", symbol, decimals, cap, PK)))
+        asset_id = self.stack.registry.functions.assetCount().call()
+        self.tx.transact(self.stack.registry.functions.setStatus(asset_id, 1))
+        return self.stack.token(self.stack.registry.functions.tokenOf(asset_id).call(), "property")
+
 
 @pytest.fixture(scope="module")
 def env(chain, rwa_build) -> Env:
@@ -74,20 +99,24 @@ def env(chain, rwa_build) -> Env:
     admin = fresh_signer(chain, "admin")
     session = open_session(chain=chain, build=rwa_build, signer=admin, record=False)
     stack = deploy_stack(session)
-    inv = [fresh_signer(chain, f"investor {i}") for i in range(6)]
+    inv = [fresh_signer(chain, f"investor {i}") for i in range(8)]
     tx = session.tx
     expiry = chain.timestamp() + 10 * 365 * 86400
-    # investors 0..4 verified; 5 stays unregistered (it receives 4's identity in the recovery scenario)
+    # investors 0..4 registered (each with its first wallet); wallets 5..7 belong to no investor yet (5 replaces
+    # 4's lost wallet in the recovery scenario, 6 and 7 become further wallets)
     tx.transact(stack.identity.functions.batchRegisterIdentity(
         [s.address for s in inv[:5]], [PK, AE, GB, PK, US], [expiry] * 5, [1, 2, 3, 1, 2]))
     now = chain.timestamp()
     tx.transact(stack.factory.functions.createPropertyToken(
-        (b"PK", "LEDGER-TEST-P", "ipfs://ledger-p", 5_000_000_00, b"PKR", now),
-        ("Ledger Test Tower", "LDGP", 0, 1_000_000)))
+        (b"PK", "LEDGER-TEST-P", "Ledger test P, plot 12", "ipfs://ledger-p", 5_000_000_00, b"PKR", now),
+        ("Ledger Test Tower", "LDGP", 0, 1_000_000, PK)))
     tx.transact(stack.factory.functions.createCommodityToken(
-        (b"AE", "LEDGER-TEST-C", "ipfs://ledger-c", 0, b"AED", now), ("Ledger Gold", "LDGC", 3, "gram")))
+        (b"AE", "LEDGER-TEST-C", "Ledger – test C", "ipfs://ledger-c", 0, bytes(3), 0),  # no valuation
+        ("Ledger Gold", "LDGC", 3, "gram", AE)))
     count = stack.registry.functions.assetCount().call()
     prop_id, comm_id = count - 1, count
+    for asset_id in (prop_id, comm_id):
+        tx.transact(stack.registry.functions.setStatus(asset_id, 1))  # Active: tokens mint only then
     prop = stack.token(stack.registry.functions.tokenOf(prop_id).call(), "property")
     comm = stack.token(stack.registry.functions.tokenOf(comm_id).call(), "commodity")
     return Env(chain, session, stack, admin, inv, {}, prop, prop_id, comm, comm_id, start)
@@ -113,54 +142,66 @@ def chain_balance(token, wallet, block="latest") -> int:
 
 
 def mint_basics(env: Env) -> int:
-    """Mint the property to investors 0..3; returns the block."""
-    r = env.tx.transact(env.prop.functions.batchMint(env.w[:4], [400, 300, 200, 100], b32("mint-basics")))
+    """Mint the property to investors 0..3 (one reference per allocation); returns the block."""
+    r = env.tx.transact(env.prop.functions.batchMint(env.w[:4], [400, 300, 200, 100], refs("mint-basics", 4)))
     return r.block_number
 
 
 def full_scenario(env: Env) -> None:
     """At least one of every event the stack emits that the ledger projects (and most others)."""
-    tx, s, w, p, c = env.tx, env.stack, env.w, env.prop, env.comm
+    tx, ir, s, w, p, c = env.tx, env.ir, env.stack, env.w, env.prop, env.comm
     now = env.chain.timestamp()
     mint_basics(env)
+    tx.transact(p.functions.batchMint(w[:4], [400, 300, 200, 100], refs("mint-basics", 4)))  # re-sent: skipped
     tx.transact(p.functions.mint(w[4], 50, b32("mint-4")))
     env.sender(0).transact(p.functions.transfer(w[1], 40))
-    tx.transact(p.functions.forcedTransfer(w[1], w[2], 10, b32("court-1")))
-    tx.transact(p.functions.burn(w[3], 20, b32("burn-1")))
+    tx.transact(p.functions.forcedTransfer(w[1], w[2], 10, b32("court-1"), False))
+    tx.transact(p.functions.burn(w[3], 20, b32("burn-1"), False))
     tx.transact(p.functions.setAddressFrozen(w[2], True))
     tx.transact(p.functions.setAddressFrozen(w[2], False))
     tx.transact(p.functions.freezePartialTokens(w[2], 5))
     tx.transact(p.functions.unfreezePartialTokens(w[2], 5))
     tx.transact(p.functions.createLien(w[0], w[1], 30, b32("loan-1"), keccak(b"lien doc")))
+    tx.transact(p.functions.changeLienBeneficiary(1, w[2]))
     tx.transact(p.functions.releaseLien(1))
     tx.transact(p.functions.setMaxHolders(100))
     tx.transact(p.functions.setMaxBalance(900_000))
     tx.transact(p.functions.setCountriesListed([PK, AE, GB, US], True))
     tx.transact(p.functions.setCountryRestriction(1))
     tx.transact(p.functions.setLockupUntil(0))
-    # identities: updates, a recovery (identity then tokens), a removal
-    tx.transact(s.identity.functions.updateCountry(w[0], AE))
-    tx.transact(s.identity.functions.updateKycExpiry(w[1], now + 86400 * 800))
-    tx.transact(s.identity.functions.updateCategory(w[2], 2))
-    tx.transact(s.identity.functions.recoverIdentity(w[4], w[5]))
+    tx.transact(p.functions.setCategoryHolderCaps(100, 100, 100))
+    tx.transact(p.functions.setForeignCaps(100, 10_000))
+    # investors and wallets: updates (and a recount), a second wallet, a removed wallet, a replaced lost wallet
+    # (registry, then tokens), a deletion
+    tx.transact(ir.updateCountry(w[0], AE))
+    tx.transact(ir.updateKycExpiry(w[1], now + 86400 * 800))
+    tx.transact(ir.updateCategory(w[2], 2))
+    tx.transact(p.functions.syncInvestor(w[2]))
+    tx.transact(ir.addWallet(w[0], w[6]))
+    env.sender(0).transact(p.functions.transfer(w[6], 25))
+    tx.transact(ir.addWallet(w[1], w[7]))
+    tx.transact(ir.removeWallet(w[7]))
+    tx.transact(ir.replaceWallet(w[4], w[5]))
     tx.transact(p.functions.recoveryAddress(w[4], w[5]))
-    tx.transact(s.identity.functions.deleteIdentity(w[3]))
+    tx.transact(ir.deleteIdentity(w[3]))
     # registry
+    tx.transact(s.registry.functions.setStatus(env.prop_id, 2))
     tx.transact(s.registry.functions.setStatus(env.prop_id, 1))
     tx.transact(s.registry.functions.updateValuation(env.prop_id, 6_000_000_00, b"PKR", now))
     tx.transact(s.registry.functions.setMetadataURI(env.prop_id, "ipfs://ledger-p-v2"))
-    tx.transact(s.registry.functions.addDocument(env.prop_id, "deed", "ipfs://deed", keccak(b"deed"), now, 0))
+    tx.transact(s.registry.functions.addDocument(env.prop_id, "title-deed", "ipfs://deed", keccak(b"deed"), now, 0))
     # commodity: lots, mint, redemptions
     tx.transact(c.functions.attestLot(b32("LOT-1"), "Dubai vault", 10_000, keccak(b"receipt-1")))
     tx.transact(c.functions.attestLot(b32("LOT-2"), "Dubai vault", 2_000, keccak(b"receipt-2")))
     tx.transact(c.functions.mint(w[0], 5_000, b32("gold-0")))
     env.sender(0).transact(c.functions.requestRedemption(1_000, b32("deliver-1")))
-    tx.transact(c.functions.fulfilRedemption(1, b32("LOT-1")))
+    tx.transact(c.functions.fulfilRedemption(1, [b32("LOT-1")]))
     env.sender(0).transact(c.functions.requestRedemption(500, b32("deliver-2")))
     tx.transact(c.functions.rejectRedemption(2, b32("no-stock")))
     tx.transact(c.functions.reduceLot(b32("LOT-1"), 100, b32("audit")))
     tx.transact(c.functions.retireLot(b32("LOT-2"), b32("moved")))
-    # a distribution on the property, paid in a test stablecoin, claimed by investor 0 then reclaimed
+    # a distribution on the property, paid in a test stablecoin: investor 0 claims, 1's entitlement is withheld,
+    # the remainder is reclaimed
     usd = env.session.deployer.deploy("TestStablecoin")
     tx.transact(usd.functions.mint(env.admin.address, 1_000_000))
     tx.transact(usd.functions.approve(s.distributions.address, 1_000))
@@ -170,6 +211,7 @@ def full_scenario(env: Env) -> None:
     record = env.chain.w3.eth.block_number
     tx.transact(s.distributions.functions.createDistribution(p.address, usd.address, 1_000, root, record, now + 3600))
     env.sender(0).transact(s.distributions.functions.claim(1, 0, w[0], 600, [other]))
+    tx.transact(s.distributions.functions.setWithheld(1, [1], True))
     env.chain.advance_time(7200)
     tx.transact(s.distributions.functions.reclaimExpired(1))
 
@@ -182,6 +224,15 @@ def table_dump(ledger: Ledger) -> dict[str, list[tuple]]:
             cols = [c for c in table.columns if c.name != "id"]
             out[table.name] = sorted(tuple(str(v) for v in r) for r in conn.execute(select(*cols)))
     return out
+
+
+def chain_wallet(env: Env, wallet: str, block="latest") -> tuple[str, int]:
+    """(investorOf, walletStatus) of ``wallet`` on chain at ``block``."""
+    return (env.ir.investorOf(wallet).call(block_identifier=block),
+            env.ir.walletStatus(wallet).call(block_identifier=block))
+
+
+STATUS_CODE = {"active": 1, "removed": 2, "lost": 3}
 
 
 # --- sync and projections ----------------------------------------------------------------------------------
@@ -207,50 +258,72 @@ def test_sync_records_every_event_and_projects_them(env, ledger):
     names = {(r.contract_kind, r.event) for r in recorded}
     expected = {
         ("identity", n) for n in ("IdentityRegistered", "CountryUpdated", "KycExpiryUpdated", "CategoryUpdated",
-                                  "IdentityRecovered", "IdentityRemoved")
+                                  "IdentityRemoved", "WalletAdded", "WalletRemoved", "WalletReplaced")
     } | {
         ("registry", n) for n in ("AssetRegistered", "AssetStatusChanged", "ValuationUpdated", "MetadataURIUpdated",
                                   "DocumentAdded")
     } | {("factory", "PropertyTokenCreated"), ("factory", "CommodityTokenCreated")} | {
-        ("property", n) for n in ("Transfer", "Minted", "BatchMinted", "Burned", "ForcedTransfer", "AddressFrozen",
-                                  "TokensFrozen", "TokensUnfrozen", "LienCreated", "LienReleased", "RecoverySuccess",
-                                  "MaxHoldersSet", "MaxBalanceSet", "CountriesListed", "CountryRestrictionSet",
-                                  "LockupSet")
+        ("property", n) for n in ("Transfer", "Minted", "MintSkipped", "BatchMinted", "Burned", "ForcedTransfer",
+                                  "AddressFrozen", "TokensFrozen", "TokensUnfrozen", "LienCreated", "LienReleased",
+                                  "LienBeneficiaryChanged", "RecoverySuccess", "WalletStateRecovered",
+                                  "HoldingReclassified", "MaxHoldersSet", "MaxBalanceSet", "CountriesListed",
+                                  "CountryRestrictionSet", "LockupSet", "CategoryHolderCapsSet", "ForeignCapsSet")
     } | {
-        ("commodity", n) for n in ("LotAttested", "LotReduced", "LotRetired", "RedemptionRequested",
+        ("commodity", n) for n in ("LotAttested", "LotReduced", "LotRetired", "RedemptionRequested", "LotDrawn",
                                    "RedemptionFulfilled", "RedemptionRejected", "Minted", "Transfer")
-    } | {("distributions", n) for n in ("DistributionCreated", "Claimed", "DistributionReclaimed")}
+    } | {("distributions", n) for n in ("DistributionCreated", "Claimed", "EntitlementsWithheld",
+                                        "DistributionReclaimed")}
     assert expected - names == set()
 
     # events are attributed to their asset
     by_name = {(r.contract_kind, r.event): r for r in recorded}
-    w_ = env.w
+    w = env.w
     assert by_name[("property", "LienCreated")].asset_id == env.prop_id
     assert by_name[("commodity", "LotRetired")].asset_id == env.comm_id
     assert by_name[("distributions", "Claimed")].asset_id == env.prop_id
+    assert by_name[("distributions", "EntitlementsWithheld")].asset_id == env.prop_id
     assert by_name[("distributions", "DistributionReclaimed")].asset_id == env.prop_id
     assert by_name[("registry", "DocumentAdded")].asset_id == env.prop_id
     first_transfer = next(r for r in recorded if r.event == "Transfer")
-    assert first_transfer.args == {"from": "0x" + "00" * 20, "to": w_[0], "value": "400"}  # ints as strings
+    assert first_transfer.args == {"from": ZERO, "to": w[0], "value": "400"}  # ints as strings
+    assert by_name[("property", "MintSkipped")].args["to"] == w[3]
+    assert by_name[("identity", "WalletReplaced")].args == {"investor": w[4], "lostWallet": w[4], "newWallet": w[5]}
 
-    # asset records
+    # asset records: symbol and display reference from AssetRegistered, valuation from ValuationUpdated
     p = ledger.asset("LDGP")
     assert (p.asset_id, p.kind, p.token, p.name, p.decimals, p.cap) == (
         env.prop_id, "property", env.prop.address, "Ledger Test Tower", 0, 1_000_000)
-    assert (p.jurisdiction, p.legal_reference, p.status, p.metadata_uri) == (
-        "PK", "LEDGER-TEST-P", "active", "ipfs://ledger-p-v2")
+    assert (p.jurisdiction, p.legal_reference, p.display_reference, p.status, p.metadata_uri) == (
+        "PK", "LEDGER-TEST-P", "Ledger test P, plot 12", "active", "ipfs://ledger-p-v2")
     assert (p.valuation_amount, p.valuation_currency) == (6_000_000_00, "PKR")
     c = ledger.asset(env.comm.address.lower())
-    assert (c.kind, c.unit, c.symbol, c.jurisdiction, c.status) == ("commodity", "gram", "LDGC", "AE", "registered")
+    assert (c.kind, c.unit, c.symbol, c.jurisdiction, c.status, c.display_reference) == (
+        "commodity", "gram", "LDGC", "AE", "active", "Ledger \u2013 test C")
+    assert (c.valuation_amount, c.valuation_currency) == (None, None)  # no valuation, so no ValuationUpdated
+    with ledger.engine.connect() as conn:
+        registered = [json.loads(a) for (a,) in conn.execute(
+            select(schema.events.c.args).where(schema.events.c.event == "AssetRegistered"))]
+    assert {a["symbol"] for a in registered} == {"LDGP", "LDGC"}
 
-    # identities after updates, recovery and removal
-    w = env.w
+    # investors and wallets after updates, a second wallet, a removal, a replacement and a deletion
     assert ledger.identity(w[0]).country == "AE"
     assert ledger.identity(w[2]).category == 2
-    assert ledger.identity(w[3]) is None or not ledger.identity(w[3]).active
-    assert ledger.identity(w[4]) is None or not ledger.identity(w[4]).active
+    deleted = ledger.identity(w[3])
+    assert (deleted.investor, deleted.wallet_status, deleted.investor_active, deleted.active) == (
+        w[3], "active", False, False)
+    lost = ledger.identity(w[4])
+    assert (lost.investor, lost.wallet_status, lost.active) == (w[4], "lost", False)
     moved = ledger.identity(w[5])
-    assert moved.active and moved.country == "US" and moved.category == 2
+    assert (moved.investor, moved.wallet_status, moved.active, moved.country, moved.category) == (
+        w[4], "active", True, "US", 2)
+    second = ledger.identity(w[6])
+    assert (second.investor, second.country, second.active) == (w[0], "AE", True)
+    assert ledger.identity(w[7]).wallet_status == "removed"
+    assert [(x.wallet, x.status) for x in ledger.investor_wallets(w[4])] == [(w[4], "lost"), (w[5], "active")]
+    assert [(x.wallet, x.status) for x in ledger.investor_wallets(w[1])] == [(w[1], "active"), (w[7], "removed")]
+    for i in range(8):  # every wallet's investor and status equal the registry's
+        ident = ledger.identity(w[i])
+        assert chain_wallet(env, w[i]) == ((ident.investor, STATUS_CODE[ident.wallet_status]) if ident else (ZERO, 0))
 
     # balances equal the chain for every holder of both tokens; the ledger agrees with itself on supply
     for token in (env.prop, env.comm):
@@ -258,20 +331,19 @@ def test_sync_records_every_event_and_projects_them(env, ledger):
         assert {r.holder: r.amount for r in rows} == {
             h: chain_balance(token, h) for h in w if chain_balance(token, h)}
         assert ledger.total_supply(token.address) == token.functions.totalSupply().call()
-    assert ledger.reconcile(env.stack).differences == []
+        assert len(ledger.investor_cap_table(token.address)) == token.functions.holderCount().call()
+    report = ledger.reconcile(env.stack)
+    assert report.differences == [] and (report.investors, report.wallets) == (5, 8)
 
 
 def test_token_created_and_used_in_one_range_is_picked_up(env, ledger):
     first = sync(ledger, env)
-    now = env.chain.timestamp()
-    env.tx.transact(env.stack.factory.functions.createPropertyToken(
-        (b"GB", "LEDGER-NEW", "ipfs://new", 0, b"GBP", now), ("New One", "LDGN", 0, 1000)))
-    token = env.stack.token(env.stack.registry.functions.tokenOf(env.comm_id + 1).call(), "property")
+    token = env.new_property("LDGN", "LEDGER-NEW")
     env.tx.transact(token.functions.mint(env.w[2], 77, b32("n1")))
     result = sync(ledger, env, batch_blocks=10_000)
     assert result.ranges == 1 and result.from_block == first.to_block + 1
     assert result.new_tokens == [token.address]
-    assert [(r.holder, r.amount) for r in ledger.cap_table("ldgn")] == [(env.w[2], 77)]
+    assert [(r.holder, r.amount, r.investor) for r in ledger.cap_table("ldgn")] == [(env.w[2], 77, env.w[2])]
     assert {e.event for e in ledger.history(asset="LDGN")} >= {"Transfer", "Minted", "PropertyTokenCreated"}
 
 
@@ -347,12 +419,9 @@ def test_history_portfolio_and_asset_lookup(env, ledger):
 
 
 def test_uint256_amounts_stay_exact(env, ledger):
-    now = env.chain.timestamp()
-    env.tx.transact(env.stack.factory.functions.createPropertyToken(
-        (b"PK", "LEDGER-BIG", "ipfs://big", 0, b"PKR", now), ("Big", "LDGB", 18, 2**127)))
-    token = env.stack.token(env.stack.registry.functions.tokenOf(env.comm_id + 1).call(), "property")
-    amounts = [2**125 + 1, 2**100 + 3, 10**21 + 7]  # far beyond int64 (and float precision)
-    env.tx.transact(token.functions.batchMint(env.w[:3], amounts, b32("big")))
+    token = env.new_property("LDGB", "LEDGER-BIG", decimals=18, cap=2**120 - 1)  # caps are < 2^120
+    amounts = [2**118 + 1, 2**100 + 3, 10**21 + 7]  # far beyond int64 (and float precision)
+    env.tx.transact(token.functions.batchMint(env.w[:3], amounts, refs("big", 3)))
     sync(ledger, env)
     rows = ledger.cap_table("LDGB")
     assert [r.amount for r in rows] == amounts
@@ -361,7 +430,198 @@ def test_uint256_amounts_stay_exact(env, ledger):
         stored = conn.exec_driver_sql("SELECT delta FROM balance_changes WHERE token = ?", (token.address,)).all()
     assert sorted(int(d) for (d,) in stored) == sorted(amounts)
     assert all(isinstance(d, str) for (d,) in stored), "amounts are stored as exact decimal text"
+    # the investor cap table sums exactly too (an investor's wallets at 2^118 each)
+    env.tx.transact(env.ir.addWallet(env.w[0], env.w[6]))
+    env.tx.transact(token.functions.mint(env.w[6], 2**118 - 5, b32("big-6")))
+    sync(ledger, env)
+    (top, *_) = ledger.investor_cap_table("LDGB")
+    assert (top.investor, top.amount) == (env.w[0], 2**119 - 4)
+    assert ledger.total_supply("LDGB") == sum(amounts) + 2**118 - 5 == token.functions.totalSupply().call()
     assert ledger.reconcile(env.stack).ok
+
+
+# --- investors own wallets ------------------------------------------------------------------------------------
+
+
+def test_an_investor_with_two_wallets_is_one_holder(env, ledger):
+    w = env.w
+    mint_basics(env)
+    env.tx.transact(env.ir.addWallet(w[0], w[6]))
+    moved = env.sender(0).transact(env.prop.functions.transfer(w[6], 150)).block_number
+    sync(ledger, env)
+
+    wallets = {r.holder: (r.amount, r.investor, r.country) for r in ledger.cap_table("LDGP")}
+    assert wallets == {w[0]: (250, w[0], "PK"), w[6]: (150, w[0], "PK"), w[1]: (300, w[1], "AE"),
+                       w[2]: (200, w[2], "GB"), w[3]: (100, w[3], "PK")}
+    rows = ledger.investor_cap_table("LDGP")
+    assert [(r.investor, r.amount) for r in rows] == [(w[0], 400), (w[1], 300), (w[2], 200), (w[3], 100)]
+    top = rows[0]
+    assert [(x.wallet, x.amount) for x in top.wallets] == [(w[0], 250), (w[6], 150)]
+    assert dict(top.wallets) == {w[0]: 250, w[6]: 150}  # named pairs: `for wallet, amount in row.wallets`
+    assert (top.country, top.country_numeric, top.percent, top.label) == ("PK", PK, Decimal(40), None)
+    assert sum(r.percent for r in rows) == 100
+    assert len(rows) == env.prop.functions.holderCount().call(block_identifier=moved) == 4  # the token counts so
+    # totals by country count investors: PK has investors 0 (two wallets) and 3
+    totals = {t.country: (t.holders, t.amount) for t in ledger.totals_by_country("LDGP")}
+    assert totals == {"PK": (2, 500), "AE": (1, 300), "GB": (1, 200)}
+    # the investor's state is one: a country update shows on both wallets
+    env.tx.transact(env.ir.updateCountry(w[6], US))  # any wallet of the investor names it
+    sync(ledger, env)
+    assert {r.holder: r.country for r in ledger.cap_table("LDGP") if r.investor == w[0]} == {w[0]: "US", w[6]: "US"}
+    assert {t.country: t.holders for t in ledger.totals_by_country("LDGP")}["US"] == 1
+    assert [(x.wallet, x.status) for x in ledger.investor_wallets(w[0])] == [(w[0], "active"), (w[6], "active")]
+    assert ledger.investor_wallets(w[0], block=moved - 2) == ledger.investor_wallets(w[0])[:1]
+    assert ledger.investor_wallets(w[6]) == []  # w[6] is a wallet, not an investor id
+
+
+def test_recovery_keeps_the_investor_and_its_label(env, ledger):
+    w = env.w
+    mint_basics(env)
+    before = env.tx.transact(env.prop.functions.mint(w[4], 50, b32("mint-4"))).block_number
+    ledger.set_investor_labels({w[4]: "Zainab Qureshi", w[1]: "Bilal Khan"})
+    env.tx.transact(env.ir.replaceWallet(w[4], w[5]))  # compliance: w[4] lost, w[5] joins investor 4
+    env.tx.transact(env.prop.functions.recoveryAddress(w[4], w[5]))  # registrar: the units follow
+    sync(ledger, env)
+
+    def row_of(investor, block=None):
+        return next(r for r in ledger.investor_cap_table("LDGP", block=block, labels=True) if r.investor == investor)
+
+    then, now = row_of(w[4], before), row_of(w[4])
+    assert (then.investor, then.label, then.amount, then.country) == (w[4], "Zainab Qureshi", 50, "US")
+    assert [(x.wallet, x.amount) for x in then.wallets] == [(w[4], 50)]
+    assert (now.investor, now.label, now.amount, now.country) == (w[4], "Zainab Qureshi", 50, "US")
+    assert [(x.wallet, x.amount) for x in now.wallets] == [(w[5], 50)]
+    assert len(ledger.investor_cap_table("LDGP", block=before)) == len(ledger.investor_cap_table("LDGP")) == 5
+    assert {r.holder: r.investor for r in ledger.cap_table("LDGP")}[w[5]] == w[4]
+    assert w[4] not in {r.holder for r in ledger.cap_table("LDGP")}
+    lost, new = ledger.identity(w[4]), ledger.identity(w[5])
+    assert (lost.investor, lost.wallet_status, lost.active) == (w[4], "lost", False)
+    assert (new.investor, new.wallet_status, new.active, new.country) == (w[4], "active", True, "US")
+    assert ledger.identity(w[5], block=before) is None  # bound only by the replacement
+    assert chain_wallet(env, w[4]) == (w[4], 3) and chain_wallet(env, w[5]) == (w[4], 1)
+    assert ledger.reconcile(env.stack).ok
+
+
+def test_labels_appear_only_when_asked(env, ledger, tmp_path):
+    w = env.w
+    mint_basics(env)
+    sync(ledger, env)
+    names = {w[0]: "Ayesha Malik", w[1]: "Omar Farooq", w[2].lower(): "  Hina Raza  "}
+    assert ledger.set_investor_labels(names) == 3
+    assert ledger.investor_labels() == {w[0]: "Ayesha Malik", w[1]: "Omar Farooq", w[2]: "Hina Raza"}
+
+    assert all(r.label is None for r in ledger.investor_cap_table("LDGP"))
+    labelled = {r.investor: r.label for r in ledger.investor_cap_table("LDGP", labels=True)}
+    assert labelled == {w[0]: "Ayesha Malik", w[1]: "Omar Farooq", w[2]: "Hina Raza", w[3]: None}
+    # nothing else carries them: cap table, countries, identities, history, exports without labels=True
+    public = json.dumps([ledger_export.records(ledger.cap_table("LDGP")),
+                         ledger_export.records(ledger.totals_by_country("LDGP")),
+                         ledger_export.records(ledger.investor_cap_table("LDGP")),
+                         [ledger.identity(x).to_dict() for x in w[:4]],
+                         ledger_export.records(ledger.investor_wallets(w[0])),
+                         ledger_export.records(ledger.history())])
+    out = io.StringIO()
+    ledger.export("investor-cap-table", out, fmt="csv", asset="LDGP")
+    public += out.getvalue()
+    assert not any(name in public for name in ("Ayesha", "Omar", "Hina"))
+    out = io.StringIO()
+    ledger.export("investor-cap-table", out, fmt="json", asset="LDGP", labels=True)  # registrar-side, asked for
+    assert {r["investor"]: r["label"] for r in json.loads(out.getvalue())}[w[0]] == "Ayesha Malik"
+
+    # upsert in one call: change one, remove one (None), add one; untouched labels stay
+    assert ledger.set_investor_labels({w[0]: "Ayesha M. Malik", w[1]: None, w[3]: "Danish Iqbal"}) == 3
+    assert ledger.investor_labels() == {w[0]: "Ayesha M. Malik", w[2]: "Hina Raza", w[3]: "Danish Iqbal"}
+    assert ledger.investor_label(w[1]) is None and ledger.investor_label(w[3].lower()) == "Danish Iqbal"
+    assert ledger.investor_labels([w[2], w[1]]) == {w[2]: "Hina Raza"}
+    # a bad entry rejects the whole call: nothing is written
+    for bad in ({w[0]: "x", "not-an-address": "y"}, {w[0]: "x", w[5]: ""}, {w[0]: "x", w[0].lower(): "z"}):
+        with pytest.raises(LedgerError, match="investor labels"):
+            ledger.set_investor_labels(bad)
+    assert ledger.investor_label(w[0]) == "Ayesha M. Malik"
+    # labels are off-chain: a further sync (or a rollback) leaves them alone
+    env.tx.transact(env.prop.functions.mint(w[4], 1, b32("later")))
+    sync(ledger, env)
+    assert ledger.investor_labels() == {w[0]: "Ayesha M. Malik", w[2]: "Hina Raza", w[3]: "Danish Iqbal"}
+
+
+def test_identity_history_by_block(env, ledger):
+    w, ir, tx = env.w, env.ir, env.tx
+    b0 = env.chain.w3.eth.block_number
+    b1 = tx.transact(ir.updateCountry(w[1], GB)).block_number
+    b2 = tx.transact(ir.addWallet(w[1], w[6])).block_number
+    b3 = tx.transact(ir.removeWallet(w[6])).block_number
+    b4 = tx.transact(ir.replaceWallet(w[1], w[7])).block_number  # the investor's first wallet (its id) is lost
+    b5 = tx.transact(ir.deleteIdentity(w[7])).block_number
+    b6 = tx.transact(ir.registerIdentity(w[1], US, env.chain.timestamp() + 86400, 3)).block_number  # back again
+    b7 = tx.transact(ir.addWallet(w[7], w[6])).block_number  # the removed wallet added back
+    sync(ledger, env)
+
+    def at(wallet, block):
+        i = ledger.identity(wallet, block=block)
+        return None if i is None else (i.investor, i.wallet_status, i.active, i.country, i.category)
+
+    assert at(w[1], b0) == (w[1], "active", True, "AE", 2)
+    assert at(w[1], b1) == (w[1], "active", True, "GB", 2)
+    assert at(w[6], b1) is None and at(w[7], b3) is None
+    assert at(w[6], b2) == (w[1], "active", True, "GB", 2)
+    assert at(w[6], b3) == (w[1], "removed", False, "GB", 2)
+    assert at(w[1], b4) == (w[1], "lost", False, "GB", 2) and at(w[7], b4) == (w[1], "active", True, "GB", 2)
+    assert at(w[7], b5) == (w[1], "active", False, "GB", 2) and not ledger.investor(w[1], block=b5).active
+    # registered again: new data, its wallets as they were (the lost one stays lost)
+    assert at(w[1], b6) == (w[1], "lost", False, "US", 3) and at(w[7], b6) == (w[1], "active", True, "US", 3)
+    assert at(w[6], b6) == (w[1], "removed", False, "US", 3) and at(w[6], b7) == (w[1], "active", True, "US", 3)
+    assert ledger.identity(w[6], block=b7).since_block == b7
+    assert ledger.identity(w[7], block=b6).investor_active and not ledger.identity(w[7], block=b5).investor_active
+    history = {b: [(x.wallet, x.status) for x in ledger.investor_wallets(w[1], block=b)] for b in (b1, b3, b4, b7)}
+    assert history == {b1: [(w[1], "active")], b3: [(w[1], "active"), (w[6], "removed")],
+                       b4: [(w[1], "lost"), (w[6], "removed"), (w[7], "active")],
+                       b7: [(w[1], "lost"), (w[6], "active"), (w[7], "active")]}
+    registered = ledger.events(event="IdentityRegistered")[0].block_number  # the batch registration
+    assert [(x.wallet, x.bound_block) for x in ledger.investor_wallets(w[1])] == [(w[1], registered), (w[6], b2),
+                                                                                   (w[7], b4)]
+    # every answer equals the registry's at that block
+    for block in (b0, b1, b2, b3, b4, b5, b6, b7):
+        for wallet in (w[1], w[6], w[7]):
+            ident = ledger.identity(wallet, block=block)
+            assert chain_wallet(env, wallet, block) == (
+                (ident.investor, STATUS_CODE[ident.wallet_status]) if ident else (ZERO, 0))
+        country, kyc, category, active, _multi = ir.investor(w[1]).call(block_identifier=block)
+        inv = ledger.investor(w[1], block=block)
+        assert (inv.country_numeric, inv.kyc_expiry, inv.category, inv.active) == (country, kyc, category, active)
+    assert ledger.reconcile(env.stack).ok
+
+
+def test_a_database_of_the_old_schema_gives_one_clear_error(env, tmp_path, root):
+    old = tmp_path / "v1.sqlite"
+    with sqlite3.connect(old) as db:  # what rwaledger 1 left: schema version 1, per-wallet identities
+        db.execute("CREATE TABLE meta (key VARCHAR(64) PRIMARY KEY, value TEXT NOT NULL)")
+        db.executemany("INSERT INTO meta VALUES (?, ?)", [("schema_version", "1"), ("checkpoint_block", "7")])
+        db.execute("CREATE TABLE events (id INTEGER PRIMARY KEY, block_number BIGINT)")
+        db.execute("CREATE TABLE identities (id INTEGER PRIMARY KEY, wallet VARCHAR(42), active BOOLEAN)")
+    with pytest.raises(SchemaVersionError) as err:
+        Ledger.open(old)
+    assert isinstance(err.value, LedgerError) and err.value.found == "1"
+    message = str(err.value)
+    assert "schema version 1" in message and f"version {schema.SCHEMA_VERSION}" in message
+    assert "new file" in message and str(old) in message
+    with sqlite3.connect(old) as db:  # untouched: no table of the new schema was added to it
+        tables = {n for (n,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        assert tables == {"meta", "events", "identities"}
+        assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("1",)
+    # the CLI prints that one line, no traceback
+    proc = subprocess.run([sys.executable, "-m", "rwaledger.cli", "ledger", "cap-table", "LDGP", "--network", "tester",
+                           "--db", str(old)], capture_output=True, text=True, cwd=root, timeout=120,
+                          env={**os.environ, "RWA_DEBUG": ""})
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr + proc.stdout
+    assert "schema version 1" in proc.stderr and "new file" in proc.stderr
+    # a fresh file of this version opens again (and a newer version is refused too)
+    fresh = tmp_path / "v2.sqlite"
+    Ledger.open(fresh).close()
+    Ledger.open(fresh).close()
+    with sqlite3.connect(fresh) as db:
+        db.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
+    with pytest.raises(SchemaVersionError, match="newer rwaledger"):
+        Ledger.open(fresh)
 
 
 # --- resume, reorgs ------------------------------------------------------------------------------------------
@@ -404,30 +664,34 @@ def test_reorg_is_rolled_back(env, ledger):
     mint_basics(env)
     fork_block = chain.w3.eth.block_number
     snap = chain.snapshot()
-    # the chain that will be orphaned: three blocks
+    # the chain that will be orphaned: four blocks; in it wallet 6 is bound to investor 1
     orphan = [
         env.sender(0).transact(env.prop.functions.transfer(w[4], 111)),
-        env.tx.transact(env.stack.identity.functions.updateCountry(w[1], US)),
+        env.tx.transact(env.ir.updateCountry(w[1], US)),
+        env.tx.transact(env.ir.addWallet(w[1], w[6])),
         env.tx.transact(env.prop.functions.mint(w[2], 999, b32("orphan"))),
     ]
     first = sync(ledger, env)
-    assert first.to_block == fork_block + 3
+    assert first.to_block == fork_block + 4
     assert ledger.cap_table("LDGP")[0].amount == 1199
+    assert ledger.identity(w[6]).investor == w[1]
 
     chain.revert(snap)
-    # the replacement: other transactions at the same heights, and one block fewer
+    # the replacement: other transactions at the same heights, and one block fewer; wallet 6 goes to investor 0
+    # (were the orphaned binding kept, the ledger would refuse this one: a wallet never changes investor)
     replacement = [
         env.tx.transact(env.prop.functions.mint(w[3], 5, b32("replacement"))),
-        env.tx.transact(env.stack.identity.functions.updateCountry(w[0], GB)),
+        env.tx.transact(env.ir.updateCountry(w[0], GB)),
+        env.tx.transact(env.ir.addWallet(w[0], w[6])),
     ]
-    assert [r.block_number for r in replacement] == [fork_block + 1, fork_block + 2]
+    assert [r.block_number for r in replacement] == [fork_block + 1, fork_block + 2, fork_block + 3]
     assert chain.w3.eth.get_block(fork_block + 1)["hash"].to_0x_hex() != orphan[0].raw["blockHash"].to_0x_hex()
 
     result = sync(ledger, env)
     assert result.rollback is not None
-    assert result.rollback.fork_block == fork_block and result.rollback.old_checkpoint == fork_block + 3
-    assert result.rollback.events_removed == sum(len(r.logs) for r in orphan) == 4
-    assert result.to_block == fork_block + 2 == ledger.checkpoint().block
+    assert result.rollback.fork_block == fork_block and result.rollback.old_checkpoint == fork_block + 4
+    assert result.rollback.events_removed == sum(len(r.logs) for r in orphan) == 5
+    assert result.to_block == fork_block + 3 == ledger.checkpoint().block
 
     # no trace of the orphaned chain in any table
     gone = {r.tx_hash for r in orphan}
@@ -440,6 +704,8 @@ def test_reorg_is_rolled_back(env, ledger):
     # the ledger is the new chain
     assert {r.holder: r.amount for r in ledger.cap_table("LDGP")} == {w[0]: 400, w[1]: 300, w[2]: 200, w[3]: 105}
     assert ledger.identity(w[1]).country == "AE" and ledger.identity(w[0]).country == "GB"
+    assert (ledger.identity(w[6]).investor, ledger.identity(w[6]).country) == (w[0], "GB")
+    assert [x.wallet for x in ledger.investor_wallets(w[1])] == [w[1]]
     assert {e.tx_hash for e in ledger.events(from_block=fork_block + 1)} == {r.tx_hash for r in replacement}
     assert ledger.reconcile(env.stack).ok
     # and a further sync has nothing to undo
@@ -468,6 +734,20 @@ def test_reconcile_reports_planted_differences_only(env, ledger):
         ("supply", env.prop.address, None, 1001, 1000),
     }
     assert "LDGP" in str(report.differences[0])
+
+    # identities: a planted investor country and a planted wallet status are the only identity differences
+    i = schema.investor_states.c
+    with ledger.engine.begin() as conn:
+        conn.execute(update(schema.investor_states).where(i.investor == env.w[0]).values(country=GB))
+        conn.execute(schema.wallet_statuses.insert().values(  # a wallet is active from its binding on: plant a row
+            wallet=env.w[1], block_number=ledger.checkpoint().block, tx_hash="0x" + "99" * 32, tx_index=0,
+            log_index=0, status="removed", event="planted"))
+    report = ledger.reconcile(env.stack)
+    identity_diffs = {(d.kind, d.holder, d.ledger, d.chain) for d in report.differences if d.token is None}
+    assert identity_diffs == {("country", env.w[0], GB, PK), ("wallet_status", env.w[1], "removed", "active")}
+    assert (report.investors, report.wallets) == (5, 5)
+    assert f"identity {env.w[0]} country" in str(next(d for d in report.differences if d.kind == "country"))
+    assert {d.kind for d in ledger.reconcile(env.stack, identities=False).differences} == {"balance", "supply"}
 
 
 def test_export_round_trips(env, ledger, tmp_path):
@@ -499,7 +779,27 @@ def test_export_round_trips(env, ledger, tmp_path):
 
     empty = io.StringIO()
     ledger.export("cap_table", empty, fmt="csv", asset="LDGP", block=env.start)
-    assert empty.getvalue().strip() == "holder,amount,percent,country,country_numeric"
+    assert empty.getvalue().strip() == "holder,amount,percent,country,country_numeric,investor"
+
+    # the investor cap table: nested wallets as JSON (a JSON text cell in CSV), exact amounts
+    env.tx.transact(env.ir.addWallet(env.w[0], env.w[6]))
+    env.sender(0).transact(env.prop.functions.transfer(env.w[6], 99))
+    sync(ledger, env)
+    rows = ledger.investor_cap_table("LDGP")
+    path = tmp_path / "investors.json"
+    assert ledger.export("investor-cap-table", path, asset="LDGP") == len(rows) == 4
+    back = ledger_export.read(path)
+    assert back == ledger_export.records(rows)
+    assert (back[0]["investor"], back[0]["amount"], back[0]["wallets"]) == (
+        env.w[0], "399", [{"wallet": env.w[0], "amount": "300"}, {"wallet": env.w[6], "amount": "99"}])
+    assert back[1]["wallets"] == [{"wallet": env.w[1], "amount": "301"}]
+    stream = io.StringIO()
+    ledger.export("investor_cap_table", stream, fmt="csv", asset="LDGP")
+    cells = ledger_export.read(io.StringIO(stream.getvalue()), "csv")
+    assert [json.loads(r["wallets"]) for r in cells] == [r["wallets"] for r in back]
+    assert list(cells[0]) == ["investor", "label", "amount", "percent", "country", "country_numeric", "wallets"]
+    with pytest.raises(LedgerError, match="cannot export"):
+        ledger.export("labels", io.StringIO())
 
 
 def test_a_ledger_follows_one_stack(env, ledger):

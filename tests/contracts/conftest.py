@@ -2,7 +2,7 @@
 
 ``world`` (module scope) takes a chain snapshot, deploys the whole stack with one account per role (admin,
 registrar, compliance, custodian: no account holds two roles), registers the investors, creates a property and a
-commodity token and mints the opening balances; at the end of the module it reverts to its snapshot, so the shared
+commodity token (home country PK), sets both assets Active (nothing mints before) and mints the opening balances; at the end of the module it reverts to its snapshot, so the shared
 session chain is left as it was found. ``isolation`` is autouse: each test runs in a snapshot of that state.
 
 The stack is deployed through its own :class:`~rwaledger.session.Session` (own in-memory deployment records), so
@@ -17,7 +17,8 @@ from rwaledger.session import open_session
 from rwaledger.stack import deploy_stack
 
 from contracts_kit import (
-    COMM_RESERVE, COMMODITY_PARAMS, GB, PK, PROP_CAP, PROPERTY_PARAMS, US, YEAR, Actor, World, b32, bind_token, one_event,
+    ACTIVE, COMM_RESERVE, COMMODITY_PARAMS, GB, PK, PROP_CAP, PROPERTY_PARAMS, US, YEAR, Actor, World, b32, bind_token,
+    one_event,
 )
 
 
@@ -48,17 +49,21 @@ def build_world(chain, build, accounts) -> World:
         stack.identity.functions.batchRegisterIdentity(investors, [PK, PK, US, GB, PK], [expiry] * 5, [1, 2, 3, 1, 1])
     )
     reg = actors["registrar"]
-    receipt = reg.send(stack.factory.functions.createPropertyToken(PROPERTY_PARAMS, ("Lahore Apartment 12B", "LHR12B", 0, PROP_CAP)))
+    receipt = reg.send(stack.factory.functions.createPropertyToken(PROPERTY_PARAMS, ("Lahore Apartment 12B", "LHR12B", 0, PROP_CAP, PK)))
     ev = one_event(stack.factory, "PropertyTokenCreated", receipt)
     prop, prop_asset = bind_token(stack, ev["token"], "property"), ev["assetId"]
-    receipt = reg.send(stack.factory.functions.createCommodityToken(COMMODITY_PARAMS, ("Karachi Vault Gold", "KGOLD", 3, "gram")))
+    receipt = reg.send(stack.factory.functions.createCommodityToken(COMMODITY_PARAMS, ("Karachi Vault Gold", "KGOLD", 3, "gram", PK)))
     ev = one_event(stack.factory, "CommodityTokenCreated", receipt)
     comm, comm_asset = bind_token(stack, ev["token"], "commodity"), ev["assetId"]
 
+    for asset in (prop_asset, comm_asset):
+        reg.send(stack.registry.functions.setStatus(asset, ACTIVE))
+
     alice, bob = actors["alice"].address, actors["bob"].address
-    reg.send(prop.functions.batchMint([alice, bob], [1000, 500], b32("genesis")))
+    genesis = [b32("genesis-alice"), b32("genesis-bob")]
+    reg.send(prop.functions.batchMint([alice, bob], [1000, 500], genesis))
     actors["custodian"].send(comm.functions.attestLot(b32("LOT-1"), "Karachi vault 7", COMM_RESERVE, b32("receipt-1")))
-    reg.send(comm.functions.batchMint([alice, bob], [10_000, 5_000], b32("genesis")))
+    reg.send(comm.functions.batchMint([alice, bob], [10_000, 5_000], genesis))
     return World(
         chain=chain,
         session=session,

@@ -1,10 +1,12 @@
-"""DistributionManager: Merkle distributions funded in a stablecoin, claims, expiry and reclaim."""
+"""DistributionManager: Merkle distributions funded in a stablecoin, claims paid to payees that may be paid (the
+successor of a recovered-from wallet, never a frozen or unverified one), withheld entitlements, exact funding (a
+fee-on-transfer token is refused), expiry and reclaim."""
 
 import pytest
 
 from rwaledger.merkle import MerkleTree
 
-from contracts_kit import DAY, ZERO, b32, one_event, same
+from contracts_kit import DAY, GAS, ZERO, b32, events, one_event, same
 
 LEAF = ("uint256", "address", "uint256")
 USD = 10**6  # TestStablecoin has 6 decimals
@@ -78,6 +80,7 @@ def test_claims_pay_the_right_amounts(world, usd):
         receipt = world.dave.send(claim_fn(world, did, tree, i), gas=300_000)
         ev = one_event(dm, "Claimed", receipt)
         assert (ev["distributionId"], ev["index"], ev["amount"]) == (did, index, amount) and same(ev["account"], account)
+        assert same(ev["payee"], account)
         assert bal(usd, account) == before + amount
         assert dm.functions.isClaimed(did, index).call() is True
     assert bal(usd, world.dave.address) == 0
@@ -199,20 +202,24 @@ def test_large_tree_claim(world, usd):
     dm = world.stack.distributions
     rows = [(i, world.chain.w3.to_checksum_address(i.to_bytes(20, "big")), i + 1) for i in range(300)]
     rows[299] = (299, world.erin.address, 12_345)
+    rows[256] = (256, world.dave.address, 257)
     did, tree, _, _ = create(world, usd, rows)
     assert len(tree.proof(299)) >= 8
     world.erin.send(claim_fn(world, did, tree, 299), gas=300_000)
     assert bal(usd, world.erin.address) == 12_345 and dm.functions.isClaimed(did, 299).call() is True
     assert dm.functions.isClaimed(did, 298).call() is False
-    world.bob.send(claim_fn(world, did, tree, 256), gas=300_000)  # index in the second bitmap word
-    assert bal(usd, rows[256][1]) == 257 and dm.functions.isClaimed(did, 256).call() is True
+    world.bob.send(claim_fn(world, did, tree, 256), gas=300_000)  # an index in another bitmap word
+    assert bal(usd, world.dave.address) == 257 and dm.functions.isClaimed(did, 256).call() is True
+    # an entitled address that is no verified wallet is not paid (its claim can be made once it is)
+    world.bob.reverts(claim_fn(world, did, tree, 5), "PayeeNotAllowed", distributionId=did, account=rows[5][1],
+                      payee=rows[5][1])
 
 
 def test_claim_needs_no_holding_of_the_token(world, usd):
     """Entitlements are fixed by the tree at the record block; later transfers do not change them."""
     rows = rows_from_holders(world, world.prop, 1_500 * USD)
     did, tree, _, _ = create(world, usd, rows)
-    world.registrar.send(world.prop.functions.forcedTransfer(world.bob.address, world.carol.address, 500, b32("x")))
+    world.registrar.send(world.prop.functions.forcedTransfer(world.bob.address, world.carol.address, 500, b32("x"), False))
     world.carol.send(claim_fn(world, did, tree, 1), gas=300_000)
     assert bal(usd, world.bob.address) == 500 * USD and bal(usd, world.carol.address) == 0
 
@@ -222,3 +229,95 @@ def test_record_block_in_the_past_is_accepted(world, usd):
     _, _, _, ev = create(world, usd, [(0, world.alice.address, USD)], record_block=past)
     assert ev["recordBlock"] == past
 
+
+
+# --------------------------------------------------------------------------------------------------- who is paid
+
+
+def test_a_claim_for_a_recovered_from_wallet_is_paid_to_its_successor(world, usd):
+    dm = world.stack.distributions
+    rows = rows_from_holders(world, world.prop, 1_500 * USD)
+    did, tree, _, _ = create(world, usd, rows)
+    lost = world.alice.address
+    new = world.new_wallet("alice-new", register=False)
+    world.compliance.send(world.stack.identity.functions.replaceWallet(lost, new))
+    world.registrar.send(world.prop.functions.recoveryAddress(lost, new))
+    assert world.prop.functions.successorOf(lost).call() == new
+    assert tuple(world.prop.functions.payeeOf(lost).call()) == (new, True)
+    receipt = world.bob.send(claim_fn(world, did, tree, 0), gas=300_000)
+    ev = one_event(dm, "Claimed", receipt)
+    assert same(ev["account"], lost) and same(ev["payee"], new) and ev["amount"] == rows[0][2]
+    assert bal(usd, new) == rows[0][2] and bal(usd, lost) == 0
+
+
+def test_a_frozen_payee_is_not_paid_until_unfrozen(world, usd):
+    dm = world.stack.distributions
+    rows = rows_from_holders(world, world.prop, 1_500 * USD)
+    did, tree, _, _ = create(world, usd, rows)
+    a = world.alice.address
+    assert tuple(world.prop.functions.payeeOf(a).call()) == (a, True)
+    world.compliance.send(world.prop.functions.setAddressFrozen(a, True))
+    assert tuple(world.prop.functions.payeeOf(a).call()) == (a, False)
+    world.alice.reverts(claim_fn(world, did, tree, 0), "PayeeNotAllowed", distributionId=did, account=a, payee=a)
+    assert dm.functions.isClaimed(did, 0).call() is False and bal(usd, a) == 0
+    # the successor of a recovered wallet is checked, not the lost wallet: a frozen recovery carries the freeze
+    new = world.new_wallet("alice-new", register=False)
+    world.compliance.send(world.stack.identity.functions.replaceWallet(a, new))
+    world.registrar.send(world.prop.functions.recoveryAddress(a, new))
+    world.alice.reverts(claim_fn(world, did, tree, 0), "PayeeNotAllowed", distributionId=did, account=a, payee=new)
+    world.compliance.send(world.prop.functions.setAddressFrozen(new, False))
+    world.alice.send(claim_fn(world, did, tree, 0), gas=300_000)
+    assert bal(usd, new) == rows[0][2]
+
+
+def test_a_payee_whose_identity_was_deleted_is_not_paid(world, usd):
+    rows = rows_from_holders(world, world.prop, 1_500 * USD)
+    did, tree, _, _ = create(world, usd, rows)
+    b = world.bob.address
+    world.compliance.send(world.stack.identity.functions.deleteIdentity(b))
+    assert tuple(world.prop.functions.payeeOf(b).call()) == (b, False)
+    world.bob.reverts(claim_fn(world, did, tree, 1), "PayeeNotAllowed", distributionId=did, account=b, payee=b)
+    world.compliance.send(world.stack.identity.functions.registerIdentity(b, 586, world.kyc_expiry, 2))
+    world.bob.send(claim_fn(world, did, tree, 1), gas=300_000)
+    assert bal(usd, b) == rows[1][2]
+
+
+def test_withheld_entitlements(world, usd):
+    dm = world.stack.distributions
+    rows = rows_from_holders(world, world.prop, 1_500 * USD)
+    did, tree, expiry, _ = create(world, usd, rows, expiry_in=7 * DAY)
+    receipt = world.registrar.send(dm.functions.setWithheld(did, [0, 1], True))
+    ev = one_event(dm, "EntitlementsWithheld", receipt)
+    assert (ev["distributionId"], ev["indexes"], ev["withheld"]) == (did, [0, 1], True)
+    assert dm.functions.isWithheld(did, 0).call() is True and dm.functions.isWithheld(did, 2).call() is False
+    world.alice.reverts(claim_fn(world, did, tree, 0), "EntitlementWithheld", distributionId=did, index=0)
+    world.bob.reverts(claim_fn(world, did, tree, 1), "EntitlementWithheld", distributionId=did, index=1)
+    for actor in (world.admin, world.compliance, world.custodian, world.alice):
+        actor.refused(dm.functions.setWithheld(did, [0], False), "registrar")
+    world.registrar.reverts(dm.functions.setWithheld(99, [0], True), "DistributionNotFound", distributionId=99)
+    # released: paid as usual
+    world.registrar.send(dm.functions.setWithheld(did, [0], False))
+    assert dm.functions.isWithheld(did, 0).call() is False and dm.functions.isClaimed(did, 0).call() is False
+    world.alice.send(claim_fn(world, did, tree, 0), gas=300_000)
+    assert bal(usd, world.alice.address) == rows[0][2]
+    # what stays withheld returns at reclaim
+    world.chain.advance_time(7 * DAY + 1)
+    ev = one_event(dm, "DistributionReclaimed", world.registrar.send(dm.functions.reclaimExpired(did)))
+    assert ev["amount"] == rows[1][2]
+
+
+def test_funding_with_a_fee_on_transfer_token_is_refused(world, usd):
+    dm = world.stack.distributions
+    fee, _ = world.admin.tx.deploy(world.session.build["FeeOnTransferToken"], gas=GAS)
+    world.admin.send(fee.functions.mint(world.registrar.address, 10_000))
+    world.registrar.send(fee.functions.approve(dm.address, 10_000))
+    now, block = world.chain.timestamp(), world.chain.w3.eth.block_number
+    world.registrar.reverts(
+        dm.functions.createDistribution(world.prop.address, fee.address, 1_000, b"\1" * 32, block, now + DAY),
+        "FundingMismatch", expected=1_000, received=990)
+    assert dm.functions.distributionCount().call() == 0 and fee.functions.balanceOf(dm.address).call() == 0
+    # an exact token is booked as received
+    _, _, _, ev = create(world, usd, [(0, world.alice.address, 5 * USD)])
+    assert ev["total"] == 5 * USD and bal(usd, dm.address) == 5 * USD
+    assert events(dm, "DistributionCreated", world.registrar.send(dm.functions.createDistribution(
+        world.prop.address, usd.address, 1, b"\2" * 32, block, now + DAY)))[0]["total"] == 1

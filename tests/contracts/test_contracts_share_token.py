@@ -1,14 +1,18 @@
-"""CompliantToken rules (on the property share token, and on the commodity token where marked): mint and its
-idempotency, cap, burn, pause, freezes, forced transfers, liens, recovery, country lists, max holders, max balance,
-lock-up, reason codes and their order, and the events a ledger reads."""
+"""CompliantToken rules (on the property share token, and on the commodity token where marked): mints once per
+allocation reference (single and batch, re-sent batches, conflicts), cap, registrar burns, transfers, pause (stops
+every move), freezes, forced transfers within the recipient's rules, liens and their beneficiaries, country lists,
+max holders, max balance, lock-up, reason codes and their order, huge amounts without Panic, and the events a
+ledger reads. Per-investor limits and caps: test_contracts_investors.py; recovery: test_contracts_recovery.py."""
 
 import pytest
 
+from rwaledger.errors import CustomErrorRevert
+
 from contracts_kit import (
-    CAP, COUNTRY, DAY, GB, INSUFFICIENT, LOCKED_UP, MAX_BALANCE, MAX_HOLDERS, OK, PAUSED, PK, PROP_CAP, RECIPIENT_FROZEN,
-    RECIPIENT_NV, SENDER_FROZEN, SENDER_NV, UNLOCKED, US, ZERO, assert_rejected, b32, balance, create_property, events,
-    one_event,
-    same, sha, transfer_ok, transfer_rejected,
+    ASSET_NOT_ACTIVE, CAP, COUNTRY, DAY, GB, INSUFFICIENT, LOCKED_UP, MAX_BALANCE, MAX_HOLDERS, MAX_UINT, OK, PAUSED, PK, PROP_CAP,
+    RECIPIENT_FROZEN, RECIPIENT_NV, RESERVE, SENDER_FROZEN, SENDER_NV, UNLOCKED, US, ZERO, ZERO32, allocation,
+    assert_rejected, b32, balance, create_property, events, forced_ok, forced_rejected, holders, mint_rejected,
+    one_event, refs, same, sha, supply, transfer_ok, transfer_rejected,
 )
 
 
@@ -18,14 +22,6 @@ def token(request, world):
     return world.prop if request.param == "property" else world.comm
 
 
-def supply(token):
-    return token.functions.totalSupply().call()
-
-
-def holders(token):
-    return token.functions.holderCount().call()
-
-
 # --------------------------------------------------------------------------------------------------- mint
 
 
@@ -33,7 +29,7 @@ def test_mint_emits_and_is_idempotent_by_reference(world):
     prop, reg = world.prop, world.registrar
     erin = world.erin.address
     ref = b32("SUB-2024-0042")
-    assert prop.functions.isReferenceUsed(ref).call() is False
+    assert prop.functions.isReferenceUsed(ref).call() is False and prop.functions.allocationOf(ref).call() == ZERO32
     assert tuple(prop.functions.canTransfer(ZERO, erin, 250).call()) == (True, OK)
     receipt = reg.send(prop.functions.mint(erin, 250, ref))
     ev = one_event(prop, "Minted", receipt)
@@ -41,62 +37,177 @@ def test_mint_emits_and_is_idempotent_by_reference(world):
     t = one_event(prop, "Transfer", receipt)
     assert same(t["from"], ZERO) and same(t["to"], erin) and t["value"] == 250
     assert prop.functions.isReferenceUsed(ref).call() is True
+    assert prop.functions.allocationOf(ref).call() == allocation(erin, 250)
     assert balance(prop, erin) == 250 and supply(prop) == 1750 and holders(prop) == 3
 
     reg.reverts(prop.functions.mint(erin, 250, ref), "ReferenceAlreadyUsed", ref=ref)
     reg.reverts(prop.functions.mint(world.carol.address, 1, ref), "ReferenceAlreadyUsed", ref=ref)
-    reg.reverts(prop.functions.batchMint([erin], [1], ref), "ReferenceAlreadyUsed", ref=ref)
-    reg.reverts(prop.functions.mint(erin, 1, b32("genesis")), "ReferenceAlreadyUsed", ref=b32("genesis"))
-    reg.reverts(prop.functions.mint(erin, 1, b"\0" * 32), "InvalidReference")
+    reg.reverts(prop.functions.mint(erin, 1, b32("genesis-alice")), "ReferenceAlreadyUsed", ref=b32("genesis-alice"))
+    reg.reverts(prop.functions.mint(erin, 1, ZERO32), "InvalidReference")
     assert balance(prop, erin) == 250 and supply(prop) == 1750
+
+
+def test_world_genesis_allocations_are_recorded(world, token):
+    f = token.functions
+    for actor, ref in ((world.alice, "genesis-alice"), (world.bob, "genesis-bob")):
+        assert f.allocationOf(b32(ref)).call() == allocation(actor.address, balance(token, actor.address))
 
 
 def test_failed_mint_does_not_consume_its_reference(world):
     prop, reg = world.prop, world.registrar
     ref = b32("retry-me")
-    assert_rejected(prop, reg, prop.functions.mint(world.outsider.address, 5, ref), ZERO, world.outsider.address, 5, RECIPIENT_NV)
-    assert prop.functions.isReferenceUsed(ref).call() is False
+    mint_rejected(prop, reg, world.outsider.address, 5, ref, RECIPIENT_NV)
+    reg.reverts(prop.functions.batchMint([world.erin.address, world.outsider.address], [5, 5], refs("retry-me", "other")),
+                "TransferNotAllowed", reason=RECIPIENT_NV)
+    assert prop.functions.isReferenceUsed(ref).call() is False and prop.functions.isReferenceUsed(b32("other")).call() is False
     reg.send(prop.functions.mint(world.erin.address, 5, ref))
     assert prop.functions.isReferenceUsed(ref).call() is True
+    assert prop.functions.allocationOf(ref).call() == allocation(world.erin.address, 5)
+
+
+def test_an_allocation_of_nothing_is_refused_and_keeps_its_reference(world, token):
+    reg = world.registrar
+    reg.reverts(token.functions.mint(world.erin.address, 0, b32("nothing")), "ZeroAmount")
+    reg.reverts(token.functions.batchMint([world.erin.address, world.carol.address], [5, 0],
+                                          [b32("something"), b32("nothing")]), "ZeroAmount")
+    assert token.functions.isReferenceUsed(b32("nothing")).call() is False
+    assert token.functions.isReferenceUsed(b32("something")).call() is False  # the whole batch reverted
+
+
+def test_mint_to_the_zero_address_is_refused(world, token):
+    """A mint "to 0" would mint nothing yet use its reference: the zero address is never a verified recipient."""
+    reg = world.registrar
+    mint_rejected(token, reg, ZERO, 5, b32("to-zero"), RECIPIENT_NV)
+    reg.reverts(token.functions.batchMint([ZERO], [5], [b32("to-zero")]), "TransferNotAllowed",
+                **{"from": ZERO, "to": ZERO, "amount": 5, "reason": RECIPIENT_NV})
+    assert token.functions.isReferenceUsed(b32("to-zero")).call() is False
 
 
 def test_batch_mint(world):
     prop, reg = world.prop, world.registrar
     to = [world.carol.address, world.dave.address, world.alice.address]
-    ref = b32("batch-7")
-    receipt = reg.send(prop.functions.batchMint(to, [10, 20, 30], ref))
+    rs = refs("alloc-1", "alloc-2", "alloc-3")
+    receipt = reg.send(prop.functions.batchMint(to, [10, 20, 30], rs))
     minted = events(prop, "Minted", receipt)
-    assert [(m["to"], m["amount"], m["ref"]) for m in minted] == [(to[0], 10, ref), (to[1], 20, ref), (to[2], 30, ref)]
-    assert len(events(prop, "Transfer", receipt)) == 3
+    assert [(m["to"], m["amount"], m["ref"]) for m in minted] == [(to[0], 10, rs[0]), (to[1], 20, rs[1]), (to[2], 30, rs[2])]
+    assert len(events(prop, "Transfer", receipt)) == 3 and events(prop, "MintSkipped", receipt) == []
     batch = one_event(prop, "BatchMinted", receipt)
-    assert (batch["ref"], batch["count"], batch["total"]) == (ref, 3, 60)
+    assert (batch["minted"], batch["skipped"], batch["total"]) == (3, 0, 60)
     assert [balance(prop, a) for a in to] == [10, 20, 1030] and supply(prop) == 1560 and holders(prop) == 4
-    assert prop.functions.isReferenceUsed(ref).call() is True
+    assert [prop.functions.allocationOf(r).call() for r in rs] == [allocation(a, n) for a, n in zip(to, [10, 20, 30])]
 
 
 def test_batch_mint_rejections_are_atomic(world):
     prop, reg = world.prop, world.registrar
-    reg.reverts(prop.functions.batchMint([world.carol.address], [1, 2], b32("x")), "ArrayLengthMismatch")
-    reg.reverts(prop.functions.batchMint([], [], b32("x")), "ArrayLengthMismatch")
-    reg.reverts(prop.functions.batchMint([world.carol.address, world.outsider.address], [5, 5], b32("x")),
+    carol = world.carol.address
+    reg.reverts(prop.functions.batchMint([carol], [1, 2], refs("x")), "ArrayLengthMismatch")
+    reg.reverts(prop.functions.batchMint([carol, carol], [1, 2], refs("x")), "ArrayLengthMismatch")
+    reg.reverts(prop.functions.batchMint([], [], []), "ArrayLengthMismatch")
+    reg.reverts(prop.functions.batchMint([carol, world.outsider.address], [5, 5], refs("x", "y")),
                 "TransferNotAllowed", **{"from": ZERO, "to": world.outsider.address, "amount": 5, "reason": RECIPIENT_NV})
-    assert balance(prop, world.carol.address) == 0 and prop.functions.isReferenceUsed(b32("x")).call() is False
+    reg.reverts(prop.functions.batchMint([carol, carol], [5, 5], [b32("x"), ZERO32]), "InvalidReference")
+    assert balance(prop, carol) == 0 and prop.functions.isReferenceUsed(b32("x")).call() is False
+
+
+def test_single_mint_after_a_batch_of_the_same_reference_reverts(world):
+    prop, reg = world.prop, world.registrar
+    erin = world.erin.address
+    reg.send(prop.functions.batchMint([erin], [7], refs("deed-77")))
+    reg.reverts(prop.functions.mint(erin, 7, b32("deed-77")), "ReferenceAlreadyUsed", ref=b32("deed-77"))
+    assert balance(prop, erin) == 7
+
+
+def test_batch_sent_again_in_another_order_or_other_chunks_mints_nothing(world):
+    prop, reg = world.prop, world.registrar
+    to = [world.carol.address, world.dave.address, world.erin.address, world.alice.address]
+    amounts = [10, 20, 30, 40]
+    rs = refs("sale-1", "sale-2", "sale-3", "sale-4")
+    reg.send(prop.functions.batchMint(to, amounts, rs))
+    start = ([balance(prop, a) for a in to], supply(prop), holders(prop))
+
+    # the same batch in reverse order: every allocation is skipped
+    receipt = reg.send(prop.functions.batchMint(to[::-1], amounts[::-1], rs[::-1]))
+    assert events(prop, "Minted", receipt) == [] and events(prop, "Transfer", receipt) == []
+    skipped = events(prop, "MintSkipped", receipt)
+    assert [(e["ref"], e["to"], e["amount"]) for e in skipped] == list(zip(rs[::-1], to[::-1], amounts[::-1]))
+    batch = one_event(prop, "BatchMinted", receipt)
+    assert (batch["minted"], batch["skipped"], batch["total"]) == (0, 4, 0)
+    # split into other chunks, and one chunk with a new allocation: only the new one mints
+    for chunk in ([1, 3], [0], [2]):
+        receipt = reg.send(prop.functions.batchMint([to[i] for i in chunk], [amounts[i] for i in chunk], [rs[i] for i in chunk]))
+        assert events(prop, "Minted", receipt) == [] and len(events(prop, "MintSkipped", receipt)) == len(chunk)
+    assert ([balance(prop, a) for a in to], supply(prop), holders(prop)) == start
+    receipt = reg.send(prop.functions.batchMint([to[2], world.bob.address], [30, 5], [rs[2], b32("sale-5")]))
+    assert [(e["ref"], e["amount"]) for e in events(prop, "Minted", receipt)] == [(b32("sale-5"), 5)]
+    assert [e["ref"] for e in events(prop, "MintSkipped", receipt)] == [rs[2]]
+    batch = one_event(prop, "BatchMinted", receipt)
+    assert (batch["minted"], batch["skipped"], batch["total"]) == (1, 1, 5)
+    assert supply(prop) == start[1] + 5
+
+
+def test_batch_with_a_used_reference_for_another_recipient_or_amount_conflicts(world):
+    prop, reg = world.prop, world.registrar
+    carol, dave, erin = world.carol.address, world.dave.address, world.erin.address
+    reg.send(prop.functions.batchMint([carol], [10], refs("deed-9")))
+    before = supply(prop)
+    for to, amount in ((dave, 10), (carol, 11)):  # another recipient, another amount
+        reg.reverts(prop.functions.batchMint([erin, to], [5, amount], refs("fresh", "deed-9")),
+                    "ReferenceConflict", ref=b32("deed-9"))
+    # the genesis allocations conflict too, and nothing of a conflicting batch is minted
+    reg.reverts(prop.functions.batchMint([world.alice.address], [999], refs("genesis-alice")), "ReferenceConflict",
+                ref=b32("genesis-alice"))
+    assert supply(prop) == before and balance(prop, erin) == 0 and prop.functions.isReferenceUsed(b32("fresh")).call() is False
+    assert prop.functions.allocationOf(b32("deed-9")).call() == allocation(carol, 10)
+
+
+def test_a_reference_repeated_within_one_batch_mints_once(world):
+    prop, reg = world.prop, world.registrar
+    erin = world.erin.address
+    receipt = reg.send(prop.functions.batchMint([erin, erin], [5, 5], refs("twice", "twice")))
+    batch = one_event(prop, "BatchMinted", receipt)
+    assert (batch["minted"], batch["skipped"], batch["total"]) == (1, 1, 5) and balance(prop, erin) == 5
+    reg.reverts(prop.functions.batchMint([erin, erin], [5, 6], refs("again", "again")), "ReferenceConflict", ref=b32("again"))
 
 
 def test_cap(world):
     prop, reg = world.prop, world.registrar
     erin = world.erin.address
     room = PROP_CAP - supply(prop)
-    assert_rejected(prop, reg, prop.functions.mint(erin, room + 1, b32("over")), ZERO, erin, room + 1, CAP)
-    reg.reverts(prop.functions.batchMint([erin, erin], [room, 1], b32("over")), "TransferNotAllowed",
+    mint_rejected(prop, reg, erin, room + 1, b32("over"), CAP)
+    reg.reverts(prop.functions.batchMint([erin, erin], [room, 1], refs("over", "over-2")), "TransferNotAllowed",
                 **{"from": ZERO, "to": erin, "amount": 1, "reason": CAP})  # the second item overflows the cap
     reg.send(prop.functions.mint(erin, room, b32("fill")))
     assert supply(prop) == PROP_CAP == prop.functions.cap().call()
-    assert_rejected(prop, reg, prop.functions.mint(erin, 1, b32("one-more")), ZERO, erin, 1, CAP)
+    mint_rejected(prop, reg, erin, 1, b32("one-more"), CAP)
     # burning frees room under the cap again
-    reg.send(prop.functions.burn(erin, 1, b32("burn")))
+    reg.send(prop.functions.burn(erin, 1, b32("burn"), False))
     reg.send(prop.functions.mint(erin, 1, b32("refill")))
     assert supply(prop) == PROP_CAP
+
+
+def test_huge_amounts_answer_a_reason_never_a_panic(world, token):
+    f = token.functions
+    a, b, erin = world.alice.address, world.bob.address, world.erin.address
+    supply_code = CAP if token is world.prop else RESERVE
+    assert tuple(f.canTransfer(ZERO, erin, MAX_UINT).call()) == (False, supply_code)
+    assert tuple(f.canTransfer(ZERO, a, MAX_UINT).call()) == (False, supply_code)  # a holder already
+    assert tuple(f.canTransfer(a, b, MAX_UINT).call()) == (False, INSUFFICIENT)
+    assert tuple(f.canTransfer(a, ZERO, MAX_UINT).call()) == (False, INSUFFICIENT)
+    for include in (False, True):
+        assert tuple(f.canForceTransfer(a, b, MAX_UINT, include).call()) == (False, INSUFFICIENT)
+        assert tuple(f.canForceTransfer(a, ZERO, MAX_UINT, include).call()) == (False, INSUFFICIENT)
+    mint_rejected(token, world.registrar, erin, MAX_UINT, b32("huge"), supply_code)
+    world.registrar.reverts(f.batchMint([erin], [MAX_UINT], refs("huge")), "TransferNotAllowed", reason=supply_code)
+    transfer_rejected(token, world.alice, b, MAX_UINT, INSUFFICIENT)
+    forced_rejected(token, world.registrar, a, b, MAX_UINT, INSUFFICIENT, include_frozen=True)
+    forced_rejected(token, world.registrar, a, ZERO, MAX_UINT, INSUFFICIENT)
+    # with a max balance, the recipient's limit is reported first
+    world.compliance.send(f.setMaxBalance(2**104 - 1))
+    assert tuple(f.canTransfer(ZERO, erin, MAX_UINT).call()) == (False, MAX_BALANCE)
+    world.compliance.send(f.setMaxHolders(2))
+    world.compliance.send(f.setMaxBalance(0))
+    assert tuple(f.canTransfer(ZERO, erin, MAX_UINT).call()) == (False, MAX_HOLDERS)
+    assert tuple(f.canTransfer(ZERO, a, MAX_UINT).call()) == (False, supply_code)
 
 
 # --------------------------------------------------------------------------------------------------- burn
@@ -105,35 +216,54 @@ def test_cap(world):
 def test_burn(world, token):
     reg, bob = world.registrar, world.bob.address
     start_supply, start_holders, bal = supply(token), holders(token), balance(token, bob)
-    receipt = reg.send(token.functions.burn(bob, 100, b32("court-order-1")))
+    receipt = reg.send(token.functions.burn(bob, 100, b32("court-order-1"), False))
     ev = one_event(token, "Burned", receipt)
     assert same(ev["from"], bob) and ev["amount"] == 100 and ev["reason"] == b32("court-order-1")
+    assert ev["frozenUnitsMoved"] == 0
     t = one_event(token, "Transfer", receipt)
     assert same(t["from"], bob) and same(t["to"], ZERO) and t["value"] == 100
     assert balance(token, bob) == bal - 100 and supply(token) == start_supply - 100 and holders(token) == start_holders
-    reg.send(token.functions.burn(bob, bal - 100, b32("all")))
+    forced_ok(token, reg, bob, ZERO, bal - 100)
     assert balance(token, bob) == 0 and holders(token) == start_holders - 1
-    reg.reverts(token.functions.burn(bob, 1, b32("x")), "TransferNotAllowed",
-                **{"from": bob, "to": ZERO, "amount": 1, "reason": INSUFFICIENT})
-    reg.reverts(token.functions.burn(ZERO, 1, b32("x")), "ERC20InvalidSender", sender=ZERO)
+    forced_rejected(token, reg, bob, ZERO, 1, INSUFFICIENT)
+    reg.reverts(token.functions.burn(ZERO, 1, b32("x"), False), "ERC20InvalidSender", sender=ZERO)
 
 
-def test_burn_ignores_wallet_freeze_and_consumes_partial_freeze_but_not_liens(world):
+def test_burn_of_frozen_units_only_with_include_frozen(world):
     prop, reg, comp = world.prop, world.registrar, world.compliance
     alice = world.alice.address
     comp.send(prop.functions.setAddressFrozen(alice, True))
     comp.send(prop.functions.freezePartialTokens(alice, 300))
     reg.send(prop.functions.createLien(alice, world.dave.address, 200, b32("loan"), sha("lien")))
     assert prop.functions.freeBalanceOf(alice).call() == 500
-    receipt = reg.send(prop.functions.burn(alice, 600, b32("x")))  # 500 free + 100 of the frozen units
+    forced_rejected(prop, reg, alice, ZERO, 1, SENDER_FROZEN)  # a frozen wallet's units need the flag
+    receipt = forced_ok(prop, reg, alice, ZERO, 600, include_frozen=True)  # 500 free + 100 partially frozen
+    ev = one_event(prop, "Burned", receipt)
+    assert (ev["amount"], ev["frozenUnitsMoved"]) == (600, 600)  # every unit of a frozen wallet is frozen
     unfrozen = one_event(prop, "TokensUnfrozen", receipt)
-    assert (unfrozen["amount"], unfrozen["totalFrozen"]) == (100, 200)
+    assert same(unfrozen["wallet"], alice) and (unfrozen["amount"], unfrozen["totalFrozen"]) == (100, 200)
     assert balance(prop, alice) == 400 and prop.functions.getFrozenTokens(alice).call() == 200
-    # the 200 under the lien never move: burning 201 (> 400 - 200 lien) would need them
-    reg.reverts(prop.functions.burn(alice, 201, b32("x")), "TransferNotAllowed", reason=UNLOCKED)
-    reg.send(prop.functions.burn(alice, 200, b32("x")))
+    # the 200 under the lien never move, not even with the flag
+    forced_rejected(prop, reg, alice, ZERO, 201, UNLOCKED, include_frozen=True)
+    forced_ok(prop, reg, alice, ZERO, 200, include_frozen=True)
     assert balance(prop, alice) == 200 == prop.functions.encumberedBalanceOf(alice).call()
     assert prop.functions.getFrozenTokens(alice).call() == 0 and prop.functions.freeBalanceOf(alice).call() == 0
+
+
+def test_burn_of_partially_frozen_units_only_with_include_frozen(world, token):
+    reg, comp = world.registrar, world.compliance
+    a = world.alice.address
+    bal = balance(token, a)
+    comp.send(token.functions.freezePartialTokens(a, 100))
+    forced_rejected(token, reg, a, ZERO, bal - 99, UNLOCKED)
+    receipt = forced_ok(token, reg, a, ZERO, bal - 90, include_frozen=True)
+    assert one_event(token, "Burned", receipt)["frozenUnitsMoved"] == 10
+    ev = one_event(token, "TokensUnfrozen", receipt)
+    assert (ev["amount"], ev["totalFrozen"]) == (10, 90)
+    # within the free balance the flag moves no frozen unit
+    comp.send(token.functions.unfreezePartialTokens(a, 50))
+    receipt = forced_ok(token, reg, a, ZERO, 50, include_frozen=True)
+    assert one_event(token, "Burned", receipt)["frozenUnitsMoved"] == 0 and events(token, "TokensUnfrozen", receipt) == []
 
 
 # --------------------------------------------------------------------------------------------------- transfers
@@ -153,6 +283,7 @@ def test_transfer_and_transfer_from(world, token):
     carol.reverts(token.functions.transferFrom(bob.address, world.outsider.address, 10), "TransferNotAllowed",
                   **{"from": bob.address, "to": world.outsider.address, "amount": 10, "reason": RECIPIENT_NV})
     carol.reverts(token.functions.transferFrom(bob.address, world.dave.address, 21), "ERC20InsufficientAllowance")
+    alice.reverts(token.functions.transfer(ZERO, 1), "ERC20InvalidReceiver", receiver=ZERO)
 
 
 def test_recipient_and_sender_verification(world, token):
@@ -187,23 +318,30 @@ def test_zero_amount_transfer_does_not_change_holder_count(world):
 # --------------------------------------------------------------------------------------------------- pause
 
 
-def test_pause_blocks_transfers_but_not_mints_or_forced_moves(world, token):
-    comp, reg, alice, bob = world.compliance, world.registrar, world.alice, world.bob
+def test_pause_stops_every_move(world, token):
+    comp, reg, alice, bob, erin = world.compliance, world.registrar, world.alice, world.bob, world.erin.address
+    a, b = alice.address, bob.address
+    before = (balance(token, a), balance(token, b), supply(token))
     ev = one_event(token, "Paused", comp.send(token.functions.pause()))
     assert same(ev["account"], comp.address) and token.functions.paused().call() is True
-    transfer_rejected(token, alice, bob.address, 1, PAUSED)
-    bob.send(token.functions.approve(alice.address, 10))
-    assert_rejected(token, alice, token.functions.transferFrom(bob.address, alice.address, 1), bob.address, alice.address, 1, PAUSED)
-    # issuance and forced moves continue while trading is halted
-    assert tuple(token.functions.canTransfer(ZERO, world.erin.address, 5).call()) == (True, OK)
-    reg.send(token.functions.mint(world.erin.address, 5, b32("during-pause")))
-    reg.send(token.functions.forcedTransfer(alice.address, bob.address, 3, b32("order")))
-    reg.send(token.functions.burn(bob.address, 2, b32("burn")))
-    assert balance(token, world.erin.address) == 5
+    transfer_rejected(token, alice, b, 1, PAUSED)
+    bob.send(token.functions.approve(a, 10))
+    assert_rejected(token, alice, token.functions.transferFrom(b, a, 1), b, a, 1, PAUSED)
+    # mints, batch mints, burns and forced transfers stop too (a compromised registrar key is stopped as well)
+    mint_rejected(token, reg, erin, 5, b32("during-pause"), PAUSED)
+    reg.reverts(token.functions.batchMint([erin], [5], refs("during-pause")), "TransferNotAllowed",
+                **{"from": ZERO, "to": erin, "amount": 5, "reason": PAUSED})
+    for include in (False, True):
+        forced_rejected(token, reg, a, b, 3, PAUSED, include_frozen=include)
+        forced_rejected(token, reg, b, ZERO, 2, PAUSED, include_frozen=include)
+    assert tuple(token.functions.canTransfer(a, ZERO, 1).call()) == (False, PAUSED)  # nor a redemption request
+    assert (balance(token, a), balance(token, b), supply(token)) == before and balance(token, erin) == 0
     comp.reverts(token.functions.pause(), "EnforcedPause")
     ev = one_event(token, "Unpaused", comp.send(token.functions.unpause()))
     assert same(ev["account"], comp.address) and token.functions.paused().call() is False
-    transfer_ok(token, alice, bob.address, 1)
+    transfer_ok(token, alice, b, 1)
+    reg.send(token.functions.mint(erin, 5, b32("during-pause")))
+    forced_ok(token, reg, a, b, 3)
     comp.reverts(token.functions.unpause(), "ExpectedPause")
 
 
@@ -215,15 +353,17 @@ def test_wallet_freeze_both_sides(world, token):
     ev = one_event(token, "AddressFrozen", comp.send(token.functions.setAddressFrozen(alice.address, True)))
     assert same(ev["wallet"], alice.address) and ev["isFrozen"] is True and same(ev["by"], comp.address)
     assert token.functions.isFrozen(alice.address).call() is True and token.functions.frozenWalletCount().call() == 1
+    assert token.functions.canTransact(alice.address).call() is False
     transfer_rejected(token, alice, bob.address, 1, SENDER_FROZEN)
     transfer_rejected(token, bob, alice.address, 1, RECIPIENT_FROZEN)
-    assert_rejected(token, world.registrar, token.functions.mint(alice.address, 1, b32("m")), ZERO, alice.address, 1, RECIPIENT_FROZEN)
+    mint_rejected(token, world.registrar, alice.address, 1, b32("m"), RECIPIENT_FROZEN)
     comp.send(token.functions.setAddressFrozen(alice.address, True))  # idempotent: counted once
     assert token.functions.frozenWalletCount().call() == 1
     transfer_ok(token, bob, world.carol.address, 1)  # other wallets unaffected
     ev = one_event(token, "AddressFrozen", comp.send(token.functions.setAddressFrozen(alice.address, False)))
     assert ev["isFrozen"] is False
     assert token.functions.isFrozen(alice.address).call() is False and token.functions.frozenWalletCount().call() == 0
+    assert token.functions.canTransact(alice.address).call() is True
     transfer_ok(token, alice, bob.address, 1)
     transfer_ok(token, bob, alice.address, 1)
 
@@ -252,65 +392,116 @@ def test_partial_freeze(world, token):
 
 # --------------------------------------------------------------------------------------------------- forced transfer
 
+# rules a forced transfer overrides: the sender's consent (verification) and the lock-up; the sender's wallet freeze
+# only with includeFrozen
+OVERRIDDEN = ["sender-not-verified", "lockup", "sender-frozen"]
+# rules it obeys: the recipient's (and the pause)
+OBEYED = ["paused", "recipient-not-verified", "recipient-frozen", "country", "max-balance", "max-holders"]
 
-SKIPPED_RULES = ["paused", "sender-frozen", "recipient-frozen", "sender-not-verified", "lockup", "country",
-                 "max-balance", "max-holders"]
 
-
-@pytest.mark.parametrize("rule", SKIPPED_RULES)
-def test_forced_transfer_skips_rule(world, rule):
-    prop, comp, reg = world.prop, world.compliance, world.registrar
-    alice, to = world.alice, world.carol.address  # carol: US, holds nothing
-    f = prop.functions
-    setup = {
+def _forced_setup(world, rule, to):
+    prop, comp = world.prop, world.compliance
+    f, alice = prop.functions, world.alice
+    return {
         "paused": (lambda: comp.send(f.pause()), PAUSED),
         "sender-frozen": (lambda: comp.send(f.setAddressFrozen(alice.address, True)), SENDER_FROZEN),
         "recipient-frozen": (lambda: comp.send(f.setAddressFrozen(to, True)), RECIPIENT_FROZEN),
         "sender-not-verified": (lambda: comp.send(world.stack.identity.functions.deleteIdentity(alice.address)), SENDER_NV),
+        "recipient-not-verified": (lambda: comp.send(world.stack.identity.functions.deleteIdentity(to)), RECIPIENT_NV),
         "lockup": (lambda: comp.send(f.setLockupUntil(world.chain.timestamp() + DAY)), LOCKED_UP),
         "country": (lambda: (comp.send(f.setCountryRestriction(2)), comp.send(f.setCountriesListed([US], True))), COUNTRY),
         "max-balance": (lambda: comp.send(f.setMaxBalance(50)), MAX_BALANCE),
         "max-holders": (lambda: comp.send(f.setMaxHolders(2)), MAX_HOLDERS),
-    }
-    action, code = setup[rule]
+    }[rule]
+
+
+@pytest.mark.parametrize("rule", OVERRIDDEN)
+def test_forced_transfer_overrides_rule(world, rule):
+    prop, reg = world.prop, world.registrar
+    alice, to = world.alice, world.carol.address  # carol: US, holds nothing
+    action, code = _forced_setup(world, rule, to)
     action()
     transfer_rejected(prop, alice, to, 100, code)  # an ordinary transfer is refused...
-    receipt = reg.send(f.forcedTransfer(alice.address, to, 100, b32("court-order-9")))  # ...a forced one is not
+    include = rule == "sender-frozen"
+    if include:
+        forced_rejected(prop, reg, alice.address, to, 100, SENDER_FROZEN)  # ...a forced one only with the flag
+    receipt = forced_ok(prop, reg, alice.address, to, 100, include_frozen=include, reason=b32("court-order-9"))
     ev = one_event(prop, "ForcedTransfer", receipt)
     assert same(ev["from"], alice.address) and same(ev["to"], to) and ev["amount"] == 100
-    assert ev["reason"] == b32("court-order-9")
+    assert ev["reason"] == b32("court-order-9") and ev["frozenUnitsMoved"] == (100 if include else 0)
     assert balance(prop, to) == 100 and balance(prop, alice.address) == 900 and holders(prop) == 3
+
+
+@pytest.mark.parametrize("rule", OBEYED)
+def test_forced_transfer_obeys_the_recipients_rules(world, rule):
+    prop, reg = world.prop, world.registrar
+    alice, to = world.alice, world.carol.address
+    action, code = _forced_setup(world, rule, to)
+    action()
+    transfer_rejected(prop, alice, to, 100, code)
+    for include in (False, True):  # the flag only concerns frozen units
+        forced_rejected(prop, reg, alice.address, to, 100, code, include_frozen=include)
+    assert balance(prop, to) == 0 and balance(prop, alice.address) == 1000
 
 
 def test_forced_transfer_requires_verified_recipient_and_never_moves_liened_units(world, token):
     reg = world.registrar
     a, b = world.alice.address, world.bob.address
     bal = balance(token, a)
-    reg.reverts(token.functions.forcedTransfer(a, world.outsider.address, 1, b32("x")), "TransferNotAllowed",
-                **{"from": a, "to": world.outsider.address, "amount": 1, "reason": RECIPIENT_NV})
+    forced_rejected(token, reg, a, world.outsider.address, 1, RECIPIENT_NV)
     reg.send(token.functions.createLien(a, world.dave.address, 100, b32("loan"), sha("doc")))
-    reg.reverts(token.functions.forcedTransfer(a, b, bal - 99, b32("x")), "TransferNotAllowed",
-                **{"from": a, "to": b, "amount": bal - 99, "reason": UNLOCKED})
-    reg.reverts(token.functions.forcedTransfer(a, b, bal + 1, b32("x")), "TransferNotAllowed", reason=INSUFFICIENT)
-    reg.reverts(token.functions.forcedTransfer(ZERO, b, 1, b32("x")), "ERC20InvalidSender", sender=ZERO)
-    reg.reverts(token.functions.forcedTransfer(a, ZERO, 1, b32("x")), "ERC20InvalidReceiver", receiver=ZERO)
-    reg.send(token.functions.forcedTransfer(a, b, bal - 100, b32("x")))
+    for include in (False, True):
+        forced_rejected(token, reg, a, b, bal - 99, UNLOCKED, include_frozen=include)
+    forced_rejected(token, reg, a, b, bal + 1, INSUFFICIENT)
+    reg.reverts(token.functions.forcedTransfer(ZERO, b, 1, b32("x"), False), "ERC20InvalidSender", sender=ZERO)
+    reg.reverts(token.functions.forcedTransfer(a, ZERO, 1, b32("x"), False), "ERC20InvalidReceiver", receiver=ZERO)
+    forced_ok(token, reg, a, b, bal - 100, include_frozen=True)
     assert balance(token, a) == 100 == token.functions.encumberedBalanceOf(a).call()
 
 
-def test_forced_transfer_consumes_partially_frozen_units(world):
+def test_forced_transfer_moves_partially_frozen_units_only_with_include_frozen(world):
     prop, reg = world.prop, world.registrar
-    a = world.alice.address
+    a, b = world.alice.address, world.bob.address
     world.compliance.send(prop.functions.freezePartialTokens(a, 800))
-    receipt = reg.send(prop.functions.forcedTransfer(a, world.bob.address, 500, b32("order")))
+    forced_rejected(prop, reg, a, b, 500, UNLOCKED)  # 200 free
+    receipt = forced_ok(prop, reg, a, b, 500, include_frozen=True)
+    assert one_event(prop, "ForcedTransfer", receipt)["frozenUnitsMoved"] == 300
     ev = one_event(prop, "TokensUnfrozen", receipt)
     assert same(ev["wallet"], a) and (ev["amount"], ev["totalFrozen"]) == (300, 500)
     assert prop.functions.getFrozenTokens(a).call() == 500 and balance(prop, a) == 500
     assert prop.functions.freeBalanceOf(a).call() == 0
-    # within the free balance nothing is unfrozen
+    # within the free balance nothing is unfrozen, flag or not
     world.compliance.send(prop.functions.unfreezePartialTokens(a, 100))
-    receipt = reg.send(prop.functions.forcedTransfer(a, world.bob.address, 100, b32("order")))
+    receipt = forced_ok(prop, reg, a, b, 100)
     assert events(prop, "TokensUnfrozen", receipt) == [] and prop.functions.getFrozenTokens(a).call() == 400
+    assert one_event(prop, "ForcedTransfer", receipt)["frozenUnitsMoved"] == 0
+
+
+def test_forced_transfer_of_a_frozen_wallet_counts_every_unit_as_frozen(world, token):
+    reg, comp = world.registrar, world.compliance
+    a, b = world.alice.address, world.bob.address
+    comp.send(token.functions.setAddressFrozen(a, True))
+    comp.send(token.functions.freezePartialTokens(a, 100))
+    forced_rejected(token, reg, a, b, 1, SENDER_FROZEN)
+    receipt = forced_ok(token, reg, a, b, 50, include_frozen=True)
+    assert one_event(token, "ForcedTransfer", receipt)["frozenUnitsMoved"] == 50
+    assert events(token, "TokensUnfrozen", receipt) == []  # the partially frozen units were not needed
+    bal = balance(token, a)
+    receipt = forced_ok(token, reg, a, b, bal, include_frozen=True)  # everything, partially frozen units included
+    assert one_event(token, "ForcedTransfer", receipt)["frozenUnitsMoved"] == bal
+    assert one_event(token, "TokensUnfrozen", receipt)["amount"] == 100
+    assert token.functions.isFrozen(a).call() is True and token.functions.getFrozenTokens(a).call() == 0
+
+
+def test_forced_self_transfer_is_refused_and_keeps_the_freeze(world):
+    # A forced self-transfer would move nothing but could unfreeze units without COMPLIANCE_ROLE.
+    prop = world.prop
+    a = world.alice.address
+    world.compliance.send(prop.functions.freezePartialTokens(a, 800))
+    world.registrar.reverts(prop.functions.forcedTransfer(a, a, 1000, b32("noop"), True), "ForcedSelfTransfer", wallet=a)
+    assert balance(prop, a) == 1000 and prop.functions.getFrozenTokens(a).call() == 800
+    with pytest.raises(CustomErrorRevert, match="ForcedSelfTransfer"):  # the view says what the move would do
+        world.admin.tx.call(prop.functions.canForceTransfer(a, a, 1, False))
 
 
 # --------------------------------------------------------------------------------------------------- liens
@@ -357,6 +548,29 @@ def test_lien_release_by_beneficiary_and_not_by_strangers(world):
     bank.reverts(prop.functions.releaseLien(0), "LienNotActive", lienId=0)
 
 
+@pytest.mark.parametrize("by", ["beneficiary", "registrar"])
+def test_change_lien_beneficiary(world, token, by):
+    reg, bank, new_bank = world.registrar, world.dave, world.erin
+    a = world.alice.address
+    reg.send(token.functions.createLien(a, bank.address, 100, b32("L1"), sha("d")))
+    for stranger in (world.carol, world.alice, world.compliance, world.custodian, world.admin, new_bank):
+        stranger.refused(token.functions.changeLienBeneficiary(1, new_bank.address), "registrar")
+    actor = bank if by == "beneficiary" else reg
+    actor.reverts(token.functions.changeLienBeneficiary(1, ZERO), "ZeroAddress")
+    ev = one_event(token, "LienBeneficiaryChanged", actor.send(token.functions.changeLienBeneficiary(1, new_bank.address)))
+    assert ev["lienId"] == 1 and same(ev["previousBeneficiary"], bank.address)
+    assert same(ev["newBeneficiary"], new_bank.address) and same(ev["changedBy"], actor.address)
+    assert tuple(token.functions.lien(1).call()) == (a, new_bank.address, 100, False)
+    # the old beneficiary can neither release it nor change it again; the new one can
+    bank.refused(token.functions.releaseLien(1), "registrar")
+    bank.refused(token.functions.changeLienBeneficiary(1, bank.address), "registrar")
+    ev = one_event(token, "LienReleased", new_bank.send(token.functions.releaseLien(1)))
+    assert same(ev["beneficiary"], new_bank.address) and same(ev["releasedBy"], new_bank.address)
+    assert token.functions.encumberedBalanceOf(a).call() == 0
+    reg.reverts(token.functions.changeLienBeneficiary(1, bank.address), "LienNotActive", lienId=1)
+    reg.reverts(token.functions.changeLienBeneficiary(7, bank.address), "LienNotActive", lienId=7)
+
+
 def test_lien_argument_checks(world):
     prop, reg = world.prop, world.registrar
     a = world.alice.address
@@ -371,98 +585,23 @@ def test_lien_argument_checks(world):
     assert prop.functions.lienCount().call() == 0
 
 
-# --------------------------------------------------------------------------------------------------- recovery
-
-
-def test_recovery_moves_balance_freeze_partial_freeze_and_liens(world, token):
-    reg, comp = world.registrar, world.compliance
-    lost = world.alice.address
-    new = world.new_wallet("alice-new")
-    bal = balance(token, lost)
-    comp.send(token.functions.setAddressFrozen(lost, True))
-    comp.send(token.functions.freezePartialTokens(lost, 200))
-    reg.send(token.functions.createLien(lost, world.dave.address, 300, b32("loan"), sha("d")))
-    start_holders = holders(token)
-
-    receipt = reg.send(token.functions.recoveryAddress(lost, new))
-    ev = one_event(token, "RecoverySuccess", receipt)
-    assert same(ev["lostWallet"], lost) and same(ev["newWallet"], new)
-    assert (ev["amount"], ev["frozen"], ev["frozenTokens"], ev["encumbered"], ev["locked"]) == (bal, True, 200, 300, 0)
-    t = one_event(token, "Transfer", receipt)
-    assert same(t["from"], lost) and same(t["to"], new) and t["value"] == bal
-    f = token.functions
-    assert (balance(token, lost), f.isFrozen(lost).call(), f.getFrozenTokens(lost).call(), f.encumberedBalanceOf(lost).call()) == (0, False, 0, 0)
-    assert (balance(token, new), f.isFrozen(new).call(), f.getFrozenTokens(new).call(), f.encumberedBalanceOf(new).call()) == (bal, True, 200, 300)
-    assert f.freeBalanceOf(new).call() == bal - 500 and f.frozenWalletCount().call() == 1
-    assert holders(token) == start_holders
-    assert f.lien(1).call()[0] == new  # the lien follows the recovered wallet
-    ev = one_event(token, "LienReleased", world.dave.send(f.releaseLien(1)))
-    assert same(ev["holder"], new) and f.encumberedBalanceOf(new).call() == 0
-
-
-def test_recovery_into_existing_holder_merges(world):
-    prop, reg, comp = world.prop, world.registrar, world.compliance
-    a, b = world.alice.address, world.bob.address
-    comp.send(prop.functions.setAddressFrozen(a, True))
-    comp.send(prop.functions.setAddressFrozen(b, True))
-    assert prop.functions.frozenWalletCount().call() == 2
-    reg.send(prop.functions.recoveryAddress(a, b))
-    assert balance(prop, b) == 1500 and holders(prop) == 1
-    assert prop.functions.frozenWalletCount().call() == 1 and prop.functions.isFrozen(b).call() is True
-
-
-def test_recovery_rejections(world):
-    prop, reg = world.prop, world.registrar
-    a, b = world.alice.address, world.bob.address
-    erin = world.erin.address
-    reg.reverts(prop.functions.recoveryAddress(a, world.outsider.address), "TransferNotAllowed",
-                **{"from": a, "to": world.outsider.address, "amount": 1000, "reason": RECIPIENT_NV})
-    reg.reverts(prop.functions.recoveryAddress(erin, a), "InvalidRecovery", lostWallet=erin, newWallet=a)  # no units
-    reg.reverts(prop.functions.recoveryAddress(a, a), "InvalidRecovery")
-    reg.reverts(prop.functions.recoveryAddress(a, ZERO), "InvalidRecovery")
-    reg.send(prop.functions.recoveryAddress(b, erin))
-    world.registrar.send(prop.functions.mint(b, 10, b32("again")))
-    reg.reverts(prop.functions.recoveryAddress(a, b), "InvalidRecovery", lostWallet=a, newWallet=b)  # b was recovered from
-    assert balance(prop, a) == 1000
-
-
-def test_recovery_chain_liens_follow(world):
-    prop, reg = world.prop, world.registrar
+def test_lien_amount_bounded_by_uint96(world):
+    _, big, _ = create_property(world, "BIG", cap=2**100, activate=True)
     a = world.alice.address
-    w1, w2 = world.new_wallet("r1"), world.new_wallet("r2")
-    reg.send(prop.functions.createLien(a, world.dave.address, 100, b32("loan"), sha("d")))
-    reg.send(prop.functions.recoveryAddress(a, w1))
-    reg.send(prop.functions.recoveryAddress(w1, w2))
-    assert prop.functions.lien(1).call()[0] == w2 and prop.functions.encumberedBalanceOf(w2).call() == 100
-    ev = one_event(prop, "LienReleased", reg.send(prop.functions.releaseLien(1)))
-    assert same(ev["holder"], w2) and prop.functions.encumberedBalanceOf(w2).call() == 0
-    assert prop.functions.freeBalanceOf(w2).call() == 1000
-
-
-def test_no_lien_or_recovery_starts_from_a_recovered_from_wallet(world):
-    # Liens and redemption requests of a recovered-from wallet resolve to its successor, so after the recovery the
-    # old wallet (which keeps its identity: recoveryAddress does not touch the identity registry) may receive units
-    # again, but no lien, redemption or second recovery may start from it.
-    prop, reg = world.prop, world.registrar
-    a, new = world.alice.address, world.new_wallet("alice-new")
-    reg.send(prop.functions.createLien(a, world.dave.address, 100, b32("loan-1"), sha("d1")))  # lien 1: follows
-    reg.send(prop.functions.recoveryAddress(a, new))
-    assert prop.functions.encumberedBalanceOf(new).call() == 100
-    transfer_ok(prop, world.bob, a, 100)
-    reg.reverts(prop.functions.createLien(a, world.carol.address, 60, b32("loan-2"), sha("d2")),
-                "WalletRecovered", wallet=a, successor=new)
-    reg.reverts(prop.functions.recoveryAddress(a, world.new_wallet("alice-third")), "WalletRecovered", wallet=a)
-    # the lien that followed the recovery is released from the successor
-    world.dave.send(prop.functions.releaseLien(1))
-    assert prop.functions.encumberedBalanceOf(new).call() == 0 and prop.functions.encumberedBalanceOf(a).call() == 0
+    world.registrar.send(big.functions.mint(a, 2**96, b32("big")))
+    world.registrar.reverts(big.functions.createLien(a, world.dave.address, 2**96, b32("x"), sha("x")),
+                            "SafeCastOverflowedUintDowncast", bits=96, value=2**96)
+    world.registrar.send(big.functions.createLien(a, world.dave.address, 2**96 - 1, b32("x"), sha("x")))
+    assert big.functions.encumberedBalanceOf(a).call() == 2**96 - 1 and big.functions.freeBalanceOf(a).call() == 1
 
 
 # --------------------------------------------------------------------------------------------------- country rules
 
 
 def test_country_allowlist(world, token):
-    comp, alice = world.compliance, world.alice
+    comp, alice, reg = world.compliance, world.alice, world.registrar
     f = token.functions
+    reg.send(f.mint(world.carol.address, 5, b32("carol")))  # a US holder, before the rule
     ev = one_event(token, "CountryRestrictionSet", comp.send(f.setCountryRestriction(1)))
     assert ev["mode"] == 1 and f.rules().call()[0] == 1
     # allowlist on, empty list: nobody may receive
@@ -473,9 +612,9 @@ def test_country_allowlist(world, token):
     transfer_ok(token, alice, world.bob.address, 1)          # PK
     transfer_ok(token, alice, world.dave.address, 1)         # GB
     transfer_rejected(token, alice, world.carol.address, 1, COUNTRY)  # US
-    assert_rejected(token, world.registrar, f.mint(world.carol.address, 1, b32("m")), ZERO, world.carol.address, 1, COUNTRY)
+    mint_rejected(token, reg, world.carol.address, 1, b32("m"), COUNTRY)
+    forced_rejected(token, reg, alice.address, world.carol.address, 1, COUNTRY)  # forced moves obey it too
     # only the recipient's country counts: a US holder may send to PK
-    world.registrar.send(f.forcedTransfer(alice.address, world.carol.address, 5, b32("x")))
     transfer_ok(token, world.carol, alice.address, 5)
     comp.send(f.setCountriesListed([GB], False))
     transfer_rejected(token, alice, world.dave.address, 1, COUNTRY)
@@ -491,6 +630,7 @@ def test_country_blocklist(world):
     comp.send(f.setCountryRestriction(2))
     assert f.rules().call()[0] == 2
     transfer_rejected(prop, alice, world.carol.address, 1, COUNTRY)
+    forced_rejected(prop, world.registrar, alice.address, world.carol.address, 1, COUNTRY, include_frozen=True)
     transfer_ok(prop, alice, world.bob.address, 1)
     comp.send(f.setCountriesListed([US], False))
     transfer_ok(prop, alice, world.carol.address, 1)
@@ -517,9 +657,9 @@ def test_holder_count_up_and_down(world, token):
     assert holders(token) == 2
     transfer_ok(token, b, c.address, balance(token, b.address))  # one leaves, one joins
     assert holders(token) == 2
-    reg.send(token.functions.burn(c.address, balance(token, c.address), b32("x")))
+    forced_ok(token, reg, c.address, ZERO, balance(token, c.address))
     assert holders(token) == 1
-    reg.send(token.functions.forcedTransfer(a.address, world.dave.address, 1, b32("x")))
+    forced_ok(token, reg, a.address, world.dave.address, 1)
     assert holders(token) == 2
 
 
@@ -529,20 +669,22 @@ def test_max_holders(world):
     ev = one_event(prop, "MaxHoldersSet", comp.send(prop.functions.setMaxHolders(2)))
     assert ev["maxHolders"] == 2 and prop.functions.rules().call()[2] == 2
     transfer_rejected(prop, alice, carol.address, 1, MAX_HOLDERS)
-    assert_rejected(prop, reg, prop.functions.mint(carol.address, 1, b32("m")), ZERO, carol.address, 1, MAX_HOLDERS)
+    mint_rejected(prop, reg, carol.address, 1, b32("m"), MAX_HOLDERS)
+    forced_rejected(prop, reg, alice.address, carol.address, 1, MAX_HOLDERS)  # forced moves respect it too
     transfer_ok(prop, alice, bob.address, 1)  # existing holders trade freely
     transfer_ok(prop, bob, carol.address, balance(prop, bob.address))  # bob leaves as carol joins
+    forced_ok(prop, reg, carol.address, bob.address, balance(prop, carol.address))  # and back, forced
     assert holders(prop) == 2
     comp.send(prop.functions.setMaxHolders(3))
-    transfer_ok(prop, alice, bob.address, 1)
+    transfer_ok(prop, alice, carol.address, 1)
     assert holders(prop) == 3
-    # forced moves may exceed the maximum
-    comp.send(prop.functions.setMaxHolders(3))
-    reg.send(prop.functions.forcedTransfer(alice.address, world.dave.address, 1, b32("x")))
-    assert holders(prop) == 4
+    forced_rejected(prop, reg, alice.address, world.dave.address, 1, MAX_HOLDERS)
     transfer_rejected(prop, alice, world.erin.address, 1, MAX_HOLDERS)
+    comp.send(prop.functions.setMaxHolders(2))  # holders above the maximum are not affected
+    transfer_ok(prop, alice, carol.address, 1)
     comp.send(prop.functions.setMaxHolders(0))  # unlimited
     transfer_ok(prop, alice, world.erin.address, 1)
+    forced_ok(prop, reg, alice.address, world.dave.address, 1)
     assert holders(prop) == 5
     comp.reverts(prop.functions.setMaxHolders(2**32), "SafeCastOverflowedUintDowncast", bits=32, value=2**32)
 
@@ -556,9 +698,10 @@ def test_max_balance(world):
     ev = one_event(prop, "MaxBalanceSet", comp.send(prop.functions.setMaxBalance(1200)))
     assert ev["maxBalance"] == 1200 and prop.functions.rules().call()[3] == 1200
     transfer_rejected(prop, alice, bob.address, 701, MAX_BALANCE)
+    forced_rejected(prop, reg, alice.address, bob.address, 701, MAX_BALANCE)  # forced moves respect it too
     transfer_ok(prop, alice, bob.address, 700)
     assert balance(prop, bob.address) == 1200
-    assert_rejected(prop, reg, prop.functions.mint(bob.address, 1, b32("m")), ZERO, bob.address, 1, MAX_BALANCE)
+    mint_rejected(prop, reg, bob.address, 1, b32("m"), MAX_BALANCE)
     reg.send(prop.functions.mint(world.erin.address, 1200, b32("m2")))
     comp.send(prop.functions.setMaxBalance(0))
     transfer_ok(prop, alice, bob.address, 300)
@@ -578,6 +721,7 @@ def test_lockup_until_a_date(world, token):
     assert ev["lockupUntil"] == until and token.functions.rules().call()[1] == until
     transfer_rejected(token, world.alice, world.bob.address, 1, LOCKED_UP)
     reg.send(token.functions.mint(world.erin.address, 7, b32("m")))  # issuance is not locked up
+    forced_ok(token, reg, world.alice.address, world.bob.address, 1)  # nor a forced move
     chain.advance_time(10 * DAY)
     transfer_rejected(token, world.alice, world.bob.address, 1, LOCKED_UP)
     chain.advance_time(20 * DAY + 1)
@@ -620,6 +764,54 @@ def test_first_failing_rule_is_reported(world):
     transfer_rejected(prop, alice, target, 5, PAUSED)
 
 
+def test_first_failing_rule_of_a_mint(world):
+    """Mints: paused, asset not active, recipient not verified, recipient frozen, country, max balance, cap."""
+    prop, comp, reg = world.prop, world.compliance, world.registrar
+    f = prop.functions
+    carol = world.carol.address  # US
+    room = PROP_CAP - supply(prop)
+    comp.send(f.setLockupUntil(world.chain.timestamp() + DAY))  # never checked for mints
+    mint_rejected(prop, reg, carol, room + 1, b32("m"), CAP)
+    comp.send(f.setMaxBalance(room))
+    mint_rejected(prop, reg, carol, room + 1, b32("m"), MAX_BALANCE)
+    comp.send(f.setCountryRestriction(1))
+    mint_rejected(prop, reg, carol, room + 1, b32("m"), COUNTRY)
+    comp.send(f.setAddressFrozen(carol, True))
+    mint_rejected(prop, reg, carol, room + 1, b32("m"), RECIPIENT_FROZEN)
+    comp.send(world.stack.identity.functions.deleteIdentity(carol))
+    mint_rejected(prop, reg, carol, room + 1, b32("m"), RECIPIENT_NV)
+    world.set_status(world.prop_asset, 2)
+    mint_rejected(prop, reg, carol, room + 1, b32("m"), ASSET_NOT_ACTIVE)
+    comp.send(f.pause())
+    mint_rejected(prop, reg, carol, room + 1, b32("m"), PAUSED)
+
+
+def test_first_failing_rule_of_a_forced_transfer(world):
+    """Forced: paused, recipient not verified, sender frozen (without the flag), recipient frozen, country, balance,
+    unlocked balance, max balance, max holders."""
+    prop, comp, reg = world.prop, world.compliance, world.registrar
+    f = prop.functions
+    a, carol = world.alice.address, world.carol.address
+    comp.send(f.setMaxHolders(2))
+    forced_rejected(prop, reg, a, carol, 5, MAX_HOLDERS)
+    comp.send(f.setMaxBalance(1))
+    forced_rejected(prop, reg, a, carol, 5, MAX_BALANCE)
+    comp.send(f.freezePartialTokens(a, 996))
+    forced_rejected(prop, reg, a, carol, 5, UNLOCKED)
+    forced_rejected(prop, reg, a, carol, 1001, INSUFFICIENT)
+    comp.send(f.setCountryRestriction(1))
+    forced_rejected(prop, reg, a, carol, 5, COUNTRY)
+    comp.send(f.setAddressFrozen(carol, True))
+    forced_rejected(prop, reg, a, carol, 5, RECIPIENT_FROZEN)
+    comp.send(f.setAddressFrozen(a, True))
+    forced_rejected(prop, reg, a, carol, 5, SENDER_FROZEN)
+    forced_rejected(prop, reg, a, carol, 5, RECIPIENT_FROZEN, include_frozen=True)
+    comp.send(world.stack.identity.functions.deleteIdentity(carol))
+    forced_rejected(prop, reg, a, carol, 5, RECIPIENT_NV)
+    comp.send(f.pause())
+    forced_rejected(prop, reg, a, carol, 5, PAUSED, include_frozen=True)
+
+
 def test_balance_checked_before_max_balance_and_holders(world):
     prop, comp = world.prop, world.compliance
     comp.send(prop.functions.setMaxHolders(2))
@@ -632,7 +824,9 @@ def test_balance_checked_before_max_balance_and_holders(world):
     transfer_rejected(prop, world.bob, world.carol.address, 2, MAX_HOLDERS)
 
 
-def test_can_transfer_for_burns(world):
+def test_can_transfer_for_redemption_requests(world):
+    """canTransfer(holder, 0, x) is the check of a holder's redemption request: pause, sender verified, sender frozen,
+    balance, unlocked balance."""
     prop = world.prop
     a = world.alice.address
     assert tuple(prop.functions.canTransfer(a, ZERO, 1000).call()) == (True, OK)
@@ -641,25 +835,7 @@ def test_can_transfer_for_burns(world):
     assert tuple(prop.functions.canTransfer(a, ZERO, 1000).call()) == (False, UNLOCKED)
     world.compliance.send(prop.functions.setAddressFrozen(a, True))
     assert tuple(prop.functions.canTransfer(a, ZERO, 1).call()) == (False, SENDER_FROZEN)
-    world.compliance.send(prop.functions.pause())  # holder-initiated burns do not look at the pause
-    world.compliance.send(prop.functions.setAddressFrozen(a, False))
-    assert tuple(prop.functions.canTransfer(a, ZERO, 1).call()) == (True, OK)
-
-
-def test_forced_self_transfer_is_refused_and_keeps_the_freeze(world):
-    # A forced self-transfer would move nothing but could unfreeze units without COMPLIANCE_ROLE.
-    prop = world.prop
-    a = world.alice.address
-    world.compliance.send(prop.functions.freezePartialTokens(a, 800))
-    world.registrar.reverts(prop.functions.forcedTransfer(a, a, 1000, b32("noop")), "ForcedSelfTransfer", wallet=a)
-    assert balance(prop, a) == 1000 and prop.functions.getFrozenTokens(a).call() == 800
-
-
-def test_lien_amount_bounded_by_uint96(world):
-    _, big, _ = create_property(world, "BIG", cap=2**100)
-    a = world.alice.address
-    world.registrar.send(big.functions.mint(a, 2**96, b32("big")))
-    world.registrar.reverts(big.functions.createLien(a, world.dave.address, 2**96, b32("x"), sha("x")),
-                            "SafeCastOverflowedUintDowncast", bits=96, value=2**96)
-    world.registrar.send(big.functions.createLien(a, world.dave.address, 2**96 - 1, b32("x"), sha("x")))
-    assert big.functions.encumberedBalanceOf(a).call() == 2**96 - 1 and big.functions.freeBalanceOf(a).call() == 1
+    world.compliance.send(world.stack.identity.functions.deleteIdentity(a))
+    assert tuple(prop.functions.canTransfer(a, ZERO, 1).call()) == (False, SENDER_NV)
+    world.compliance.send(prop.functions.pause())
+    assert tuple(prop.functions.canTransfer(a, ZERO, 1).call()) == (False, PAUSED)

@@ -156,19 +156,26 @@ def _session(network: str, keystore: Optional[Path] = None, account: int = 0, lo
     return open_session(chain=chain, signer=signer, log=log)
 
 
-def _registrar(network: str, keystore: Optional[Path] = None, account: int = 0):
+def _registrar(network: str, keystore: Optional[Path] = None, account: int = 0, db: Optional[str] = None,
+               with_ledger: bool = False):
     from .registrar import Registrar
     from .stack import load_stack
 
     if network == "tester":
         raise RwaError(IN_PROCESS_HINT)
     session = _session(network, keystore, account)
-    return Registrar(load_stack(session))
+    ledger = _ledger(network, db) if with_ledger else None
+    return Registrar(load_stack(session), ledger=ledger)
 
 
 def _outcome(o) -> None:
-    emit({"status": o.status, "detail": o.detail, "tx_hash": o.tx_hash, **o.data},
-         f"[{'green' if o.status == 'done' else 'yellow'}]{o.status}[/]: {o.detail}")
+    colour = {"done": "green", "skipped": "yellow", "pending": "yellow"}.get(o.status, "yellow")
+    emit({"status": o.status, "detail": o.detail, "tx_hash": o.tx_hash, **o.data}, f"[{colour}]{o.status}[/]: {o.detail}")
+    if not state.json:
+        for line in o.data.get("steps", []) or []:
+            out.print(f"  done: {line}", highlight=False)
+        for line in o.data.get("pending", []) or []:
+            out.print(f"  [yellow]pending:[/] {line}", highlight=False)
 
 
 @app.command("deploy")
@@ -200,11 +207,46 @@ def deploy_cmd(
 
 @asset_app.command("register")
 def asset_register(spec: Path, network: str = NetworkOpt, keystore: Optional[Path] = KeystoreOpt) -> None:
-    """Register an asset from a TOML/JSON spec and create its token (re-running is a no-op)."""
+    """Register an asset from a TOML/JSON spec and create its token. A parcel or symbol already registered is
+    refused (nothing changes); the same spec run again sends nothing, or completes an interrupted registration."""
     from .models import load_spec
 
-    parsed = load_spec(spec)  # validate before touching any chain
+    parsed = load_spec(spec)  # validate (files hashed, canonical forms) before touching any chain
     _outcome(_registrar(network, keystore).register_asset(parsed))
+
+
+@asset_app.command("rules")
+def asset_rules(asset: str, rules_file: Path = typer.Argument(..., metavar="RULES", help="TOML/JSON file: a [rules] table (or an asset spec)."),
+                network: str = NetworkOpt, keystore: Optional[Path] = KeystoreOpt) -> None:
+    """Change an asset's transfer rules (compliance officer): only what differs from the chain is sent."""
+    from .models import TransferRules, load_rules
+
+    rules = load_rules(rules_file, TransferRules)
+    _outcome(_registrar(network, keystore).set_rules(asset, rules))
+
+
+@asset_app.command("status")
+def asset_status(asset: str, status: str = typer.Argument(..., help="active, suspended or retired."),
+                 network: str = NetworkOpt, keystore: Optional[Path] = KeystoreOpt) -> None:
+    """Move an asset's status forward (registered -> active -> suspended -> retired; suspended -> active)."""
+    _outcome(_registrar(network, keystore).set_status(asset, status))
+
+
+@asset_app.command("document")
+def asset_document(
+    asset: str,
+    name: str = typer.Option(..., help="Document name, e.g. title-deed (mapped to its canonical form)."),
+    file: Path = typer.Option(..., help="The document file (hashed, SHA-256; never uploaded)."),
+    uri: str = typer.Option(..., help="Where the document is stored (ipfs://...)."),
+    effective_date: str = typer.Option(..., "--effective-date", help="YYYY-MM-DD."),
+    network: str = NetworkOpt,
+    keystore: Optional[Path] = KeystoreOpt,
+) -> None:
+    """Record a new document version of an asset (a new file supersedes the current one of that name)."""
+    from .models import DocumentSpec, parse
+
+    doc = parse(DocumentSpec, {"name": name, "file": str(file), "uri": uri, "effective_date": effective_date}, "document")
+    _outcome(_registrar(network, keystore).add_document(asset, doc))
 
 
 @asset_app.command("show")
@@ -230,38 +272,69 @@ def asset_list(network: str = NetworkOpt) -> None:
 @investor_app.command("add")
 def investor_add(
     wallet: str,
-    country: str = typer.Option(..., help="ISO 3166 alpha-2, e.g. PK."),
-    kyc_expiry: str = typer.Option(..., help="KYC valid until (YYYY-MM-DD)."),
-    category: str = typer.Option("retail", help="retail, accredited or institutional."),
+    country: Optional[str] = typer.Option(None, help="ISO 3166 alpha-2, e.g. PK (a new investor needs it)."),
+    kyc_expiry: Optional[str] = typer.Option(None, help="KYC valid until (YYYY-MM-DD; a new investor needs it)."),
+    category: Optional[str] = typer.Option(None, help="retail, accredited or institutional (default: kept; retail when new)."),
+    label: Optional[str] = typer.Option(None, help="The investor's name, kept in the ledger only (never on chain)."),
+    investor: Optional[str] = typer.Option(None, "--investor", help="Add WALLET to this investor (any of its wallets)."),
     network: str = NetworkOpt,
     keystore: Optional[Path] = KeystoreOpt,
+    db: Optional[str] = DbOpt,
 ) -> None:
-    """Register (or update) one investor's identity."""
+    """Register an investor (its first wallet), renew its KYC or change its fields, or add a wallet to it."""
     from .models import InvestorSpec, parse
 
-    spec = parse(InvestorSpec, {"wallet": wallet, "country": country, "kyc_expiry": kyc_expiry, "category": category}, "investor")
-    _outcome(_registrar(network, keystore).add_investor(spec))
+    row = {"wallet": wallet, "country": country, "kyc_expiry": kyc_expiry, "category": category, "label": label,
+           "investor": investor}
+    spec = parse(InvestorSpec, {k: v for k, v in row.items() if v is not None}, "investor")
+    _outcome(_registrar(network, keystore, db=db, with_ledger=True).add_investor(spec))
 
 
 @investor_app.command("import")
-def investor_import(csv_file: Path, network: str = NetworkOpt, keystore: Optional[Path] = KeystoreOpt) -> None:
-    """Onboard investors from a CSV (wallet,country,kyc_expiry,category[,label]) in batches."""
+def investor_import(csv_file: Path, network: str = NetworkOpt, keystore: Optional[Path] = KeystoreOpt,
+                    db: Optional[str] = DbOpt) -> None:
+    """Onboard investors from a CSV (wallet,country,kyc_expiry[,category,label,investor]) in batches; a row with
+    `investor` adds a further wallet to that investor. Labels go to the ledger only."""
     from .models import InvestorSpec, load_csv
 
     specs = load_csv(csv_file, InvestorSpec)
-    registrar = _registrar(network, keystore)
-    with _progress(None, f"onboarding {len(specs)} investors (transactions sent)") as advance:
+    registrar = _registrar(network, keystore, db=db, with_ledger=True)
+    with _progress(None, f"onboarding {len(specs)} wallets (transactions sent)") as advance:
         outcome = registrar.add_investors(specs, progress=advance)
     _outcome(outcome)
 
 
 @investor_app.command("show")
-def investor_show(wallet: str, network: str = NetworkOpt) -> None:
-    """Show an investor's identity."""
-    info = _registrar(network).investor(wallet)
+def investor_show(wallet: str, network: str = NetworkOpt, db: Optional[str] = DbOpt) -> None:
+    """Show the investor a wallet belongs to (with its label from the ledger)."""
+    info = _registrar(network, db=db, with_ledger=True).investor(wallet)
     if info is None:
-        raise RwaError(f"{wallet} has no identity")
+        raise RwaError(f"{wallet} belongs to no investor")
     emit(info, kv_table("investor", info))
+
+
+@investor_app.command("remove-wallet")
+def investor_remove_wallet(wallet: str, network: str = NetworkOpt, keystore: Optional[Path] = KeystoreOpt) -> None:
+    """Remove a wallet from its investor (it stops being verified; it can be added back)."""
+    _outcome(_registrar(network, keystore).remove_wallet(wallet))
+
+
+@investor_app.command("recover")
+def investor_recover(lost: str, new: str, network: str = NetworkOpt, keystore: Optional[Path] = KeystoreOpt) -> None:
+    """Replace a lost wallet with another wallet of the same investor and move its units in every token."""
+    _outcome(_registrar(network, keystore).recover_wallet(lost, new))
+
+
+@investor_app.command("delete")
+def investor_delete(wallet: str, network: str = NetworkOpt, keystore: Optional[Path] = KeystoreOpt) -> None:
+    """Delete the investor a wallet belongs to: none of its wallets is verified any more."""
+    _outcome(_registrar(network, keystore).delete_investor(wallet))
+
+
+@investor_app.command("sync")
+def investor_sync(wallet: str, network: str = NetworkOpt, keystore: Optional[Path] = KeystoreOpt) -> None:
+    """Recount an investor under its current category and country in every token (after changing them)."""
+    _outcome(_registrar(network, keystore).sync_investor(wallet))
 
 
 @lot_app.command("attest")
@@ -285,13 +358,14 @@ def lot_attest(
 def mint_cmd(
     asset: Optional[str] = typer.Argument(None),
     to: Optional[str] = typer.Argument(None),
-    amount: Optional[int] = typer.Argument(None),
+    amount: Optional[str] = typer.Argument(None, help="In the asset's unit ('10.5 kg', '100 shares') or smallest units."),
     reference: Optional[str] = typer.Option(None, help="Your reference for this mint (e.g. a sale deed number)."),
     csv_file: Optional[Path] = typer.Option(None, "--csv", help="Allocations CSV: asset,to,amount[,reference]."),
     network: str = NetworkOpt,
     keystore: Optional[Path] = KeystoreOpt,
 ) -> None:
-    """Mint shares/units (registrar). Re-running the same request mints nothing and says so."""
+    """Mint shares/units (registrar), once per allocation: an allocation is its reference (or, without one, its
+    recipient and amount); minting it again, in any file, order or command, mints nothing and says so."""
     from .models import MintRequest, load_csv, parse
 
     if csv_file:
@@ -311,46 +385,77 @@ def mint_cmd(
 def transfer_cmd(
     asset: str,
     to: str,
-    amount: int,
+    amount: str = typer.Argument(..., help="In the asset's unit ('250 g', '100 shares') or smallest units."),
     network: str = NetworkOpt,
     keystore: Optional[Path] = KeystoreOpt,
     account: int = AccountOpt,
     forced: bool = typer.Option(False, "--forced", help="Registrar forced transfer (needs --from and --reason)."),
     sender: Optional[str] = typer.Option(None, "--from", help="With --forced: the wallet to move from."),
     reason: Optional[str] = typer.Option(None, help="With --forced: the court order or reason."),
+    include_frozen: bool = typer.Option(False, "--include-frozen", help="With --forced: frozen units may move too."),
 ) -> None:
-    """Transfer as the signer (checked with canTransfer first), or a registrar forced transfer."""
+    """Transfer as the signer (checked with canTransfer first), or a registrar forced transfer (within the
+    recipient's rules; liened or locked units never move; frozen units only with --include-frozen)."""
     from .models import TransferRequest, parse
 
     req = parse(TransferRequest, {"asset": asset, "to": to, "amount": amount}, "transfer")
+    if forced and (not sender or not reason):
+        raise RwaError("--forced needs --from WALLET and --reason TEXT")
     registrar = _registrar(network, keystore, account)
     if forced:
-        if not sender or not reason:
-            raise RwaError("--forced needs --from WALLET and --reason TEXT")
-        _outcome(registrar.forced_transfer(req.asset, sender, req.to, req.amount, reason))
+        _outcome(registrar.forced_transfer(req.asset, sender, req.to, req.amount, reason, include_frozen))
         return
     receipt = registrar.transfer(req.asset, registrar.session.signer, req.to, req.amount)
     emit({"status": "done", "tx_hash": receipt.tx_hash, "gas_used": receipt.gas_used},
          f"[green]done[/]: {req.amount} {req.asset} to {req.to} (tx {receipt.tx_hash}, gas {receipt.gas_used})")
 
 
+@app.command("burn")
+def burn_cmd(
+    asset: str, holder: str,
+    amount: str = typer.Argument(..., help="In the asset's unit or smallest units."),
+    reason: str = typer.Option(..., help="The court order or reason."),
+    include_frozen: bool = typer.Option(False, "--include-frozen", help="Frozen units may be burned too."),
+    network: str = NetworkOpt, keystore: Optional[Path] = KeystoreOpt,
+) -> None:
+    """Burn a holder's units (registrar); liened or locked units never, frozen units only with --include-frozen."""
+    from .models import TransferRequest, parse
+
+    req = parse(TransferRequest, {"asset": asset, "to": holder, "amount": amount}, "burn")
+    _outcome(_registrar(network, keystore).burn(req.asset, req.to, req.amount, reason, include_frozen))
+
+
+@app.command("freeze")
+def freeze_cmd(asset: str, wallet: str, unfreeze: bool = typer.Option(False, "--unfreeze", help="Lift the freeze."),
+               network: str = NetworkOpt, keystore: Optional[Path] = KeystoreOpt) -> None:
+    """Freeze (or unfreeze) a wallet in one token (compliance officer)."""
+    _outcome(_registrar(network, keystore).freeze(asset, wallet, not unfreeze))
+
+
 @redeem_app.command("request")
 def redeem_request(
-    asset: str, amount: int, delivery_ref: str = typer.Option(..., "--delivery-ref"),
+    asset: str, amount: str = typer.Argument(..., help="In the asset's unit ('250 g') or smallest units."),
+    delivery_ref: str = typer.Option(..., "--delivery-ref"),
     network: str = NetworkOpt, keystore: Optional[Path] = KeystoreOpt, account: int = AccountOpt,
 ) -> None:
     """Ask to redeem units for physical delivery (as the holder); the units are locked."""
-    if amount <= 0:
-        raise RwaError("amount must be positive")
+    from .amounts import AmountError, check_syntax
+
+    try:
+        check_syntax(amount)
+    except AmountError as exc:
+        raise RwaError(str(exc)) from None
+    amount = int(amount) if amount.strip().isdigit() else amount  # type: ignore[assignment]
     registrar = _registrar(network, keystore, account)
     request_id = registrar.request_redemption(asset, registrar.session.signer, amount, delivery_ref)
     emit({"request_id": request_id}, f"[green]done[/]: redemption request #{request_id} for {amount} units")
 
 
 @redeem_app.command("fulfil")
-def redeem_fulfil(asset: str, request_id: int, lot_id: str = typer.Option(..., "--lot-id"),
+def redeem_fulfil(asset: str, request_id: int,
+                  lot_id: list[str] = typer.Option(..., "--lot-id", help="A lot to deliver from; repeat to draw from several in order."),
                   network: str = NetworkOpt, keystore: Optional[Path] = KeystoreOpt) -> None:
-    """Fulfil a redemption from a lot (custodian): units burnt, lot and reserve reduced."""
+    """Fulfil a redemption from one or more lots (custodian): units burnt, lots and reserve reduced."""
     _outcome(_registrar(network, keystore).fulfil_redemption(asset, request_id, lot_id))
 
 
@@ -389,6 +494,14 @@ def distribute_claim(distribution_id: int, account_address: str = typer.Option(.
                      network: str = NetworkOpt, keystore: Optional[Path] = KeystoreOpt) -> None:
     """Claim an entitlement (paid to --for; anyone may submit the claim)."""
     _outcome(_registrar(network, keystore).claim(distribution_id, account_address))
+
+
+@distribute_app.command("withhold")
+def distribute_withhold(distribution_id: int, accounts: list[str] = typer.Option(..., "--for", help="An entitled wallet; repeat for several."),
+                        release: bool = typer.Option(False, "--release", help="Release instead of withholding."),
+                        network: str = NetworkOpt, keystore: Optional[Path] = KeystoreOpt) -> None:
+    """Withhold (or release) entitlements of a distribution (registrar)."""
+    _outcome(_registrar(network, keystore).withhold(distribution_id, accounts, not release))
 
 
 @distribute_app.command("reclaim")
@@ -463,13 +576,25 @@ def ledger_sync(network: str = NetworkOpt, db: Optional[str] = DbOpt,
 
 
 @ledger_app.command("cap-table")
-def ledger_cap_table(asset: str, network: str = NetworkOpt, db: Optional[str] = DbOpt, block: Optional[int] = BlockOpt) -> None:
-    """Holders of an asset with shares, percent and country, at a block."""
+def ledger_cap_table(asset: str, network: str = NetworkOpt, db: Optional[str] = DbOpt, block: Optional[int] = BlockOpt,
+                     by_investor: bool = typer.Option(False, "--by-investor", help="One row per investor (its wallets and name).")) -> None:
+    """Holders of an asset with shares, percent and country, at a block (per wallet, or per investor with the
+    investor's name: this is registrar-side output)."""
     ledger = _ledger(network, db)
+    at = f"at block {block if block is not None else 'latest synced'}"
+    if by_investor:
+        rows = ledger.investor_cap_table(asset, block=block, labels=True)
+        t = Table(title=f"cap table of {asset} by investor {at}")
+        for c in ("investor", "name", "wallets", "amount", "percent", "country"):
+            t.add_column(c)
+        for r in rows:
+            t.add_row(r.investor or "-", r.label or "", "\n".join(f"{w.wallet} ({w.amount:,})" for w in r.wallets),
+                      f"{r.amount:,}", f"{r.percent:.2f}%", str(r.country or "-"))
+        emit([r.to_dict() for r in rows], t)
+        return
     rows = ledger.cap_table(asset, block=block)
     emit([r.to_dict() for r in rows],
-         _rows_table(f"cap table of {asset} at block {block if block is not None else 'latest synced'}", rows,
-                     ["holder", "amount", "percent", "country"]))
+         _rows_table(f"cap table of {asset} {at}", rows, ["holder", "investor", "amount", "percent", "country"]))
 
 
 @ledger_app.command("countries")
@@ -523,27 +648,30 @@ def ledger_reconcile(network: str = NetworkOpt, db: Optional[str] = DbOpt) -> No
 
 @ledger_app.command("export")
 def ledger_export(
-    what: str = typer.Argument(..., help="cap-table, history, events, countries, portfolio or assets."),
+    what: str = typer.Argument(..., help="cap-table, investor-cap-table, history, events, countries, portfolio or assets."),
     asset: Optional[str] = typer.Option(None, "--asset"),
     wallet: Optional[str] = typer.Option(None, "--wallet"),
     block: Optional[int] = BlockOpt,
     fmt: str = typer.Option("csv", "--format", help="csv or json."),
     out_file: Optional[Path] = typer.Option(None, "--out", help="File to write (default: stdout)."),
+    labels: bool = typer.Option(False, "--labels", help="investor-cap-table: include the investors' names."),
     network: str = NetworkOpt,
     db: Optional[str] = DbOpt,
 ) -> None:
-    """Export ledger data as CSV or JSON."""
-    kinds = {"cap-table": "cap_table", "history": "history", "events": "events", "countries": "totals_by_country",
-             "portfolio": "portfolio", "assets": "assets"}
+    """Export ledger data as CSV or JSON (registrar-side: investor names only with --labels)."""
+    kinds = {"cap-table": "cap_table", "investor-cap-table": "investor_cap_table", "history": "history",
+             "events": "events", "countries": "totals_by_country", "portfolio": "portfolio", "assets": "assets"}
     if what not in kinds:
         raise RwaError(f"cannot export {what!r}: choose {', '.join(kinds)}")
     if fmt not in ("csv", "json"):
         raise RwaError("--format is csv or json")
     query: dict[str, Any] = {}
-    if kinds[what] in ("cap_table", "totals_by_country"):
+    if kinds[what] in ("cap_table", "totals_by_country", "investor_cap_table"):
         if not asset:
             raise RwaError(f"exporting {what} needs --asset")
         query = {"asset": asset, "block": block}
+        if kinds[what] == "investor_cap_table":
+            query["labels"] = labels
     elif kinds[what] == "portfolio":
         if not wallet:
             raise RwaError("exporting a portfolio needs --wallet")

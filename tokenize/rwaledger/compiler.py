@@ -36,7 +36,7 @@ SOLC_VERSION = "0.8.28"
 OZ_REMAPPING = "@openzeppelin/contracts/=node_modules/@openzeppelin/contracts/"
 
 SETTINGS: dict[str, Any] = {
-    "optimizer": {"enabled": True, "runs": 1000},
+    "optimizer": {"enabled": True, "runs": 200},
     "evmVersion": "cancun",
     "remappings": [OZ_REMAPPING],
     "metadata": {"bytecodeHash": "ipfs"},

@@ -1,11 +1,15 @@
 """What a registrar writes down, as pydantic v2 models.
 
-Specs load from TOML or JSON (:func:`load_spec`); a bad field raises
-:class:`SpecError` naming the field and the file. Documents name a file and the
-service hashes it itself (SHA-256); countries are ISO 3166 (alpha-2 in files,
-the numeric code on chain); currencies ISO 4217.
+Specs load from TOML or JSON (:func:`load_spec`) and CSV rows (:func:`load_csv`);
+a bad field raises :class:`SpecError` naming the file (and line) and the field.
+Everything that can be checked without a chain is checked here, before anything
+is sent: document and receipt files are read and hashed (SHA-256) when the spec
+loads, legal references, symbols and document names are mapped to their canonical
+forms (:mod:`rwaledger.canonical`), addresses must carry their EIP-55 checksum,
+countries are ISO 3166 (alpha-2 in files, the numeric code on chain), currencies
+ISO 4217, and an empty or header-only CSV is an error.
 
-Pure logic: the only I/O is reading the spec and document files.
+Pure logic: the only I/O is reading the spec, CSV and document files.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     TypeAdapter,
     ValidationError,
     field_validator,
@@ -34,6 +39,7 @@ from pydantic import (
 )
 from web3 import Web3
 
+from . import canonical
 from .errors import RwaError
 
 
@@ -47,9 +53,13 @@ class SpecError(RwaError):
 def _checksum_address(value: str) -> str:
     if not isinstance(value, str) or not Web3.is_address(value):
         raise ValueError(f"not an Ethereum address: {value!r}")
-    if value != value.lower() and value != value.upper().replace("0X", "0x") and not Web3.is_checksum_address(value):
-        raise ValueError(f"bad checksum in address {value!r} (mixed case must be a valid EIP-55 checksum)")
-    return Web3.to_checksum_address(value)
+    if not Web3.is_checksum_address(value):
+        body = value[2:]
+        if body == body.lower() or body == body.upper():
+            raise ValueError(f"address {value!r} carries no EIP-55 checksum (it is all one case): copy it exactly as "
+                             "the wallet shows it, in mixed case, so that a typo cannot go unnoticed")
+        raise ValueError(f"bad checksum in address {value!r}: a character is wrong (EIP-55)")
+    return value
 
 
 def _country(value: str | int) -> str:
@@ -66,7 +76,20 @@ def _currency(value: str) -> str:
     return str(value).upper()
 
 
+def _canonical(fn):
+    def check(value: str) -> str:
+        try:
+            return fn(value)
+        except canonical.NotCanonical as exc:
+            raise ValueError(str(exc)) from None
+
+    return AfterValidator(check)
+
+
 Address = Annotated[str, AfterValidator(_checksum_address)]
+LegalReference = Annotated[str, _canonical(canonical.legal_reference)]
+Symbol = Annotated[str, _canonical(canonical.symbol)]
+DocumentName = Annotated[str, _canonical(canonical.document_name)]
 Country = Annotated[str, AfterValidator(_country)]
 Currency = Annotated[str, AfterValidator(_currency)]
 PositiveInt = Annotated[int, Field(gt=0)]
@@ -92,6 +115,18 @@ class InvestorCategory(IntEnum):
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
+    _source: str = PrivateAttr(default="input")  # where it was read: "file:line", for errors found later
+
+    @property
+    def source(self) -> str:
+        return self._source
+
+
+def _sha256_file(path: Path) -> bytes:
+    try:
+        return hashlib.sha256(path.read_bytes()).digest()
+    except OSError as exc:
+        raise ValueError(f"cannot read {path}: {exc.strerror}") from None
 
 
 # --- assets ----------------------------------------------------------------------
@@ -102,25 +137,36 @@ class Valuation(Strict):
     currency: Currency
     date: dt.date
 
+    @field_validator("amount")
+    @classmethod
+    def _two_decimals(cls, value: Decimal) -> Decimal:
+        if value != value.quantize(Decimal("0.01")):
+            raise ValueError(f"{value} has more than two decimals (the chain keeps minor units, e.g. paisa)")
+        return value
+
     def minor_units(self) -> int:
         """The amount in the currency's minor unit (e.g. paisa), as stored on chain."""
         return int(self.amount * 100)
 
 
 class DocumentSpec(Strict):
-    """A document kept with an asset: the service hashes ``file`` itself."""
+    """A document kept with an asset: the file is read and hashed (SHA-256) when the spec is validated, so a
+    missing file fails before anything is sent. ``name`` is mapped to its canonical form ("Title Deed" ->
+    "title-deed")."""
 
-    name: Annotated[str, Field(min_length=1, max_length=64)]
+    name: DocumentName
     file: Path
     uri: Annotated[str, Field(min_length=1)]
     effective_date: dt.date
+    _digest: bytes = PrivateAttr(default=b"")
 
-    def sha256(self, base: Path | None = None) -> bytes:
-        path = self.file if self.file.is_absolute() or base is None else base / self.file
-        try:
-            return hashlib.sha256(path.read_bytes()).digest()
-        except OSError as exc:
-            raise SpecError(f"document {self.name!r}: cannot read {path}: {exc.strerror}") from None
+    @model_validator(mode="after")
+    def _hash_file(self) -> "DocumentSpec":
+        self._digest = _sha256_file(self.file)
+        return self
+
+    def sha256(self) -> bytes:
+        return self._digest
 
 
 class TransferRules(Strict):
@@ -128,9 +174,14 @@ class TransferRules(Strict):
 
     allowed_countries: list[Country] | None = None
     blocked_countries: list[Country] | None = None
-    max_holders: PositiveInt | None = None
-    max_balance: PositiveInt | None = None
+    max_holders: PositiveInt | None = None  # investors, all their wallets counted once
+    max_balance: PositiveInt | None = None  # per investor, summed over its wallets (smallest units)
     lockup_until: dt.datetime | None = None
+    max_retail_holders: PositiveInt | None = None
+    max_accredited_holders: PositiveInt | None = None
+    max_institutional_holders: PositiveInt | None = None
+    max_foreign_holders: PositiveInt | None = None  # investors from outside the asset's jurisdiction
+    max_foreign_share_percent: Annotated[Decimal, Field(gt=0, le=100, decimal_places=2)] | None = None
 
     @model_validator(mode="after")
     def _one_country_mode(self) -> "TransferRules":
@@ -138,33 +189,82 @@ class TransferRules(Strict):
             raise ValueError("give allowed_countries or blocked_countries, not both")
         return self
 
+    def category_caps(self) -> tuple[int, int, int]:
+        return (self.max_retail_holders or 0, self.max_accredited_holders or 0, self.max_institutional_holders or 0)
+
+    def foreign_caps(self) -> tuple[int, int]:
+        """(max foreign holders, max foreign share in basis points); 0 = no cap."""
+        share = int(self.max_foreign_share_percent * 100) if self.max_foreign_share_percent else 0
+        return (self.max_foreign_holders or 0, share)
+
 
 class LotSpec(Strict):
-    """A custody lot a custodian attests (a warehouse receipt in a vault)."""
+    """A custody lot a custodian attests (a warehouse receipt in a vault). The receipt file is hashed when the spec
+    is validated."""
 
     lot_id: Annotated[str, Field(min_length=1, max_length=32)]
     vault: Annotated[str, Field(min_length=1)]
     quantity: PositiveInt  # in the token's smallest unit
     receipt_file: Path | None = None
     receipt_sha256: Annotated[str, Field(pattern=r"^(0x)?[0-9a-fA-F]{64}$")] | None = None
+    _digest: bytes = PrivateAttr(default=b"")
 
     @model_validator(mode="after")
     def _one_receipt(self) -> "LotSpec":
         if (self.receipt_file is None) == (self.receipt_sha256 is None):
             raise ValueError("give exactly one of receipt_file or receipt_sha256")
+        self._digest = (
+            bytes.fromhex(self.receipt_sha256.removeprefix("0x")) if self.receipt_sha256
+            else _sha256_file(self.receipt_file)  # type: ignore[arg-type]
+        )
         return self
+
+    def receipt_hash(self) -> bytes:
+        return self._digest
 
 
 class _AssetBase(Strict):
+    """``legal_reference`` is kept as written (the display form); :attr:`canonical_reference` is the key the
+    registry stores, the same for every spelling of the parcel."""
+
     name: Annotated[str, Field(min_length=1, max_length=31)]
-    symbol: Annotated[str, Field(min_length=1, max_length=11, pattern=r"^[A-Z0-9\-]+$")]
-    legal_reference: Annotated[str, Field(min_length=1, max_length=128)]
+    symbol: Symbol
+    legal_reference: Annotated[str, Field(min_length=1, max_length=256)]
     jurisdiction: Country
     location: Annotated[str, Field(min_length=1)]
     metadata_uri: Annotated[str, Field(min_length=1)]
     valuation: Valuation
     documents: list[DocumentSpec] = []
     rules: TransferRules = TransferRules()
+    activate: bool = True  # set the asset Active (able to mint) once it is set up
+
+    @field_validator("legal_reference")
+    @classmethod
+    def _has_canonical_form(cls, value: str) -> str:
+        try:
+            canonical.legal_reference(value)
+        except canonical.NotCanonical as exc:
+            raise ValueError(str(exc)) from None
+        return canonical.display_form(value)
+
+    @field_validator("documents")
+    @classmethod
+    def _unique_document_names(cls, docs: list[DocumentSpec]) -> list[DocumentSpec]:
+        seen: dict[str, int] = {}
+        for i, d in enumerate(docs):
+            if d.name in seen:
+                raise ValueError(f"documents {seen[d.name]} and {i} are both named {d.name!r}")
+            seen[d.name] = i
+        return docs
+
+    @property
+    def canonical_reference(self) -> str:
+        return canonical.legal_reference(self.legal_reference)
+
+    @property
+    def display_reference(self) -> str:
+        """What the registry keeps beside the key: empty when the reference is written canonically."""
+        return "" if self.legal_reference == self.canonical_reference else self.legal_reference
 
 
 class PropertySpec(_AssetBase):
@@ -183,6 +283,16 @@ class CommoditySpec(_AssetBase):
     decimals: Annotated[int, Field(ge=0, le=18)] = 0
     lots: list[LotSpec] = []
 
+    @field_validator("lots")
+    @classmethod
+    def _unique_lot_ids(cls, lots: list[LotSpec]) -> list[LotSpec]:
+        seen: dict[str, int] = {}
+        for i, lot in enumerate(lots):
+            if lot.lot_id in seen:
+                raise ValueError(f"lots {seen[lot.lot_id]} and {i} have the same lot_id {lot.lot_id!r}")
+            seen[lot.lot_id] = i
+        return lots
+
 
 AssetSpec = Annotated[Union[PropertySpec, CommoditySpec], Field(discriminator="kind")]
 
@@ -191,11 +301,26 @@ AssetSpec = Annotated[Union[PropertySpec, CommoditySpec], Field(discriminator="k
 
 
 class InvestorSpec(Strict):
+    """One wallet of an investor. A row without ``investor`` is an investor's first wallet (its id); a row with
+    ``investor`` (any wallet of an investor registered earlier, on chain or in the same file) adds a further
+    wallet to that investor, and then country, KYC expiry and category may be left out. ``category`` left out on
+    an existing investor keeps its category (a new investor is retail)."""
+
     wallet: Address
-    country: Country
-    kyc_expiry: dt.date
-    category: InvestorCategory = InvestorCategory.retail
+    country: Country | None = None
+    kyc_expiry: dt.date | None = None
+    category: InvestorCategory | None = None
     label: str | None = None  # an off-chain name for reports; never written on chain
+    investor: Address | None = None
+
+    @model_validator(mode="after")
+    def _first_wallet_has_identity(self) -> "InvestorSpec":
+        if self.investor is None and (self.country is None or self.kyc_expiry is None):
+            raise ValueError("an investor's first wallet needs country and kyc_expiry (or give `investor` to add "
+                             "this wallet to an investor)")
+        if self.investor == self.wallet:
+            raise ValueError("`investor` names the wallet itself")
+        return self
 
     @field_validator("category", mode="before")
     @classmethod
@@ -208,30 +333,50 @@ class InvestorSpec(Strict):
         return value
 
     def kyc_expiry_timestamp(self) -> int:
+        assert self.kyc_expiry is not None
         return int(dt.datetime.combine(self.kyc_expiry, dt.time(23, 59, 59), dt.timezone.utc).timestamp())
 
 
-def _reference(*parts: Any) -> bytes:
-    return keccak(text="|".join(str(p) for p in parts))
+ALLOCATION_NAMESPACE = "rwaledger/allocation/v1"
+
+
+def allocation_ref(reference: str | None, to: str, amount: int) -> bytes:
+    """The on-chain ``bytes32`` reference of one allocation: from its own reference (e.g. a sale-deed number)
+    when it has one, so that the same allocation maps to the same reference whichever file, order, chunk or
+    command mints it; else from its recipient and amount (smallest units)."""
+    if reference:
+        return keccak(text=f"{ALLOCATION_NAMESPACE}|ref|{reference}")
+    return keccak(text=f"{ALLOCATION_NAMESPACE}|auto|{to}|{amount}")
 
 
 class MintRequest(Strict):
-    """Mint ``amount`` of ``asset`` to ``to``; re-running the same request is a no-op."""
+    """Mint ``amount`` of ``asset`` to ``to`` for one allocation; it mints once, ever (see :func:`allocation_ref`).
+    ``amount`` is an integer of smallest units or a quantity in the asset's unit (``"10.5 kg"``, ``"100 shares"``),
+    converted with the token's decimals by the service."""
 
     asset: Annotated[str, Field(min_length=1)]  # symbol or asset id
     to: Address
-    amount: PositiveInt
-    reference: Annotated[str, Field(min_length=1)] | None = None  # e.g. a sale-deed number
+    amount: Annotated[Union[int, str], Field(union_mode="left_to_right")]
+    reference: Annotated[str, Field(min_length=1, max_length=200)] | None = None  # e.g. a sale-deed number
 
-    def idempotency_ref(self) -> bytes:
-        """The on-chain ``bytes32`` reference: derived from the request, so a re-run maps to the same one."""
-        return _reference("mint", self.asset, self.to, self.amount, self.reference or "")
+    @field_validator("amount")
+    @classmethod
+    def _readable(cls, value: int | str) -> int | str:
+        from .amounts import AmountError, check_syntax
+
+        try:  # the syntax now; the token's decimals and unit later, in the service
+            check_syntax(value)
+        except AmountError as exc:
+            raise ValueError(str(exc).removeprefix("amount: ")) from None
+        return int(value) if isinstance(value, str) and value.strip().isdigit() else value
 
 
 class TransferRequest(Strict):
     asset: Annotated[str, Field(min_length=1)]
     to: Address
-    amount: PositiveInt
+    amount: Annotated[Union[int, str], Field(union_mode="left_to_right")]
+
+    _readable = field_validator("amount")(MintRequest._readable.__func__)  # type: ignore[attr-defined]
 
 
 class DistributionSpec(Strict):
@@ -288,15 +433,46 @@ def load_spec(path: str | Path, model: Any = AssetSpec) -> Any:
 
 
 def load_csv(path: str | Path, model: Any) -> list[Any]:
-    """Load one model per CSV row; errors name the file, the line and the field."""
+    """Load one model per CSV row; errors name the file, the line and the field. Each model's ``source`` is its
+    "file:line". An empty file, a file with only a header, or a header missing a required column is an error."""
     path = Path(path)
     try:
-        with path.open(newline="") as f:
-            rows = list(csv.DictReader(f))
+        with path.open(newline="", encoding="utf-8-sig") as f:
+            reader = csv.DictReader(f)
+            rows = list(reader)
+            header = [h.strip() for h in (reader.fieldnames or []) if h]
     except OSError as exc:
         raise SpecError(f"{path}: {exc.strerror}") from None
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise SpecError(f"{path}: not a UTF-8 CSV file: {exc}") from None
+    if not header:
+        raise SpecError(f"{path}: the file is empty (expected a header line and at least one row)")
+    fields = getattr(model, "model_fields", {})
+    unknown = [h for h in header if fields and h not in fields]
+    if unknown:
+        raise SpecError(f"{path}:1: unknown column {unknown[0]!r} (columns: {', '.join(fields)})")
+    missing = [n for n, f in fields.items() if f.is_required() and n not in header]
+    if missing:
+        raise SpecError(f"{path}:1: missing column {missing[0]!r}")
     out = []
     for line, row in enumerate(rows, start=2):
+        if None in row:
+            raise SpecError(f"{path}:{line}: more values than the header has columns")
         clean = {k.strip(): v.strip() for k, v in row.items() if k and v is not None and v.strip() != ""}
-        out.append(parse(model, clean, f"{path}:{line}"))
+        if not clean:
+            continue  # a blank line
+        item = parse(model, clean, f"{path}:{line}")
+        item._source = f"{path}:{line}"
+        out.append(item)
+    if not out:
+        raise SpecError(f"{path}: no rows after the header: nothing to do")
     return out
+
+
+def load_rules(path: str | Path, model: Any) -> Any:
+    """Load transfer rules from a TOML/JSON file: a ``[rules]`` table (an asset spec works too) or the rule
+    fields at the top level."""
+    path = Path(path)
+    data = _read_mapping(path)
+    rules = data["rules"] if isinstance(data.get("rules"), dict) else data
+    return parse(model, rules, f"{path} [rules]" if rules is not data else str(path))

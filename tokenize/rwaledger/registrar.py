@@ -1,19 +1,24 @@
-"""The registrar service: what a registrar does, over the deployed stack.
+"""The registrar service: what a registrar office does, over the deployed stack.
 
-Register an asset and create its token, onboard investors, attest custody lots,
-mint (idempotently), transfer (checked with ``canTransfer`` first), force
-transfers, freeze, recover wallets, handle redemptions, and run distributions
-(entitlements from the cap table at a record block, a Merkle tree, funding,
-proofs, claims). Batch work is signed locally and pipelined.
+Register an asset and create its token, onboard investors and their wallets, attest custody lots, mint once per
+allocation, transfer (checked with ``canTransfer`` first), force transfers within the rules, freeze, recover a lost
+wallet into another wallet of the same investor, handle redemptions, and run distributions (entitlements from the
+cap table at a record block, a Merkle tree, funding, proofs, claims). Batch work is signed locally and pipelined.
 
-Every method validates its input with the models of :mod:`rwaledger.models`
-and raises typed errors (:class:`TransferRejected`, :class:`AssetNotFound`,
-decoded :class:`~rwaledger.errors.ContractRevert`) before anything is sent
-when it can tell.
+Everything that can be checked is checked before anything is sent: specs and files are validated by
+:mod:`rwaledger.models`, amounts are read in the asset's unit (:mod:`rwaledger.amounts`), references and duplicates
+are checked against the file and the chain, and each transfer is asked of the token first. Refusals raise typed
+errors (:class:`TransferRejected` naming the rule, :class:`AssetExists`, :class:`RegistrarError`, decoded
+:class:`~rwaledger.errors.ContractRevert`) that name what to change.
+
+Roles: by default one signer does everything (right for a dev chain). On a network with separated duties, pass the
+compliance officer's and the custodian's signers; a step whose role the available signers lack is reported as
+*pending* with the command that completes it, never sent to fail.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from dataclasses import asdict, dataclass, field
@@ -27,6 +32,7 @@ from web3 import Web3
 from web3.contract import Contract
 from web3.logs import DISCARD
 
+from .amounts import AmountError, format_amount, parse_amount
 from .errors import RwaError
 from .merkle import MerkleTree
 from .models import (
@@ -37,16 +43,18 @@ from .models import (
     LotSpec,
     MintRequest,
     PropertySpec,
+    SpecError,
     TransferRules,
+    allocation_ref,
     country_alpha2,
     country_numeric,
     parse,
 )
 from .signers import Signer
 from .stack import Stack
-from .transactions import Receipt, SignedTx, Transactor, call_many, pending_nonces, pipeline
+from .transactions import Receipt, SignedTx, Transactor, call_functions, call_many, pending_nonces, pipeline
 
-# Mirrors CompliantToken.Reason (append-only on chain).
+# Mirrors CompliantToken.Reason (append-only on chain; tests/test_registrar.py checks it against the Solidity enum).
 REASONS = (
     "Ok",
     "Paused",
@@ -63,29 +71,38 @@ REASONS = (
     "CapExceeded",
     "ReserveExceeded",
     "Disabled",
+    "CategoryHoldersExceeded",
+    "ForeignHoldersExceeded",
+    "ForeignShareExceeded",
+    "AssetNotActive",
 )
 REASON_TEXT = {
     "Paused": "the token is paused",
-    "SenderNotVerified": "the sender has no valid KYC identity (unregistered or expired)",
-    "RecipientNotVerified": "the recipient has no valid KYC identity (unregistered or expired)",
+    "SenderNotVerified": "the sender has no valid KYC identity (unregistered, removed, lost or expired)",
+    "RecipientNotVerified": "the recipient has no valid KYC identity (unregistered, removed, lost or expired)",
     "SenderFrozen": "the sender's wallet is frozen",
     "RecipientFrozen": "the recipient's wallet is frozen",
     "LockedUp": "the token is still in its lock-up period",
     "CountryNotAllowed": "the recipient's country is not allowed for this token",
     "InsufficientBalance": "the sender does not hold that many units",
     "InsufficientUnlockedBalance": "part of the sender's balance is frozen, under a lien or locked for redemption",
-    "MaxBalanceExceeded": "the recipient would exceed the maximum balance per investor",
-    "MaxHoldersExceeded": "a new holder would exceed the token's maximum number of holders",
+    "MaxBalanceExceeded": "the recipient investor (all its wallets) would exceed the maximum balance per investor",
+    "MaxHoldersExceeded": "a new investor would exceed the token's maximum number of holders",
     "CapExceeded": "the mint would exceed the asset's fixed number of shares",
     "ReserveExceeded": "the mint would exceed the attested custody reserve",
     "Disabled": "this address is the shared implementation, not a token",
+    "CategoryHoldersExceeded": "a new investor would exceed the holder cap of its category",
+    "ForeignHoldersExceeded": "a new foreign investor would exceed the cap on foreign holders",
+    "ForeignShareExceeded": "investors from outside the home country would hold more than their cap",
+    "AssetNotActive": "the asset is not active in the registry (register, then activate it; retired assets never mint)",
 }
 KINDS = ("property", "commodity")
 STATUSES = ("registered", "active", "suspended", "retired")
+WALLET_STATUSES = ("none", "active", "removed", "lost")
+ZERO = "0x0000000000000000000000000000000000000000"
 CAN_TRANSFER = keccak(text="canTransfer(address,address,uint256)")[:4]
-IDENTITY = keccak(text="identity(address)")[:4]
 TRANSFER = keccak(text="transfer(address,uint256)")[:4]
-TRANSFER_GAS = 150_000  # generous upper bound for one compliant transfer (measured ~55k)
+TRANSFER_GAS = 150_000  # generous upper bound for one compliant transfer (measured 51k-108k, scripts/gas_report.py)
 
 
 class RegistrarError(RwaError):
@@ -96,16 +113,23 @@ class AssetNotFound(RegistrarError):
     """No asset matches the given id, symbol or token address."""
 
 
-class TransferRejected(RegistrarError):
-    """``canTransfer`` says a transfer would fail; ``rule`` names the rule."""
+class AssetExists(RegistrarError):
+    """The parcel (or the symbol) is already registered; nothing was changed."""
 
-    def __init__(self, rule: str, sender: str, to: str, amount: int, symbol: str):
+
+class TransferRejected(RegistrarError):
+    """The token says a move would fail; ``rule`` names the rule. Nothing was sent."""
+
+    def __init__(self, rule: str, sender: str, to: str, amount: int | str, symbol: str, what: str = "transfer"):
         self.rule = rule
         self.code = REASONS.index(rule) if rule in REASONS else -1
         super().__init__(
-            f"transfer of {amount} {symbol} from {sender} to {to} rejected by rule {rule}: "
-            f"{REASON_TEXT.get(rule, rule)}"
+            f"{what} of {amount} {symbol} from {sender} to {to} rejected by rule {rule}: {REASON_TEXT.get(rule, rule)}"
         )
+
+
+def _rule(code: int) -> str:
+    return REASONS[code] if 0 <= code < len(REASONS) else f"Reason{code}"
 
 
 def _b32(text: str) -> bytes:
@@ -114,18 +138,15 @@ def _b32(text: str) -> bytes:
     return raw.ljust(32, b"\0") if len(raw) <= 32 else keccak(raw)
 
 
-def _text_of_b32(value: bytes) -> str:
-    stripped = value.rstrip(b"\0")
-    try:
-        return stripped.decode() if stripped and all(32 <= c < 127 for c in stripped) else "0x" + value.hex()
-    except UnicodeDecodeError:
-        return "0x" + value.hex()
-
-
 def _ts(value: dt.date | dt.datetime) -> int:
     if isinstance(value, dt.datetime):
         return int((value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)).timestamp())
     return int(dt.datetime.combine(value, dt.time(), dt.timezone.utc).timestamp())
+
+
+def allocation_digest(to: str, amount: int) -> bytes:
+    """What a token stores per minted allocation: ``keccak256(abi.encode(to, amount))``."""
+    return keccak(abi_encode(["address", "uint256"], [to, amount]))
 
 
 @dataclass
@@ -137,25 +158,46 @@ class AssetInfo:
     name: str
     token: str
     jurisdiction: str
-    legal_reference: str
+    legal_reference: str  # canonical: the registry's key
+    display_reference: str  # as written in the land record (= legal_reference when written canonically)
     metadata_uri: str
     decimals: int
+    unit: str  # "share" for property tokens
     total_supply: int
     max_supply: int  # the share cap, or the attested reserve of a commodity
+    paused: bool
     valuation: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def amount(self, value: int) -> str:
+        return format_amount(value, decimals=self.decimals, unit=self.unit)
+
 
 @dataclass
 class Outcome:
-    """What an idempotent operation did: ``done`` (sent now) or ``skipped`` (already so), and why."""
+    """What an operation did: ``done`` (sent now), ``skipped`` (already so: nothing sent) or ``pending`` (a step
+    needs a role the signer lacks), and why."""
 
     status: str
     detail: str
     tx_hash: str | None = None
     data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PlannedMint:
+    """One allocation, validated and resolved against the chain."""
+
+    asset_id: int
+    token: str
+    to: str
+    amount: int  # smallest units
+    ref: bytes
+    source: str  # "file:line" of the request
+    reference: str | None
+    already_minted: bool
 
 
 @dataclass
@@ -211,78 +253,124 @@ def pro_rata(balances: dict[str, int], total: int) -> dict[str, int]:
     return {a: v for a, v in shares.items() if v > 0}
 
 
-class Registrar:
-    """Registrar operations on one stack, signed by the session's signer."""
+def _duplicates(items: Iterable[tuple[Any, str]], what: str) -> None:
+    """Raise naming both sources when two items share a key."""
+    seen: dict[Any, str] = {}
+    for key, source in items:
+        if key in seen:
+            raise SpecError(f"{source}: {what} {key} is also at {seen[key]}: each must appear once")
+        seen[key] = source
 
-    def __init__(self, stack: Stack, distributions_dir: Path | None = None):
+
+class Registrar:
+    """Registrar operations on one stack, signed by the session's signer (and, where given, by the compliance
+    officer's and the custodian's signers)."""
+
+    def __init__(
+        self,
+        stack: Stack,
+        distributions_dir: Path | None = None,
+        *,
+        ledger: Any = None,
+        compliance: Signer | None = None,
+        custodian: Signer | None = None,
+    ):
         self.stack = stack
         self.session = stack.session
         self.tx: Transactor = stack.session.tx
         self.w3 = stack.w3
+        self.ledger = ledger  # where investor labels are kept (off-chain only), if given
         store_dir = self.session.deployer.store.dir
         self.distributions_dir = distributions_dir or (store_dir / "distributions" if store_dir else None)
         self._plans: dict[int, DistributionPlan] = {}
         self._senders: dict[str, Transactor] = {}
-        self._symbols: dict[str, int] = {}
+        self._role_signers = {"compliance": compliance, "custodian": custodian}
+        self._role_cache: dict[tuple[str, str], bool] = {}
+
+    # --- roles ------------------------------------------------------------------------
+
+    def _role_tx(self, role: str) -> Transactor | None:
+        """The transactor to send a ``role`` step with, or None when no available signer holds the role."""
+        signer = self._role_signers.get(role)
+        candidates = [self._sender(signer)] if signer else []
+        candidates.append(self.tx)
+        for tx in candidates:
+            key = (role, tx.address)
+            if key not in self._role_cache:
+                self._role_cache[key] = self.stack.has_role(role, tx.address)
+            if self._role_cache[key]:
+                return tx
+        return None
+
+    def _require_role(self, role: str, what: str) -> Transactor:
+        tx = self._role_tx(role)
+        if tx is None:
+            raise RegistrarError(f"{what} needs the {role} role, which {self.tx.address} does not hold: sign with the "
+                                 f"{role} officer's key")
+        return tx
 
     # --- assets ---------------------------------------------------------------------
 
-    def _asset_record(self, asset_id: int) -> tuple:
-        count = self.stack.registry.functions.assetCount().call()
-        if not 1 <= asset_id <= count:
-            raise AssetNotFound(f"no asset with id {asset_id} (there are {count})")
-        return self.stack.registry.functions.asset(asset_id).call()
-
     def asset_id(self, ref: str | int) -> int:
-        """Resolve an asset id, ``#id``, a token address or a symbol."""
+        """Resolve an asset id (``3``, ``#3``), a token address or a symbol (any case) with one registry read."""
         text = str(ref).strip()
+        registry = self.stack.registry.functions
         if text.lstrip("#").isdigit():
             asset_id = int(text.lstrip("#"))
-            self._asset_record(asset_id)
+            count = registry.assetCount().call()
+            if not 1 <= asset_id <= count:
+                raise AssetNotFound(f"no asset with id {asset_id} (there are {count})")
             return asset_id
         if Web3.is_address(text):
             token = self.w3.eth.contract(address=Web3.to_checksum_address(text), abi=self.stack.property_impl.abi)
             try:
                 asset_id = token.functions.assetId().call()
-                if self.stack.registry.functions.tokenOf(asset_id).call() == token.address:
+                if asset_id and registry.tokenOf(asset_id).call() == token.address:
                     return asset_id
             except Exception:
                 pass
             raise AssetNotFound(f"{text} is not a token of this registry")
-        symbol = text.upper()
-        if symbol not in self._symbols:
-            self._symbols = {self.token(i).functions.symbol().call(): i for i in range(1, self._count() + 1)}
-        if symbol not in self._symbols:
-            raise AssetNotFound(f"no asset with symbol {symbol!r}")
-        return self._symbols[symbol]
+        asset_id = registry.assetIdOfSymbol(text.upper()).call()
+        if not asset_id:
+            raise AssetNotFound(f"no asset with symbol {text.upper()!r}")
+        return asset_id
 
     def _count(self) -> int:
         return self.stack.registry.functions.assetCount().call()
 
+    def _record(self, asset_id: int) -> tuple:
+        return self.stack.registry.functions.asset(asset_id).call()
+
     def token(self, ref: str | int) -> Contract:
         asset_id = int(ref) if isinstance(ref, int) else self.asset_id(ref)
-        rec = self._asset_record(asset_id)
+        rec = self._record(asset_id)
         return self.stack.token(rec[0], KINDS[rec[1]])
 
     def asset(self, ref: str | int) -> AssetInfo:
         asset_id = self.asset_id(ref)
-        rec = self._asset_record(asset_id)
-        token = self.stack.token(rec[0], KINDS[rec[1]])
-        f = token.functions
+        rec = self._record(asset_id)
         kind = KINDS[rec[1]]
+        token = self.stack.token(rec[0], kind)
+        f = token.functions
+        calls = [f.symbol(), f.name(), f.decimals(), f.totalSupply(), f.paused()]
+        calls += [f.cap()] if kind == "property" else [f.attestedReserve(), f.unit()]
+        symbol, name, decimals, supply, paused, max_supply, *unit = call_functions(self.session.chain, calls)
         return AssetInfo(
             asset_id=asset_id,
             kind=kind,
             status=STATUSES[rec[2]],
-            symbol=f.symbol().call(),
-            name=f.name().call(),
+            symbol=symbol,
+            name=name,
             token=token.address,
             jurisdiction=rec[3].decode(),
             legal_reference=rec[7],
-            metadata_uri=rec[8],
-            decimals=f.decimals().call(),
-            total_supply=f.totalSupply().call(),
-            max_supply=f.cap().call() if kind == "property" else f.attestedReserve().call(),
+            display_reference=rec[8] or rec[7],
+            metadata_uri=rec[9],
+            decimals=decimals,
+            unit=unit[0] if unit else "share",
+            total_supply=supply,
+            max_supply=max_supply,
+            paused=paused,
             valuation={
                 "amount_minor": rec[6],
                 "currency": rec[4].decode() if rec[4] != b"\0\0\0" else "",
@@ -293,111 +381,269 @@ class Registrar:
     def assets(self) -> list[AssetInfo]:
         return [self.asset(i) for i in range(1, self._count() + 1)]
 
+    def amount(self, asset: str | int | AssetInfo, value: int | str, what: str = "amount") -> int:
+        """``value`` (``"10.5 kg"``, ``"100 shares"``, or an integer of smallest units) in the asset's smallest units."""
+        info = asset if isinstance(asset, AssetInfo) else self.asset(asset)
+        try:
+            return parse_amount(value, decimals=info.decimals, unit=info.unit, what=what)
+        except AmountError as exc:
+            raise RegistrarError(f"{info.symbol}: {exc}") from None
+
     def register_asset(self, spec: PropertySpec | CommoditySpec) -> Outcome:
-        """Register an asset and create its token in one transaction, then apply its rules, documents and lots.
+        """Register an asset and create its token in one transaction, then apply its rules, documents and lots
+        and activate it.
 
-        Idempotent: a spec whose (jurisdiction, legal reference) is already registered is not registered again;
-        its missing documents, rules and lots are still applied.
+        One parcel, one token: a spec whose parcel (jurisdiction + canonical legal reference) or symbol is already
+        registered is refused with :class:`AssetExists` naming the asset, and nothing is changed; change an asset's
+        rules with :meth:`set_rules` and its documents with :meth:`add_document`. The one exception is the same
+        spec run again: if it matches the asset exactly, nothing is sent ("already registered"), and if the first
+        run stopped before the asset was activated, the steps it had not done yet are completed.
         """
-        spec = parse(AssetSpec, spec if isinstance(spec, dict) else spec.model_dump(), "asset spec")
-        registry = self.stack.registry
+        if not isinstance(spec, (PropertySpec, CommoditySpec)):
+            spec = parse(AssetSpec, spec, "asset spec")
+        registry = self.stack.registry.functions
         jurisdiction = spec.jurisdiction.encode()
-        existing = registry.functions.assetIdOf(jurisdiction, spec.legal_reference).call()
+        existing, by_symbol = call_functions(self.session.chain, [
+            registry.assetIdOf(jurisdiction, spec.canonical_reference), registry.assetIdOfSymbol(spec.symbol)])
         if existing:
-            asset_id, status, tx_hash = existing, "skipped", None
-            detail = f"{spec.legal_reference} ({spec.jurisdiction}) is already registered as asset #{existing}"
+            return self._rerun(existing, spec)
+        if by_symbol:
+            other = self.asset(by_symbol)
+            raise AssetExists(f"symbol {spec.symbol} is already used by asset #{by_symbol} ({other.legal_reference}, "
+                              f"{other.jurisdiction}); choose another symbol: nothing was changed")
+        registrar = self._require_role("registrar", "registering an asset")
+        params = (
+            jurisdiction,
+            spec.canonical_reference,
+            spec.display_reference,
+            spec.metadata_uri,
+            spec.valuation.minor_units(),
+            spec.valuation.currency.encode(),
+            _ts(spec.valuation.date),
+        )
+        home = country_numeric(spec.jurisdiction)
+        if isinstance(spec, PropertySpec):
+            fn = self.stack.factory.functions.createPropertyToken(
+                params, (spec.name, spec.symbol, spec.decimals, spec.total_shares, home))
+            event = self.stack.factory.events.PropertyTokenCreated()
         else:
-            params = (
-                jurisdiction,
-                spec.legal_reference,
-                spec.metadata_uri,
-                spec.valuation.minor_units(),
-                spec.valuation.currency.encode(),
-                _ts(spec.valuation.date),
-            )
-            if isinstance(spec, PropertySpec):
-                fn = self.stack.factory.functions.createPropertyToken(
-                    params, (spec.name, spec.symbol, spec.decimals, spec.total_shares)
-                )
-                event = self.stack.factory.events.PropertyTokenCreated()
-            else:
-                fn = self.stack.factory.functions.createCommodityToken(
-                    params, (spec.name, spec.symbol, spec.decimals, spec.unit)
-                )
-                event = self.stack.factory.events.CommodityTokenCreated()
-            receipt = self.tx.transact(fn)
-            (log,) = event.process_receipt(receipt.raw, errors=DISCARD)
-            asset_id, status, tx_hash = log["args"]["assetId"], "done", receipt.tx_hash
-            detail = f"registered {spec.symbol} as asset #{asset_id}, token {log['args']['token']}"
-            self._symbols[spec.symbol] = asset_id
-        extras = [self.set_rules(asset_id, spec.rules)]
-        extras += [self.add_document(asset_id, doc) for doc in spec.documents]
-        if isinstance(spec, CommoditySpec):
-            extras += [self.attest_lot(asset_id, lot) for lot in spec.lots]
-        token = self.token(asset_id)
-        return Outcome(status, detail, tx_hash, {"asset_id": asset_id, "token": token.address,
-                                                  "steps": [e.detail for e in extras if e.status == "done"]})
+            fn = self.stack.factory.functions.createCommodityToken(
+                params, (spec.name, spec.symbol, spec.decimals, spec.unit, home))
+            event = self.stack.factory.events.CommodityTokenCreated()
+        receipt = registrar.transact(fn)
+        (log,) = event.process_receipt(receipt.raw, errors=DISCARD)
+        asset_id = log["args"]["assetId"]
+        steps, pending = self._complete(asset_id, spec)
+        detail = f"registered {spec.symbol} as asset #{asset_id}, token {log['args']['token']}"
+        return Outcome("pending" if pending else "done", detail, receipt.tx_hash,
+                       {"asset_id": asset_id, "token": log["args"]["token"], "steps": steps, "pending": pending})
 
-    def set_rules(self, asset: str | int, rules: TransferRules) -> Outcome:
-        """Apply transfer rules; only what differs from the chain is sent."""
-        token = self.token(asset)
+    def _rerun(self, asset_id: int, spec: PropertySpec | CommoditySpec) -> Outcome:
+        info = self.asset(asset_id)
+        named = f"{spec.canonical_reference} ({spec.jurisdiction}) is already registered as asset #{asset_id} ({info.symbol})"
+        differences = self._identity_differences(info, spec)
+        if differences:
+            raise AssetExists(f"{named}; this spec differs ({'; '.join(differences)}): nothing was changed")
+        steps, pending = self._missing_steps(info, spec)
+        if isinstance(steps, str):
+            raise AssetExists(f"{named}; {steps}: nothing was changed")
+        if not steps:
+            return Outcome("skipped", f"{named}: nothing to change", None,
+                           {"asset_id": asset_id, "token": info.token, "steps": [], "pending": pending})
+        done, pending = self._complete(asset_id, spec)
+        return Outcome("pending" if pending else "done",
+                       f"{named}: completed its registration ({'; '.join(done)})", None,
+                       {"asset_id": asset_id, "token": info.token, "steps": done, "pending": pending})
+
+    @staticmethod
+    def _identity_differences(info: AssetInfo, spec: PropertySpec | CommoditySpec) -> list[str]:
+        wanted = {
+            "kind": spec.kind, "symbol": spec.symbol, "name": spec.name, "decimals": spec.decimals,
+            "metadata_uri": spec.metadata_uri,
+            "legal_reference as written": spec.legal_reference,
+            "valuation": {"amount_minor": spec.valuation.minor_units(), "currency": spec.valuation.currency,
+                          "date": spec.valuation.date.isoformat()},
+        }
+        have = {
+            "kind": info.kind, "symbol": info.symbol, "name": info.name, "decimals": info.decimals,
+            "metadata_uri": info.metadata_uri, "legal_reference as written": info.display_reference,
+            "valuation": info.valuation,
+        }
+        if isinstance(spec, PropertySpec):
+            wanted["total_shares"], have["total_shares"] = spec.total_shares, info.max_supply if info.kind == "property" else None
+        else:
+            wanted["unit"], have["unit"] = spec.unit, info.unit
+        differ = [k for k in wanted if have[k] != wanted[k]]
+        if not differ:
+            return []
+        first = f"{differ[0]} {have[differ[0]]!r} registered, {wanted[differ[0]]!r} in the spec"
+        return [first + (f", and {', '.join(differ[1:])}" if differ[1:] else "")]
+
+    def _missing_steps(self, info: AssetInfo, spec: PropertySpec | CommoditySpec) -> tuple[list[str] | str, list[str]]:
+        """What a re-run of the same spec would still do, or (as a string) why the asset differs from it."""
+        steps: list[str] = []
+        rules = self._rule_changes(info.asset_id, spec.rules)
+        if rules:
+            if info.status != "registered":
+                return f"its rules differ from this spec ({', '.join(rules)}); change them with `rwa asset rules`", []
+            steps.append("rules")
+        registry = self.stack.registry.functions
+        for doc in spec.documents:
+            current = registry.currentDocument(info.asset_id, doc.name).call()
+            if current == 0:
+                if info.status != "registered":
+                    return f"it has no document {doc.name!r}; add it with `rwa asset document`", []
+                steps.append(f"document {doc.name}")
+            elif bytes(registry.document(current).call()[4]) != doc.sha256():
+                return (f"its current {doc.name!r} (document #{current}) has another SHA-256 than {doc.file}; record a "
+                        "new version with `rwa asset document`"), []
+        if isinstance(spec, CommoditySpec):
+            token = self.token(info.asset_id)
+            for lot in spec.lots:
+                if not token.functions.lot(_b32(lot.lot_id)).call()[1]:
+                    if info.status != "registered":
+                        return f"it has no lot {lot.lot_id}; attest it with `rwa lot attest`", []
+                    steps.append(f"lot {lot.lot_id}")
+        if spec.activate and info.status == "registered":
+            steps.append("activate")
+        return steps, []
+
+    def _complete(self, asset_id: int, spec: PropertySpec | CommoditySpec) -> tuple[list[str], list[str]]:
+        """Apply the spec's rules, documents and lots, then activate; returns (done, pending) step lists."""
+        done: list[str] = []
+        pending: list[str] = []
+
+        def step(outcome: Outcome) -> None:
+            if outcome.status == "done":
+                done.append(outcome.detail)
+            elif outcome.status == "pending":
+                pending.append(outcome.detail)
+
+        step(self.set_rules(asset_id, spec.rules, _pending_ok=True))
+        for doc in spec.documents:
+            step(self.add_document(asset_id, doc))
+        if isinstance(spec, CommoditySpec):
+            for lot in spec.lots:
+                step(self.attest_lot(asset_id, lot, _pending_ok=True))
+        if spec.activate and self.stack.registry.functions.statusOf(asset_id).call() == 0:
+            if pending:
+                pending.append(f"activate asset #{asset_id} once the steps above are done (`rwa asset status "
+                               f"{spec.symbol} active`)")
+            else:
+                step(self.set_status(asset_id, "active"))
+        return done, pending
+
+    def _rule_calls(self, token: Contract, rules: TransferRules) -> list[tuple[str, Any]]:
+        """(description, call) for every rule that differs from the chain."""
         f = token.functions
         mode, lockup, max_holders, max_balance = f.rules().call()
-        sent = []
+        caps = f.holderCaps().call()
+        calls: list[tuple[str, Any]] = []
         wanted_mode, countries = 0, []
         if rules.allowed_countries:
             wanted_mode, countries = 1, rules.allowed_countries
         elif rules.blocked_countries:
             wanted_mode, countries = 2, rules.blocked_countries
         codes = [country_numeric(c) for c in countries]
-        missing = [c for c in codes if not f.isCountryListed(c).call()]
+        listed = call_functions(self.session.chain, [f.isCountryListed(c) for c in codes]) if codes else []
+        missing = [c for c, on in zip(codes, listed) if not on]
         if missing:
-            sent.append(self.tx.transact(f.setCountriesListed(missing, True)))
+            calls.append((f"list countries {', '.join(country_alpha2(c) for c in missing)}",
+                          f.setCountriesListed(missing, True)))
         if wanted_mode != mode:
-            sent.append(self.tx.transact(f.setCountryRestriction(wanted_mode)))
+            calls.append((f"country mode {('none', 'allowlist', 'blocklist')[wanted_mode]}", f.setCountryRestriction(wanted_mode)))
         if (rules.max_holders or 0) != max_holders:
-            sent.append(self.tx.transact(f.setMaxHolders(rules.max_holders or 0)))
+            calls.append((f"max holders {rules.max_holders or 'unlimited'}", f.setMaxHolders(rules.max_holders or 0)))
         if (rules.max_balance or 0) != max_balance:
-            sent.append(self.tx.transact(f.setMaxBalance(rules.max_balance or 0)))
+            calls.append((f"max balance {rules.max_balance or 'unlimited'}", f.setMaxBalance(rules.max_balance or 0)))
         wanted_lockup = _ts(rules.lockup_until) if rules.lockup_until else 0
         if wanted_lockup != lockup:
-            sent.append(self.tx.transact(f.setLockupUntil(wanted_lockup)))
-        return Outcome("done" if sent else "skipped", f"{len(sent)} rule changes" if sent else "rules unchanged")
+            calls.append((f"lock-up until {rules.lockup_until or 'none'}", f.setLockupUntil(wanted_lockup)))
+        if rules.category_caps() != tuple(caps[:3]):
+            calls.append(("holder caps per category %s" % "/".join(str(c or "-") for c in rules.category_caps()),
+                          f.setCategoryHolderCaps(*rules.category_caps())))
+        if rules.foreign_caps() != tuple(caps[3:]):
+            holders, bps = rules.foreign_caps()
+            calls.append((f"foreign caps {holders or '-'} holders, {bps / 100 if bps else '-'}% of the supply",
+                          f.setForeignCaps(holders, bps)))
+        return calls
+
+    def _rule_changes(self, asset: str | int, rules: TransferRules) -> list[str]:
+        return [d for d, _ in self._rule_calls(self.token(asset), rules)]
+
+    def set_rules(self, asset: str | int, rules: TransferRules, *, _pending_ok: bool = False) -> Outcome:
+        """Apply transfer rules (the compliance officer's act); only what differs from the chain is sent."""
+        token = self.token(asset)
+        calls = self._rule_calls(token, rules)
+        if not calls:
+            return Outcome("skipped", "rules unchanged")
+        tx = self._role_tx("compliance")
+        if tx is None:
+            if _pending_ok:
+                return Outcome("pending", f"rules ({', '.join(d for d, _ in calls)}) need the compliance officer: "
+                                          f"`rwa asset rules {token.address} SPEC`")
+            self._require_role("compliance", "changing rules")
+        receipts = tx.send_batch([c for _, c in calls])  # type: ignore[union-attr]
+        return Outcome("done", "rules: " + ", ".join(d for d, _ in calls), receipts[-1].tx_hash,
+                       {"changes": [d for d, _ in calls]})
 
     def add_document(self, asset: str | int, doc: DocumentSpec, supersede: bool = True) -> Outcome:
-        """Record a document version (the service hashes the file). A new hash supersedes the current version."""
+        """Record a document version (its file was hashed when the spec loaded). A new hash supersedes the current
+        version of that name; a Retired asset takes no documents."""
         asset_id = self.asset_id(asset)
-        digest = doc.sha256()
         registry = self.stack.registry.functions
-        current = registry.currentDocument(asset_id, doc.name).call()
+        status, current = call_functions(self.session.chain, [registry.statusOf(asset_id),
+                                                              registry.currentDocument(asset_id, doc.name)])
+        if status == 3:
+            raise RegistrarError(f"asset #{asset_id} is retired: its record takes no new documents")
+        digest = doc.sha256()
         if current:
             existing = registry.document(current).call()
             if bytes(existing[4]) == digest:
                 return Outcome("skipped", f"document {doc.name!r} unchanged (#{current})")
             if not supersede:
                 raise RegistrarError(f"asset #{asset_id} already has a current {doc.name!r}; supersede it")
-        receipt = self.tx.transact(
-            registry.addDocument(asset_id, doc.name, doc.uri, digest, _ts(doc.effective_date), current)
-        )
+        tx = self._require_role("registrar", "recording a document")
+        receipt = tx.transact(registry.addDocument(asset_id, doc.name, doc.uri, digest, _ts(doc.effective_date), current))
         verb = f"superseding #{current}" if current else "first version"
         return Outcome("done", f"document {doc.name!r} recorded ({verb})", receipt.tx_hash)
 
     def set_status(self, asset: str | int, status: str) -> Outcome:
+        """Move an asset's status: forward only (registered -> active -> suspended -> retired), except
+        suspended -> active; retired is final."""
         asset_id = self.asset_id(asset)
+        status = status.strip().lower()
         if status not in STATUSES:
             raise RegistrarError(f"status must be one of {', '.join(STATUSES)}")
-        receipt = self.tx.transact(self.stack.registry.functions.setStatus(asset_id, STATUSES.index(status)))
+        current = STATUSES[self.stack.registry.functions.statusOf(asset_id).call()]
+        if current == status:
+            return Outcome("skipped", f"asset #{asset_id} is already {status}")
+        wanted, have = STATUSES.index(status), STATUSES.index(current)
+        if wanted < have and not (current == "suspended" and status == "active"):
+            allowed = [s for i, s in enumerate(STATUSES) if i > have] + (["active"] if current == "suspended" else [])
+            raise RegistrarError(f"asset #{asset_id} is {current}: it can only become {' or '.join(allowed) or 'nothing (retired is final)'}")
+        tx = self._require_role("registrar", "changing an asset's status")
+        receipt = tx.transact(self.stack.registry.functions.setStatus(asset_id, wanted))
         return Outcome("done", f"asset #{asset_id} is now {status}", receipt.tx_hash)
 
     # --- investors ------------------------------------------------------------------
 
     def investor(self, wallet: str) -> dict[str, Any] | None:
-        country, expiry, category, exists = self.stack.identity.functions.identity(Web3.to_checksum_address(wallet)).call()
-        if not exists:
+        """The investor a wallet belongs to, from the chain (None when it belongs to none)."""
+        wallet = _address(wallet)
+        ident = self.stack.identity.functions
+        investor_id, status, verified = call_functions(self.session.chain, [
+            ident.investorOf(wallet), ident.walletStatus(wallet), ident.isVerified(wallet)])
+        if investor_id == ZERO:
             return None
-        return {"wallet": Web3.to_checksum_address(wallet), "country": country_alpha2(country), "country_code": country,
-                "kyc_expiry": dt.datetime.fromtimestamp(expiry, dt.timezone.utc).date().isoformat(), "category": category,
-                "verified": self.stack.identity.functions.isVerified(wallet).call()}
+        country, expiry, category, active, multi = ident.investor(investor_id).call()
+        out = {"wallet": wallet, "investor": investor_id, "wallet_status": WALLET_STATUSES[status],
+               "country": country_alpha2(country), "country_code": country,
+               "kyc_expiry": dt.datetime.fromtimestamp(expiry, dt.timezone.utc).date().isoformat(),
+               "category": category, "investor_active": active, "multi_wallet": multi, "verified": verified}
+        if self.ledger is not None:
+            out["label"] = self.ledger.investor_labels().get(investor_id)
+        return out
 
     def add_investor(self, spec: InvestorSpec) -> Outcome:
         return self.add_investors([spec])
@@ -405,44 +651,201 @@ class Registrar:
     def add_investors(
         self, specs: Sequence[InvestorSpec], chunk: int = 200, progress: Callable[[int], None] | None = None
     ) -> Outcome:
-        """Register identities in batches; wallets already registered get only their changed fields updated."""
+        """Onboard investors and their wallets (the compliance officer's act). A row without ``investor`` is an
+        investor's first wallet: registered if new, else its changed fields updated (a category left out is kept).
+        A row with ``investor`` adds the wallet to that investor (registered on chain, or earlier in the same file).
+        Everything is checked against the file and the chain before anything is sent."""
+        if not specs:
+            raise SpecError("no investors given")
+        _duplicates(((s.wallet, s.source) for s in specs), "wallet")
         ident = self.stack.identity.functions
-        new: list[InvestorSpec] = []
-        updates = []
-        address = self.stack.identity.address
-        known = call_many(self.session.chain, [(address, IDENTITY + abi_encode(["address"], [s.wallet])) for s in specs])
-        for s, raw in zip(specs, known):
-            country, expiry, category, exists = abi_decode(["uint16", "uint64", "uint8", "bool"], raw)
-            if not exists:
-                new.append(s)
+        chain = self.session.chain
+        wallets = sorted({s.wallet for s in specs} | {s.investor for s in specs if s.investor})
+        owners = dict(zip(wallets, call_functions(chain, [ident.investorOf(w) for w in wallets])))
+        ids = sorted({o for o in owners.values() if o != ZERO})
+        records = dict(zip(ids, call_functions(chain, [ident.investor(i) for i in ids])))
+        statuses = dict(zip(wallets, call_functions(chain, [ident.walletStatus(w) for w in wallets])))
+        first_in_file = {s.wallet: s for s in specs if s.investor is None}
+
+        register: list[InvestorSpec] = []
+        updates: list[tuple[str, Any]] = []
+        links: list[tuple[str, str]] = []  # (investor, wallet)
+        labels: dict[str, str] = {}
+        for s in specs:
+            owner = owners[s.wallet]
+            if s.investor is None:
+                if owner == ZERO:
+                    register.append(s)
+                    if s.label:
+                        labels[s.wallet] = s.label
+                    continue
+                if owner != s.wallet:
+                    raise SpecError(f"{s.source}: wallet {s.wallet} belongs to investor {owner}: give investor={owner} "
+                                    "to describe it, not a new investor")
+                country, expiry, category, active, _ = records[owner]
+                if not active:
+                    register.append(s)  # a deleted investor registered again
+                else:
+                    if country != country_numeric(s.country):
+                        updates.append((f"country {s.country}", ident.updateCountry(s.wallet, country_numeric(s.country))))
+                    if expiry != s.kyc_expiry_timestamp():
+                        updates.append((f"KYC expiry {s.kyc_expiry}", ident.updateKycExpiry(s.wallet, s.kyc_expiry_timestamp())))
+                    if s.category is not None and category != int(s.category):
+                        updates.append((f"category {s.category.name}", ident.updateCategory(s.wallet, int(s.category))))
+                if s.label:
+                    labels[owner] = s.label
                 continue
-            if country != country_numeric(s.country):
-                updates.append(ident.updateCountry(s.wallet, country_numeric(s.country)))
-            if expiry != s.kyc_expiry_timestamp():
-                updates.append(ident.updateKycExpiry(s.wallet, s.kyc_expiry_timestamp()))
-            if category != int(s.category):
-                updates.append(ident.updateCategory(s.wallet, int(s.category)))
+            target = owners[s.investor]
+            if target == ZERO:
+                if s.investor not in first_in_file:
+                    raise SpecError(f"{s.source}: investor {s.investor} is not registered (on chain or earlier in "
+                                    "this file)")
+                target = s.investor
+                target_data = (country_numeric(first_in_file[target].country), first_in_file[target].kyc_expiry_timestamp(),
+                               int(first_in_file[target].category or 1))
+            else:
+                target_data = records[target][:3]
+            if s.country is not None and country_numeric(s.country) != target_data[0]:
+                raise SpecError(f"{s.source}: wallet {s.wallet} would join investor {target}, whose country is "
+                                f"{country_alpha2(target_data[0])}, not {s.country}")
+            if s.category is not None and int(s.category) != target_data[2]:
+                raise SpecError(f"{s.source}: investor {target} is {_category_name(target_data[2])}, not {s.category.name}")
+            if owner not in (ZERO, target):
+                raise SpecError(f"{s.source}: wallet {s.wallet} already belongs to investor {owner}, and a wallet never "
+                                "changes investor")
+            status = WALLET_STATUSES[statuses[s.wallet]]
+            if status == "lost":
+                raise SpecError(f"{s.source}: wallet {s.wallet} was replaced as lost and can never be used again")
+            if status in ("none", "removed"):  # a new wallet, or a removed one added back
+                links.append((target, s.wallet))
+            if s.label:
+                labels[target] = s.label
+
+        if not (register or updates or links):
+            self._store_labels(labels)
+            return Outcome("skipped", f"{len(specs)} wallets already registered as given: nothing sent",
+                           data={"registered": 0, "updates": 0, "wallets_added": 0, "transactions": 0})
+        tx = self._require_role("compliance", "onboarding investors")
         calls = []
-        for i in range(0, len(new), chunk):
-            part = new[i : i + chunk]
+        for i in range(0, len(register), chunk):
+            part = register[i : i + chunk]
             calls.append(ident.batchRegisterIdentity(
                 [s.wallet for s in part],
                 [country_numeric(s.country) for s in part],
                 [s.kyc_expiry_timestamp() for s in part],
-                [int(s.category) for s in part],
+                [int(s.category or 1) for s in part],
             ))
-        receipts = self.tx.send_batch(calls + updates, progress=progress) if calls or updates else []
-        skipped = len(specs) - len(new)
+        receipts = tx.send_batch(calls + [c for _, c in updates], progress=progress) if calls or updates else []
+        # wallets join investors only once those are registered (each call is estimated against the chain)
+        receipts += tx.send_batch([ident.addWallet(inv, w) for inv, w in links], progress=progress) if links else []
+        self._store_labels(labels)
         return Outcome(
-            "done" if receipts else "skipped",
-            f"{len(new)} registered, {len(updates)} field updates, {skipped - 0} already registered",
+            "done",
+            f"{len(register)} investors registered, {len(updates)} field updates, {len(links)} wallets added, "
+            f"{len(specs) - len(register) - len(links)} already registered",
             receipts[-1].tx_hash if receipts else None,
-            {"registered": len(new), "updates": len(updates), "transactions": len(receipts)},
+            {"registered": len(register), "updates": len(updates), "wallets_added": len(links),
+             "transactions": len(receipts)},
         )
+
+    def _store_labels(self, labels: dict[str, str]) -> None:
+        if labels and self.ledger is not None:
+            self.ledger.set_investor_labels(labels)
+
+    def add_wallet(self, investor_wallet: str, wallet: str) -> Outcome:
+        """Give an investor one more wallet (the compliance officer's act)."""
+        investor_wallet, wallet = _address(investor_wallet), _address(wallet)
+        ident = self.stack.identity.functions
+        owner, target = call_functions(self.session.chain, [ident.investorOf(wallet), ident.investorOf(investor_wallet)])
+        if target == ZERO:
+            raise RegistrarError(f"{investor_wallet} belongs to no investor")
+        if owner == target and ident.walletStatus(wallet).call() == 1:
+            return Outcome("skipped", f"{wallet} already is a wallet of investor {target}")
+        if owner not in (ZERO, target):
+            raise RegistrarError(f"{wallet} belongs to investor {owner}, and a wallet never changes investor")
+        tx = self._require_role("compliance", "adding a wallet")
+        receipt = tx.transact(ident.addWallet(target, wallet))
+        return Outcome("done", f"{wallet} is now a wallet of investor {target}", receipt.tx_hash, {"investor": target})
+
+    def remove_wallet(self, wallet: str) -> Outcome:
+        """Stop a wallet from being verified (it stays bound to its investor and can be added back)."""
+        wallet = _address(wallet)
+        ident = self.stack.identity.functions
+        status = WALLET_STATUSES[ident.walletStatus(wallet).call()]
+        if status != "active":
+            raise RegistrarError(f"{wallet} is not an active wallet ({status})")
+        tx = self._require_role("compliance", "removing a wallet")
+        receipt = tx.transact(ident.removeWallet(wallet))
+        return Outcome("done", f"{wallet} removed from investor {ident.investorOf(wallet).call()}", receipt.tx_hash)
+
+    def recover_wallet(self, lost: str, new: str) -> Outcome:
+        """Replace a lost wallet with another wallet of the same investor, then move its units and token state in
+        every token (one atomic transaction per token). The compliance officer replaces the wallet, the registrar
+        moves the units. Re-running after an interruption continues where it stopped."""
+        lost, new = _address(lost), _address(new)
+        ident = self.stack.identity.functions
+        chain = self.session.chain
+        investor, lost_status, new_owner, new_status = call_functions(chain, [
+            ident.investorOf(lost), ident.walletStatus(lost), ident.investorOf(new), ident.walletStatus(new)])
+        if investor == ZERO:
+            raise RegistrarError(f"{lost} belongs to no investor: nothing to recover")
+        if new_owner not in (ZERO, investor):
+            raise RegistrarError(f"{new} belongs to another investor ({new_owner}): units move only between wallets "
+                                 "of the same investor")
+        if new_owner == investor and WALLET_STATUSES[new_status] != "active":
+            raise RegistrarError(f"{new} is a {WALLET_STATUSES[new_status]} wallet of the investor: add it back first")
+        tokens = [self.token(i) for i in range(1, self._count() + 1)]
+        holdings = self._token_state(tokens, lost)
+        registrar = self._role_tx("registrar")
+        steps: list[str] = []
+        if WALLET_STATUSES[lost_status] != "lost":
+            compliance = self._require_role("compliance", "replacing a lost wallet")
+            if holdings and registrar is None:
+                raise RegistrarError("moving the units needs the registrar role, which no given signer holds: nothing "
+                                     "was sent")
+            compliance.transact(ident.replaceWallet(lost, new))
+            steps.append("wallet replaced in the identity registry")
+        elif new_owner != investor:
+            raise RegistrarError(f"{lost} is already lost, and {new} is not a wallet of its investor {investor}")
+        if holdings and registrar is None:
+            self._require_role("registrar", "recovering units")
+        moved = []
+        for token in holdings:
+            registrar.transact(token.functions.recoveryAddress(lost, new))  # type: ignore[union-attr]
+            moved.append(token.functions.symbol().call())
+        if moved:
+            steps.append("units moved: " + ", ".join(moved))
+        if not steps:
+            return Outcome("skipped", f"{lost} was already recovered into a wallet of investor {investor}: nothing held")
+        return Outcome("done", f"recovered {lost} -> {new}: {'; '.join(steps)}", data={"moved": moved, "investor": investor})
+
+    def _token_state(self, tokens: Sequence[Contract], wallet: str) -> list[Contract]:
+        """The tokens in which ``wallet`` holds units or token state (a freeze, frozen, encumbered or locked units)."""
+        calls = []
+        for t in tokens:
+            f = t.functions
+            calls += [f.balanceOf(wallet), f.isFrozen(wallet), f.getFrozenTokens(wallet)]
+        values = call_functions(self.session.chain, calls) if calls else []
+        return [t for i, t in enumerate(tokens) if any(values[3 * i : 3 * i + 3])]
+
+    def delete_investor(self, wallet: str) -> Outcome:
+        tx = self._require_role("compliance", "deleting an investor")
+        receipt = tx.transact(self.stack.identity.functions.deleteIdentity(_address(wallet)))
+        return Outcome("done", f"the investor of {wallet} is deleted: none of its wallets is verified", receipt.tx_hash)
+
+    def sync_investor(self, wallet: str) -> Outcome:
+        """Recount an investor under its current category and country in every token it holds (after the compliance
+        officer changed them)."""
+        wallet = _address(wallet)
+        tokens = [self.token(i) for i in range(1, self._count() + 1)]
+        balances = call_functions(self.session.chain, [t.functions.investorBalanceOf(wallet) for t in tokens]) if tokens else []
+        held = [t for t, b in zip(tokens, balances) if b]
+        receipts = self.tx.send_batch([t.functions.syncInvestor(wallet) for t in held]) if held else []
+        return Outcome("done" if receipts else "skipped", f"recounted in {len(held)} tokens", receipts[-1].tx_hash if receipts else None)
 
     # --- lots -------------------------------------------------------------------------
 
-    def attest_lot(self, asset: str | int, lot: LotSpec) -> Outcome:
+    def attest_lot(self, asset: str | int, lot: LotSpec, *, _pending_ok: bool = False) -> Outcome:
         token = self.token(asset)
         if not hasattr(token.functions, "attestLot"):
             raise RegistrarError("lots belong to commodity tokens")
@@ -450,57 +853,128 @@ class Registrar:
         quantity, attested_at, status, receipt_hash, vault = token.functions.lot(lot_id).call()
         if attested_at:  # lot ids are never reused, even once retired
             return Outcome("skipped", f"lot {lot.lot_id} already attested")
-        receipt_hash = (
-            bytes.fromhex(lot.receipt_sha256.removeprefix("0x"))
-            if lot.receipt_sha256
-            else DocumentSpec(name="receipt", file=lot.receipt_file, uri="-", effective_date=dt.date.today()).sha256()
-        )
-        receipt = self.tx.transact(token.functions.attestLot(lot_id, lot.vault, lot.quantity, receipt_hash))
+        tx = self._role_tx("custodian")
+        if tx is None:
+            if _pending_ok:
+                return Outcome("pending", f"lot {lot.lot_id} needs the custodian: `rwa lot attest ...`")
+            self._require_role("custodian", "attesting a lot")
+        receipt = tx.transact(token.functions.attestLot(lot_id, lot.vault, lot.quantity, lot.receipt_hash()))  # type: ignore[union-attr]
         return Outcome("done", f"lot {lot.lot_id}: {lot.quantity} units in {lot.vault}", receipt.tx_hash)
 
     # --- minting ------------------------------------------------------------------------
 
+    def plan_mints(self, requests: Sequence[MintRequest]) -> list[PlannedMint]:
+        """Validate allocations against the file and the chain, before anything is sent: the assets exist and are
+        active, the amounts read in each asset's unit and fit its decimals, no reference appears twice, and each
+        reference is either unminted or minted with this very recipient and amount ("already minted")."""
+        if not requests:
+            raise SpecError("no allocations given")
+        infos: dict[str, AssetInfo] = {}
+        planned: list[PlannedMint] = []
+        for r in requests:
+            key = str(r.asset).strip().upper()
+            if key not in infos:
+                try:
+                    infos[key] = self.asset(r.asset)
+                except AssetNotFound as exc:
+                    raise SpecError(f"{r.source}: {exc}") from None
+            info = infos[key]
+            try:
+                amount = parse_amount(r.amount, decimals=info.decimals, unit=info.unit)
+            except AmountError as exc:
+                raise SpecError(f"{r.source}: {info.symbol} {exc}") from None
+            planned.append(PlannedMint(info.asset_id, info.token, r.to, amount, allocation_ref(r.reference, r.to, amount),
+                                       r.source, r.reference, False))
+        _duplicates((((p.asset_id, p.reference or f"{p.to} {p.amount}"), p.source) for p in planned),
+                    "allocation (asset, reference)")
+        by_token = infos_by_token(infos)
+        tokens = {t: self.stack.token(t, info.kind) for t, info in by_token.items()}
+        stored = call_functions(self.session.chain, [tokens[p.token].functions.allocationOf(p.ref) for p in planned])
+        out = []
+        for p, digest in zip(planned, stored):
+            if digest and any(digest):
+                if bytes(digest) != allocation_digest(p.to, p.amount):
+                    what = f"reference {p.reference!r}" if p.reference else f"an allocation of {p.amount} to {p.to}"
+                    raise SpecError(f"{p.source}: {what} was already minted on {by_token[p.token].symbol} to another "
+                                    "recipient or for another amount: give this allocation its own reference")
+                p = dataclasses.replace(p, already_minted=True)
+            out.append(p)
+        for info in infos.values():
+            todo = [p for p in out if p.asset_id == info.asset_id and not p.already_minted]
+            if todo and info.status != "active":
+                raise SpecError(f"{todo[0].source}: {info.symbol} is {info.status}: only an active asset mints")
+            if todo and info.paused:
+                raise SpecError(f"{todo[0].source}: {info.symbol} is paused: nothing can be minted")
+            total = sum(p.amount for p in todo)
+            room = info.max_supply - info.total_supply
+            if total > room:
+                word = "cap" if info.kind == "property" else "attested reserve"
+                raise SpecError(f"{info.symbol}: these allocations mint {info.amount(total)}, but the {word} leaves "
+                                f"room for {info.amount(room)}: nothing was sent")
+        self._precheck_recipients([p for p in out if not p.already_minted], infos)
+        return out
+
+    def _precheck_recipients(self, todo: list[PlannedMint], infos: dict[str, AssetInfo]) -> None:
+        """Ask each token whether it would mint each allocation (and each recipient's total), in one batch."""
+        if not todo:
+            return
+        per_recipient: dict[tuple[str, str], int] = {}
+        for p in todo:
+            per_recipient[(p.token, p.to)] = per_recipient.get((p.token, p.to), 0) + p.amount
+        keys = list(per_recipient)
+        calls = [(t, CAN_TRANSFER + abi_encode(["address", "address", "uint256"], [ZERO, to, per_recipient[(t, to)]]))
+                 for t, to in keys]
+        by_token = infos_by_token(infos)
+        for (token, to), raw in zip(keys, call_many(self.session.chain, calls)):
+            ok, code = abi_decode(["bool", "uint8"], raw) if raw else (False, 255)
+            if not ok:
+                first = next(p for p in todo if p.token == token and p.to == to)
+                raise TransferRejected(_rule(code), "mint", to, by_token[token].amount(per_recipient[(token, to)]),
+                                       by_token[token].symbol, what=f"{first.source}: mint")
+
     def mint(self, request: MintRequest) -> Outcome:
-        """Mint once per request: the idempotency reference is derived from the request."""
-        token = self.token(request.asset)
-        ref = request.idempotency_ref()
-        if token.functions.isReferenceUsed(ref).call():
-            return Outcome("skipped", f"already minted (reference 0x{ref.hex()[:16]}...): nothing sent")
-        ok, code = token.functions.canTransfer(
-            "0x0000000000000000000000000000000000000000", request.to, request.amount
-        ).call()
-        if not ok:
-            raise TransferRejected(REASONS[code], "mint", request.to, request.amount, token.functions.symbol().call())
-        receipt = self.tx.transact(token.functions.mint(request.to, request.amount, ref))
-        return Outcome("done", f"minted {request.amount} to {request.to}", receipt.tx_hash, {"ref": "0x" + ref.hex()})
+        """Mint one allocation, once: a reference already minted (with this recipient and amount) is reported as
+        already minted and nothing is sent."""
+        (p,) = self.plan_mints([request])
+        if p.already_minted:
+            return Outcome("skipped", f"already minted (allocation {p.reference or p.ref.hex()[:16]}): nothing sent",
+                           data={"minted": 0, "skipped": 1, "ref": "0x" + p.ref.hex()})
+        tx = self._require_role("registrar", "minting")
+        token = self.stack.token(p.token)
+        receipt = tx.transact(token.functions.mint(p.to, p.amount, p.ref))
+        return Outcome("done", f"minted {p.amount} to {p.to}", receipt.tx_hash,
+                       {"minted": 1, "skipped": 0, "ref": "0x" + p.ref.hex()})
 
     def mint_many(
         self, requests: Sequence[MintRequest], chunk: int = 200, progress: Callable[[int], None] | None = None
     ) -> Outcome:
-        """Mint allocations with ``batchMint``, one idempotency reference per chunk (derived from its contents)."""
-        by_asset: dict[int, list[MintRequest]] = {}
-        for r in requests:
-            by_asset.setdefault(self.asset_id(r.asset), []).append(r)
-        calls, skipped = [], 0
-        for asset_id, reqs in by_asset.items():
-            token = self.token(asset_id)
-            for i in range(0, len(reqs), chunk):
-                part = reqs[i : i + chunk]
-                ref = keccak(b"".join(r.idempotency_ref() for r in part))
-                if token.functions.isReferenceUsed(ref).call():
-                    skipped += len(part)
-                    continue
-                calls.append(token.functions.batchMint([r.to for r in part], [r.amount for r in part], ref))
-        receipts = self.tx.send_batch(calls, progress=progress) if calls else []
-        minted = len(requests) - skipped
-        return Outcome("done" if receipts else "skipped", f"{minted} allocations minted, {skipped} already minted",
+        """Mint allocations with ``batchMint``, one on-chain reference per allocation, so a re-run in any order, in
+        other chunks or after a crash mints only what was not minted yet."""
+        planned = self.plan_mints(requests)
+        todo = [p for p in planned if not p.already_minted]
+        calls = []
+        for token in dict.fromkeys(p.token for p in todo):
+            part = [p for p in todo if p.token == token]
+            contract = self.stack.token(token)
+            for i in range(0, len(part), chunk):
+                c = part[i : i + chunk]
+                calls.append(contract.functions.batchMint([p.to for p in c], [p.amount for p in c], [p.ref for p in c]))
+        receipts = self._require_role("registrar", "minting").send_batch(calls, progress=progress) if calls else []
+        raced = self._count_events(receipts, "MintSkipped")  # minted by another process since the plan was made
+        minted = len(todo) - raced
+        skipped = len(planned) - minted
+        return Outcome("done" if minted else "skipped", f"{minted} allocations minted, {skipped} already minted",
                        receipts[-1].tx_hash if receipts else None, {"minted": minted, "skipped": skipped})
+
+    def _count_events(self, receipts: Sequence[Receipt], name: str) -> int:
+        event = getattr(self.stack.property_impl.events, name)()
+        return sum(len(event.process_receipt(r.raw, errors=DISCARD)) for r in receipts)
 
     # --- transfers ------------------------------------------------------------------------
 
     def check_transfer(self, asset: str | int, sender: str, to: str, amount: int) -> tuple[bool, str]:
         ok, code = self.token(asset).functions.canTransfer(sender, to, amount).call()
-        return ok, REASONS[code] if code < len(REASONS) else f"Reason{code}"
+        return ok, _rule(code)
 
     def _sender(self, signer: Signer) -> Transactor:
         if signer.address == self.tx.address:
@@ -519,16 +993,16 @@ class Registrar:
             self._senders.pop(signer.address, None)
             self._sender(signer).set_nonce(nonce)
 
-    def transfer(self, asset: str | int, signer: Signer, to: str, amount: int) -> Receipt:
+    def transfer(self, asset: str | int, signer: Signer, to: str, amount: int | str) -> Receipt:
         """Transfer as ``signer``; asks ``canTransfer`` first and raises :class:`TransferRejected` naming the rule."""
         to = _address(to)
-        if amount <= 0:
-            raise RegistrarError("amount must be positive")
-        token = self.token(asset)
-        ok, code = token.functions.canTransfer(signer.address, to, amount).call()
+        info = self.asset(asset)
+        value = self.amount(info, amount)
+        token = self.stack.token(info.token, info.kind)
+        ok, code = token.functions.canTransfer(signer.address, to, value).call()
         if not ok:
-            raise TransferRejected(REASONS[code], signer.address, to, amount, token.functions.symbol().call())
-        return self._sender(signer).transact(token.functions.transfer(to, amount))
+            raise TransferRejected(_rule(code), signer.address, to, info.amount(value), info.symbol)
+        return self._sender(signer).transact(token.functions.transfer(to, value))
 
     def transfer_many(
         self,
@@ -545,11 +1019,11 @@ class Registrar:
             calls = [(tokens[a].address, CAN_TRANSFER + abi_encode(["address", "address", "uint256"], [s.address, to, n]))
                      for a, s, to, n in items]
             for (asset, signer, to, amount), raw in zip(items, call_many(self.session.chain, calls)):
-                ok, code = abi_decode(["bool", "uint8"], raw) if raw else (False, len(REASONS))
+                ok, code = abi_decode(["bool", "uint8"], raw) if raw else (False, 255)
                 if not ok:
-                    rule = REASONS[code] if code < len(REASONS) else "CallFailed"
-                    raise TransferRejected(rule, signer.address, to, amount, str(asset))
+                    raise TransferRejected(_rule(code), signer.address, to, amount, str(asset))
         self._prepare_senders(signer for _, signer, _, _ in items)
+
         def sign(item: tuple) -> SignedTx:
             asset, signer, to, amount = item
             data = TRANSFER + abi_encode(["address", "uint256"], [to, amount])
@@ -557,36 +1031,71 @@ class Registrar:
 
         return pipeline(self.session.chain, items, sign, decoder_from=self.tx, progress=progress)
 
-    def forced_transfer(self, asset: str | int, sender: str, to: str, amount: int, reason: str) -> Outcome:
-        token = self.token(asset)
-        receipt = self.tx.transact(token.functions.forcedTransfer(_address(sender), _address(to), amount, _b32(reason)))
-        return Outcome("done", f"forced transfer of {amount} from {sender} to {to} ({reason})", receipt.tx_hash)
+    def forced_transfer(self, asset: str | int, sender: str, to: str, amount: int | str, reason: str,
+                        include_frozen: bool = False) -> Outcome:
+        """A forced transfer (court order): within the recipient's rules; frozen units only with ``include_frozen``.
+        Asked of the token first (``canForceTransfer``): a refusal names the rule and nothing is sent."""
+        info = self.asset(asset)
+        sender, to = _address(sender), _address(to)
+        if sender == to:
+            raise RegistrarError("a forced transfer needs two different wallets")
+        value = self.amount(info, amount)
+        token = self.stack.token(info.token, info.kind)
+        ok, code = token.functions.canForceTransfer(sender, to, value, include_frozen).call()
+        if not ok:
+            hint = " (add --include-frozen to move frozen units)" if _rule(code) in ("SenderFrozen", "InsufficientUnlockedBalance") and not include_frozen else ""
+            raise RegistrarError(str(TransferRejected(_rule(code), sender, to, info.amount(value), info.symbol,
+                                                      what="forced transfer")) + hint)
+        tx = self._require_role("registrar", "a forced transfer")
+        receipt = tx.transact(token.functions.forcedTransfer(sender, to, value, _b32(reason), include_frozen))
+        (log,) = token.events.ForcedTransfer().process_receipt(receipt.raw, errors=DISCARD)
+        frozen = log["args"]["frozenUnitsMoved"]
+        return Outcome("done", f"forced transfer of {info.amount(value)} from {sender} to {to} ({reason})"
+                       + (f", of which {info.amount(frozen)} frozen" if frozen else ""), receipt.tx_hash,
+                       {"frozen_units_moved": frozen})
+
+    def burn(self, asset: str | int, holder: str, amount: int | str, reason: str, include_frozen: bool = False) -> Outcome:
+        info = self.asset(asset)
+        holder = _address(holder)
+        value = self.amount(info, amount)
+        token = self.stack.token(info.token, info.kind)
+        ok, code = token.functions.canForceTransfer(holder, ZERO, value, include_frozen).call()
+        if not ok:
+            raise TransferRejected(_rule(code), holder, "burn", info.amount(value), info.symbol, what="burn")
+        receipt = self._require_role("registrar", "burning").transact(
+            token.functions.burn(holder, value, _b32(reason), include_frozen))
+        return Outcome("done", f"burned {info.amount(value)} of {holder} ({reason})", receipt.tx_hash)
 
     def freeze(self, asset: str | int, wallet: str, frozen: bool = True) -> Outcome:
         token = self.token(asset)
-        receipt = self.tx.transact(token.functions.setAddressFrozen(_address(wallet), frozen))
+        receipt = self._require_role("compliance", "freezing").transact(token.functions.setAddressFrozen(_address(wallet), frozen))
         return Outcome("done", f"{wallet} {'frozen' if frozen else 'unfrozen'}", receipt.tx_hash)
 
-    def freeze_partial(self, asset: str | int, wallet: str, amount: int, freeze: bool = True) -> Outcome:
-        token = self.token(asset)
+    def freeze_partial(self, asset: str | int, wallet: str, amount: int | str, freeze: bool = True) -> Outcome:
+        info = self.asset(asset)
+        value = self.amount(info, amount)
+        token = self.stack.token(info.token, info.kind)
         fn = token.functions.freezePartialTokens if freeze else token.functions.unfreezePartialTokens
-        receipt = self.tx.transact(fn(_address(wallet), amount))
-        return Outcome("done", f"{amount} units of {wallet} {'frozen' if freeze else 'unfrozen'}", receipt.tx_hash)
+        receipt = self._require_role("compliance", "freezing").transact(fn(_address(wallet), value))
+        return Outcome("done", f"{info.amount(value)} of {wallet} {'frozen' if freeze else 'unfrozen'}", receipt.tx_hash)
 
     def pause(self, asset: str | int, paused: bool = True) -> Outcome:
         token = self.token(asset)
-        receipt = self.tx.transact(token.functions.pause() if paused else token.functions.unpause())
+        tx = self._require_role("compliance", "pausing")
+        receipt = tx.transact(token.functions.pause() if paused else token.functions.unpause())
         return Outcome("done", "paused" if paused else "unpaused", receipt.tx_hash)
 
-    def create_lien(self, asset: str | int, holder: str, beneficiary: str, amount: int, reason: str,
+    def create_lien(self, asset: str | int, holder: str, beneficiary: str, amount: int | str, reason: str,
                     document: DocumentSpec | None = None) -> Outcome:
-        token = self.token(asset)
+        info = self.asset(asset)
+        value = self.amount(info, amount)
+        token = self.stack.token(info.token, info.kind)
         doc_hash = document.sha256() if document else b"\0" * 32
-        receipt = self.tx.transact(
-            token.functions.createLien(_address(holder), _address(beneficiary), amount, _b32(reason), doc_hash)
+        receipt = self._require_role("registrar", "creating a lien").transact(
+            token.functions.createLien(_address(holder), _address(beneficiary), value, _b32(reason), doc_hash)
         )
         (log,) = token.events.LienCreated().process_receipt(receipt.raw, errors=DISCARD)
-        return Outcome("done", f"lien #{log['args']['lienId']} of {amount} on {holder}", receipt.tx_hash,
+        return Outcome("done", f"lien #{log['args']['lienId']} of {info.amount(value)} on {holder}", receipt.tx_hash,
                        {"lien_id": log["args"]["lienId"]})
 
     def release_lien(self, asset: str | int, lien_id: int, signer: Signer | None = None) -> Outcome:
@@ -595,42 +1104,48 @@ class Registrar:
         receipt = sender.transact(token.functions.releaseLien(lien_id))
         return Outcome("done", f"lien #{lien_id} released", receipt.tx_hash)
 
-    def recover_wallet(self, lost: str, new: str) -> Outcome:
-        """Move a verified investor's identity and every token balance from a lost wallet to a new one."""
-        lost, new = _address(lost), _address(new)
-        steps = []
-        if self.stack.identity.functions.identity(lost).call()[3]:
-            self.tx.transact(self.stack.identity.functions.recoverIdentity(lost, new))
-            steps.append("identity")
-        elif not self.stack.identity.functions.identity(new).call()[3]:
-            raise RegistrarError(f"{lost} has no identity to recover and {new} is not registered")
-        for i in range(1, self._count() + 1):
-            token = self.token(i)
-            f = token.functions
-            if f.balanceOf(lost).call() or f.encumberedBalanceOf(lost).call() or f.isFrozen(lost).call():
-                self.tx.transact(f.recoveryAddress(lost, new))
-                steps.append(f.symbol().call())
-        return Outcome("done", f"recovered {lost} -> {new}: {', '.join(steps) or 'nothing held'}", data={"moved": steps})
+    def change_lien_beneficiary(self, asset: str | int, lien_id: int, beneficiary: str,
+                                signer: Signer | None = None) -> Outcome:
+        token = self.token(asset)
+        sender = self._sender(signer) if signer else self.tx
+        receipt = sender.transact(token.functions.changeLienBeneficiary(lien_id, _address(beneficiary)))
+        return Outcome("done", f"lien #{lien_id} now has beneficiary {beneficiary}", receipt.tx_hash)
 
     # --- redemptions ------------------------------------------------------------------------
 
-    def request_redemption(self, asset: str | int, signer: Signer, amount: int, delivery_ref: str) -> int:
-        token = self.token(asset)
-        ok, code = token.functions.canTransfer(signer.address, "0x" + "00" * 20, amount).call()
+    def request_redemption(self, asset: str | int, signer: Signer, amount: int | str, delivery_ref: str) -> int:
+        info = self.asset(asset)
+        value = self.amount(info, amount)
+        token = self.stack.token(info.token, info.kind)
+        ok, code = token.functions.canTransfer(signer.address, ZERO, value).call()
         if not ok:
-            raise TransferRejected(REASONS[code], signer.address, "redemption", amount, token.functions.symbol().call())
-        receipt = self._sender(signer).transact(token.functions.requestRedemption(amount, _b32(delivery_ref)))
+            raise TransferRejected(_rule(code), signer.address, "redemption", info.amount(value), info.symbol,
+                                   what="redemption request")
+        receipt = self._sender(signer).transact(token.functions.requestRedemption(value, _b32(delivery_ref)))
         (log,) = token.events.RedemptionRequested().process_receipt(receipt.raw, errors=DISCARD)
         return int(log["args"]["requestId"])
 
-    def fulfil_redemption(self, asset: str | int, request_id: int, lot_id: str) -> Outcome:
+    def fulfil_redemption(self, asset: str | int, request_id: int, lot_ids: str | Sequence[str]) -> Outcome:
+        """Deliver a redemption from one or more lots, drawn in the order given."""
+        lots = [lot_ids] if isinstance(lot_ids, str) else list(lot_ids)
+        if not lots:
+            raise RegistrarError("give at least one lot to deliver from")
         token = self.token(asset)
-        receipt = self.tx.transact(token.functions.fulfilRedemption(request_id, _b32(lot_id)))
-        return Outcome("done", f"redemption #{request_id} fulfilled from lot {lot_id}", receipt.tx_hash)
+        holder, status, amount, _ = token.functions.redemption(request_id).call()
+        if status != 1:
+            raise RegistrarError(f"redemption #{request_id} is not pending")
+        available = sum(token.functions.lot(_b32(lot)).call()[0] for lot in lots)
+        if available < amount:
+            raise RegistrarError(f"redemption #{request_id} asks {amount} units; the lots {', '.join(lots)} hold "
+                                 f"{available}: add lots")
+        receipt = self._require_role("custodian", "delivering a redemption").transact(
+            token.functions.fulfilRedemption(request_id, [_b32(lot) for lot in lots]))
+        return Outcome("done", f"redemption #{request_id} fulfilled from {', '.join(lots)}", receipt.tx_hash)
 
     def reject_redemption(self, asset: str | int, request_id: int, reason: str) -> Outcome:
         token = self.token(asset)
-        receipt = self.tx.transact(token.functions.rejectRedemption(request_id, _b32(reason)))
+        receipt = self._require_role("custodian", "rejecting a redemption").transact(
+            token.functions.rejectRedemption(request_id, _b32(reason)))
         return Outcome("done", f"redemption #{request_id} rejected ({reason})", receipt.tx_hash)
 
     # --- distributions ------------------------------------------------------------------------
@@ -644,7 +1159,7 @@ class Registrar:
             a = log["args"]
             balances[a["from"]] = balances.get(a["from"], 0) - a["value"]
             balances[a["to"]] = balances.get(a["to"], 0) + a["value"]
-        balances.pop("0x0000000000000000000000000000000000000000", None)
+        balances.pop(ZERO, None)
         return {h: b for h, b in balances.items() if b > 0}
 
     def plan_distribution(self, asset: str | int, total: int, record_block: int | None = None,
@@ -672,10 +1187,11 @@ class Registrar:
         plan = self.plan_distribution(asset, total, record_block, balances, ledger)
         pay = self.w3.eth.contract(address=_address(payment_token), abi=self.session.build["TestStablecoin"].abi)
         dist = self.stack.distributions
-        allowance = pay.functions.allowance(self.tx.address, dist.address).call()
+        tx = self._require_role("registrar", "funding a distribution")
+        allowance = pay.functions.allowance(tx.address, dist.address).call()
         if allowance < total:
-            self.tx.transact(pay.functions.approve(dist.address, total))
-        receipt = self.tx.transact(dist.functions.createDistribution(
+            tx.transact(pay.functions.approve(dist.address, total))
+        receipt = tx.transact(dist.functions.createDistribution(
             plan.token, pay.address, total, plan.root, plan.record_block, _ts(expiry)
         ))
         (log,) = dist.events.DistributionCreated().process_receipt(receipt.raw, errors=DISCARD)
@@ -704,18 +1220,49 @@ class Registrar:
         return plan
 
     def claim(self, distribution_id: int, account: str, signer: Signer | None = None) -> Outcome:
-        """Claim ``account``'s entitlement (anyone may submit it; the payment goes to ``account``)."""
+        """Claim ``account``'s entitlement (anyone may submit it): paid to ``account``, or to its successor after a
+        recovery, while that wallet may be paid (verified, not frozen) and the entitlement is not withheld."""
         plan = self.plan(distribution_id)
+        account = _address(account)
         index, amount, proof = plan.proof(account)
+        token = self.stack.token(plan.token)
+        payee = token.functions.successorOf(account).call()
+        dist = self.stack.distributions.functions
+        claimed, withheld, allowed = call_functions(self.session.chain, [
+            dist.isClaimed(distribution_id, index), dist.isWithheld(distribution_id, index),
+            token.functions.canTransact(payee)])
+        if claimed:
+            return Outcome("skipped", f"{account} already claimed distribution #{distribution_id}")
+        if withheld:
+            raise RegistrarError(f"the registrar withholds {account}'s entitlement in distribution #{distribution_id}")
+        if not allowed:
+            raise RegistrarError(f"{payee} cannot be paid now (its wallet is frozen or not verified): the claim of "
+                                 f"{account} waits until it can")
         sender = self._sender(signer) if signer else self.tx
-        receipt = sender.transact(
-            self.stack.distributions.functions.claim(distribution_id, index, _address(account), amount, proof)
-        )
-        return Outcome("done", f"{account} claimed {amount}", receipt.tx_hash, {"amount": amount})
+        receipt = sender.transact(dist.claim(distribution_id, index, account, amount, proof))
+        paid = f" (paid to its successor {payee})" if payee != account else ""
+        return Outcome("done", f"{account} claimed {amount}{paid}", receipt.tx_hash, {"amount": amount, "payee": payee})
+
+    def withhold(self, distribution_id: int, accounts: Sequence[str], withheld: bool = True) -> Outcome:
+        """Withhold (or release) the entitlements of ``accounts`` in a distribution."""
+        plan = self.plan(distribution_id)
+        indexes = [plan.proof(_address(a))[0] for a in accounts]
+        receipt = self._require_role("registrar", "withholding").transact(
+            self.stack.distributions.functions.setWithheld(distribution_id, indexes, withheld))
+        return Outcome("done", f"{len(indexes)} entitlements {'withheld' if withheld else 'released'}", receipt.tx_hash)
 
     def reclaim_expired(self, distribution_id: int) -> Outcome:
-        receipt = self.tx.transact(self.stack.distributions.functions.reclaimExpired(distribution_id))
+        receipt = self._require_role("registrar", "reclaiming").transact(
+            self.stack.distributions.functions.reclaimExpired(distribution_id))
         return Outcome("done", f"unclaimed funds of distribution #{distribution_id} returned", receipt.tx_hash)
+
+
+def infos_by_token(infos: dict[str, AssetInfo]) -> dict[str, AssetInfo]:
+    return {i.token: i for i in infos.values()}
+
+
+def _category_name(code: int) -> str:
+    return {1: "retail", 2: "accredited", 3: "institutional"}.get(code, str(code))
 
 
 def _address(value: str) -> str:

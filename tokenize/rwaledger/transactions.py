@@ -398,6 +398,47 @@ def call_many(chain: Chain, calls: Sequence[tuple[str, bytes]], block: str = "la
     return out
 
 
+def _output_types(abi: dict[str, Any]) -> list[str]:
+    from eth_utils.abi import collapse_if_tuple
+
+    return [collapse_if_tuple(dict(o)) for o in abi.get("outputs", [])]
+
+
+def call_functions(chain: Chain, fns: Sequence[ContractFunction], block: str = "latest") -> list[Any]:
+    """Many bound view calls (``contract.functions.f(args)``) in JSON-RPC batches, decoded: one value per call
+    (a tuple when the function returns several), ``None`` when the call reverted."""
+    from eth_abi import decode as abi_decode
+    from eth_abi import encode as abi_encode
+
+    raw = call_many(chain, [
+        (fn.address, bytes.fromhex(fn.selector[2:]) + abi_encode(list(fn.argument_types), list(fn.arguments)))
+        for fn in fns
+    ], block)
+    out: list[Any] = []
+    for fn, data in zip(fns, raw):
+        types = _output_types(fn.abi)
+        if not data and types:
+            out.append(None)
+            continue
+        values = tuple(_checksummed(t, v) for t, v in zip(types, abi_decode(types, data)))
+        out.append(values[0] if len(values) == 1 else values)
+    return out
+
+
+def _checksummed(typ: str, value: Any) -> Any:
+    """Addresses as web3 returns them (EIP-55), also inside arrays and tuples."""
+    from eth_abi.grammar import TupleType, parse as parse_type
+
+    if typ == "address":
+        return Web3.to_checksum_address(value)
+    if typ.endswith("]"):
+        return [_checksummed(typ[: typ.rindex("[")], v) for v in value]
+    parsed = parse_type(typ)
+    if isinstance(parsed, TupleType):
+        return tuple(_checksummed(c.to_type_str(), v) for c, v in zip(parsed.components, value))
+    return value
+
+
 WINDOW = 200
 
 

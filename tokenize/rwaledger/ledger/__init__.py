@@ -5,8 +5,13 @@ histories, reconciliation against the chain and CSV/JSON export.
 
     with Ledger.open("build/ledger.sqlite") as ledger:   # or any SQLAlchemy URL
         result = ledger.sync(stack)                       # resumable, reorg-safe
-        rows = ledger.cap_table("PKLHR1", block=1234)
+        rows = ledger.cap_table("PKLHR1", block=1234)            # one row per wallet
+        investors = ledger.investor_cap_table("PKLHR1")          # one row per investor (labels=True: names)
         report = ledger.reconcile(stack)
+
+Investors own wallets (the IdentityRegistry's model): the ledger keeps each investor's state by block and each
+wallet's binding (for good) and status by block. Investor labels (names) are off-chain, written by the
+registrar service with :meth:`Ledger.set_investor_labels`, and only returned where asked for.
 
 Modules: :mod:`.schema` (tables), :mod:`.db` (engine, meta, checkpoint), :mod:`.rpc` (raw JSON-RPC reads),
 :mod:`.decode` (ABI event tables), :mod:`.project` (events -> projection rows), :mod:`.sync` (the indexer),
@@ -16,26 +21,47 @@ Modules: :mod:`.schema` (tables), :mod:`.db` (engine, meta, checkpoint), :mod:`.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import IO, Any, Callable, Literal, Sequence
+from typing import IO, Any, Callable, Literal, Mapping, Sequence
 
-from sqlalchemy import Engine
+from eth_utils import is_address
+from sqlalchemy import Engine, delete
 
 from . import export as _export
+from . import schema
 from .db import DEFAULT_PATH, Checkpoint, get_checkpoint, open_engine
-from .decode import EventTable
-from .errors import ChainReadError, LedgerError, LedgerMismatch, NotSynced, UnknownAsset
-from .queries import AssetRecord, CapTableRow, CountryTotal, EventRecord, Holding, IdentityAt, Queries
+from .decode import EventTable, checksum
+from .errors import ChainReadError, LedgerError, LedgerMismatch, NotSynced, SchemaVersionError, UnknownAsset
+from .queries import (
+    AssetRecord,
+    CapTableRow,
+    CountryTotal,
+    EventRecord,
+    Holding,
+    IdentityAt,
+    InvestorAt,
+    InvestorCapTableRow,
+    Queries,
+    WalletAmount,
+    WalletAt,
+)
 from .reconcile import Difference, ReconcileReport, reconcile as _reconcile
 from .rpc import reader_for
 from .sync import DEFAULT_BATCH_BLOCKS, Indexer, Rollback, SyncProgress, SyncResult
 
 __all__ = [
     "AssetRecord", "CapTableRow", "ChainReadError", "Checkpoint", "CountryTotal", "DEFAULT_PATH", "Difference",
-    "EventRecord", "EventTable", "Holding", "IdentityAt", "Indexer", "Ledger", "LedgerError", "LedgerMismatch", "NotSynced",
-    "ReconcileReport", "Rollback", "SyncProgress", "SyncResult", "UnknownAsset",
+    "EventRecord", "EventTable", "Holding", "IdentityAt", "Indexer", "InvestorAt", "InvestorCapTableRow", "Ledger",
+    "LedgerError", "LedgerMismatch", "NotSynced", "ReconcileReport", "Rollback", "SchemaVersionError", "SyncProgress",
+    "SyncResult", "UnknownAsset", "WalletAmount", "WalletAt",
 ]
 
-Exportable = Literal["cap_table", "history", "events", "totals_by_country", "portfolio", "assets"]
+Exportable = Literal[
+    "cap_table", "investor_cap_table", "history", "events", "totals_by_country", "portfolio", "assets"
+]
+EXPORT_ROWS: dict[str, type] = {
+    "cap_table": CapTableRow, "investor_cap_table": InvestorCapTableRow, "events": EventRecord,
+    "history": EventRecord, "totals_by_country": CountryTotal, "portfolio": Holding, "assets": AssetRecord,
+}
 
 
 class Ledger:
@@ -97,8 +123,16 @@ class Ledger:
         return self._q("asset", asset)
 
     def cap_table(self, asset: int | str, block: int | None = None) -> list[CapTableRow]:
-        """Holders with a non-zero balance at ``block`` (default: the checkpoint), largest first."""
+        """Wallets with a non-zero balance at ``block`` (default: the checkpoint), largest first, each with its
+        investor id and country."""
         return self._q("cap_table", asset, block)
+
+    def investor_cap_table(
+        self, asset: int | str, block: int | None = None, labels: bool = False
+    ) -> list[InvestorCapTableRow]:
+        """Investors holding units at ``block``, largest first: id, country, the wallets holding units and the
+        total. ``labels=True`` fills in their off-chain labels (registrar-side output: never publish it)."""
+        return self._q("investor_cap_table", asset, block, labels)
 
     def total_supply(self, asset: int | str, block: int | None = None) -> int:
         return self._q("total_supply", asset, block)
@@ -107,14 +141,60 @@ class Ledger:
         return self._q("balance", asset, wallet, block)
 
     def totals_by_country(self, asset: int | str, block: int | None = None) -> list[CountryTotal]:
+        """Units and holders per country at ``block``; holders are investors (two wallets: one holder)."""
         return self._q("totals_by_country", asset, block)
 
     def portfolio(self, wallet: str, block: int | None = None) -> list[Holding]:
         return self._q("portfolio", wallet, block)
 
     def identity(self, wallet: str, block: int | None = None) -> IdentityAt | None:
-        """The wallet's identity at ``block`` (None: not registered or removed)."""
+        """The wallet at ``block``: its investor id, its status (active / removed / lost) and the investor's
+        country, KYC expiry and category (None: the wallet was bound to no investor then)."""
         return self._q("identity", wallet, block)
+
+    def investor(self, investor_id: str, block: int | None = None) -> InvestorAt | None:
+        """An investor's state at ``block`` (None: not registered by then)."""
+        return self._q("investor", investor_id, block)
+
+    def investor_wallets(self, investor_id: str, block: int | None = None) -> list[WalletAt]:
+        """The wallets bound to an investor at ``block``, with their status, in the order they were bound."""
+        return self._q("investor_wallets", investor_id, block)
+
+    # --- investor labels (off-chain, private) ------------------------------------------------------------
+
+    def set_investor_labels(self, labels: Mapping[str, str | None]) -> int:
+        """Write investor labels (names) ``{investor_id: label}``: insert or replace, all in one transaction;
+        ``None`` removes a label. Labels are off-chain only, never on the chain nor in a public query; any
+        investor id may be labelled before the ledger has synced its registration. Returns the number of
+        ids written."""
+        rows: dict[str, str | None] = {}
+        for raw, label in labels.items():
+            if not isinstance(raw, str) or not is_address(raw):
+                raise LedgerError(f"investor labels: {raw!r} is not an address (an investor id is its first wallet)")
+            investor = checksum(raw)
+            if label is not None:
+                if not isinstance(label, str) or not label.strip():
+                    raise LedgerError(f"investor labels: the label of {investor} must be non-empty text, not {label!r}")
+                label = label.strip()
+            if investor in rows and rows[investor] != label:
+                raise LedgerError(f"investor labels: {investor} is given twice with different labels")
+            rows[investor] = label
+        lb = schema.investor_labels
+        ids = sorted(rows)
+        with self.engine.begin() as conn:
+            for start in range(0, len(ids), 500):
+                conn.execute(delete(lb).where(lb.c.investor.in_(ids[start : start + 500])))
+            new = [{"investor": i, "label": rows[i]} for i in ids if rows[i] is not None]
+            if new:
+                conn.execute(lb.insert(), new)
+        return len(ids)
+
+    def investor_labels(self, investors: Sequence[str] | None = None) -> dict[str, str]:
+        """investor id -> label, of ``investors`` (default: every labelled investor). Private data."""
+        return self._q("investor_labels", investors)
+
+    def investor_label(self, investor_id: str) -> str | None:
+        return self._q("investor_label", investor_id)
 
     def history(
         self, asset: int | str | None = None, wallet: str | None = None, limit: int | None = None
@@ -135,27 +215,28 @@ class Ledger:
 
     # --- reconcile and export ----------------------------------------------------------------------------
 
-    def reconcile(self, stack: Any) -> ReconcileReport:
-        """Every holder balance and token supply of the ledger vs the chain at the checkpoint block."""
+    def reconcile(self, stack: Any, identities: bool = True) -> ReconcileReport:
+        """Every holder balance and token supply of the ledger vs the chain at the checkpoint block, and (unless
+        ``identities=False``) every investor's state and every wallet's investor and status vs the registry."""
         data = bytes.fromhex(stack.registry.functions.assetCount()._encode_transaction_data()[2:])
         with self.engine.connect() as conn:
-            return _reconcile(conn, reader_for(stack.session.chain), stack.registry.address, data)
+            return _reconcile(conn, reader_for(stack.session.chain), stack.registry.address, data,
+                              stack.identity.address if identities else None)
 
     def export(
         self,
-        what: Exportable,
+        what: Exportable | str,
         dest: str | Path | IO[str] | None = None,
         fmt: _export.Format | None = None,
         **query: Any,
     ) -> int:
-        """Write a query's rows (``cap_table``, ``history``, ``events``, ``totals_by_country``, ``portfolio``,
-        ``assets``; ``query`` holds its arguments) as CSV or JSON to a path or stream (stdout by default)."""
-        if what not in ("cap_table", "history", "events", "totals_by_country", "portfolio", "assets"):
-            raise LedgerError(f"cannot export {what!r}")
-        rows = getattr(self, what)(**query)  # the facade's own query methods (history narrows `events`)
-        method = what
-        columns: Sequence[str] | None = {
-            "cap_table": CapTableRow, "events": EventRecord, "history": EventRecord, "totals_by_country": CountryTotal,
-            "portfolio": Holding, "assets": AssetRecord,
-        }[method].__dataclass_fields__.keys()  # type: ignore[attr-defined]
-        return _export.write(rows, dest, fmt, list(columns or []))
+        """Write a query's rows (``cap_table``, ``investor_cap_table``, ``history``, ``events``,
+        ``totals_by_country``, ``portfolio``, ``assets``; ``-`` may stand for ``_``; ``query`` holds its
+        arguments, e.g. ``labels=True`` for the investor cap table) as CSV or JSON to a path or stream (stdout by
+        default). Exports are registrar-side output: labels appear only when asked for."""
+        method = str(what).replace("-", "_")
+        if method not in EXPORT_ROWS:
+            raise LedgerError(f"cannot export {what!r}: choose {', '.join(EXPORT_ROWS)}")
+        rows = getattr(self, method)(**query)  # the facade's own query methods (history narrows `events`)
+        columns: Sequence[str] = list(EXPORT_ROWS[method].__dataclass_fields__)  # type: ignore[attr-defined]
+        return _export.write(rows, dest, fmt, columns)

@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, create_engine, event, select
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, select
 from sqlalchemy.pool import StaticPool
 
 from .. import paths
 from . import schema
-from .errors import LedgerMismatch
+from .errors import SchemaVersionError
 
 DEFAULT_PATH = paths.BUILD_DIR / "ledger.sqlite"  # build/ledger.sqlite of the project (RWA_BUILD_DIR moves it)
 
@@ -43,17 +43,46 @@ def open_engine(target: str | Path, echo: bool = False) -> Engine:
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
 
-    schema.metadata.create_all(engine)
-    with engine.begin() as conn:
-        version = get_meta(conn, "schema_version")
-        if version is None:
-            set_meta(conn, "schema_version", schema.SCHEMA_VERSION)
-        elif version != schema.SCHEMA_VERSION:
-            raise LedgerMismatch(
-                f"the ledger database has schema version {version}, this rwaledger writes {schema.SCHEMA_VERSION}; "
-                "rebuild it (delete the file and sync again)"
-            )
+    try:
+        check_schema(engine)
+        schema.metadata.create_all(engine)
+        with engine.begin() as conn:
+            if get_meta(conn, "schema_version") is None:
+                set_meta(conn, "schema_version", schema.SCHEMA_VERSION)
+    except BaseException:
+        engine.dispose()
+        raise
     return engine
+
+
+def check_schema(engine: Engine) -> None:
+    """Refuse a database of another schema version BEFORE anything is created in it.
+
+    Nothing is migrated: the projections of one version cannot be derived from another's tables (version 1
+    had one identity per wallet, version 2 has investors that own wallets), and everything the ledger holds
+    except the investor labels comes from the chain, so syncing into a new file rebuilds it exactly. Checking
+    first matters: ``create_all`` would otherwise add this version's tables next to the old ones."""
+    tables = set(inspect(engine).get_table_names())
+    where = engine.url.render_as_string(hide_password=True)
+    version = None
+    if "meta" in tables:
+        with engine.connect() as conn:
+            version = get_meta(conn, "schema_version")
+    if version == schema.SCHEMA_VERSION:
+        return
+    if version is None:
+        return  # no ledger yet (an empty or shared database, or a first open that was interrupted)
+    newer = version.isdigit() and int(version) > int(schema.SCHEMA_VERSION)
+    raise SchemaVersionError(
+        f"the ledger database {where} has schema version {version}, this rwaledger reads and writes version "
+        f"{schema.SCHEMA_VERSION}"
+        + (" (it was written by a newer rwaledger)" if newer else " (investors own wallets since version 2)")
+        + "; it cannot be converted in place: sync into a new file (e.g. `rwa ledger sync --db NEW.sqlite`, or "
+        "delete this one and sync again)"
+        + (". Its investor labels are off-chain data: write them into the new file (set_investor_labels)"
+           if "investor_labels" in tables else ""),
+        found=version,
+    )
 
 
 def get_meta(conn: Connection, key: str) -> str | None:

@@ -1,7 +1,7 @@
 """Rows (query results) to CSV or JSON, to a file or a stream (stdout by default).
 
 Exact values survive the trip: amounts and percentages are written as decimal strings (JSON numbers would
-lose uint256 precision in most readers), nested values (event args) as JSON text in CSV.
+lose uint256 precision in most readers), nested values (event args, an investor's wallets) as JSON text in CSV.
 """
 
 from __future__ import annotations
@@ -22,6 +22,10 @@ Format = Literal["csv", "json"]
 def _plain(value: Any) -> Any:
     if isinstance(value, bool) or value is None or isinstance(value, str):
         return value
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):  # nested rows
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, tuple) and hasattr(value, "_asdict"):  # named pairs (an investor's wallets)
+        return {k: _plain(v) for k, v in value._asdict().items()}
     if isinstance(value, (int, Decimal)):
         return str(value)
     if isinstance(value, dict):

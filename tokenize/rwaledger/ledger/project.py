@@ -1,10 +1,11 @@
-"""Projections: from decoded logs (in chain order) to the rows of the query tables. Pure apart from two
-lookups the caller supplies (an identity's state before this batch, read from the database).
+"""Projections: from decoded logs (in chain order) to the rows of the query tables. Pure apart from the
+lookups the caller supplies (an investor's state and a wallet's binding before this batch, read from the
+database).
 
 The event-specific part is table-driven and small: :data:`ASSET_EVENTS` (asset records),
-:data:`IDENTITY_EVENTS` (identity history), :data:`TOKEN_CREATION_EVENTS` (token discovery), the ERC-20
-``Transfer`` (balance changes) and ``DistributionCreated`` (distribution -> asset). Every log, known or not,
-becomes an ``events`` row.
+:data:`IDENTITY_EVENTS` (investor and wallet histories), :data:`TOKEN_CREATION_EVENTS` (token discovery), the
+ERC-20 ``Transfer`` (balance changes) and ``DistributionCreated`` (distribution -> asset). Every log, known or
+not, becomes an ``events`` row.
 """
 
 from __future__ import annotations
@@ -41,11 +42,11 @@ ASSET_EVENTS: dict[tuple[str, str], Callable[[dict[str, Any]], dict[str, Any]]] 
         "token": a["token"],
         "jurisdiction": ascii_of(a["jurisdiction"]),
         "legal_reference": a["legalReference"],
+        "display_reference": a["displayReference"],
         "metadata_uri": a["metadataURI"],
-        "valuation_amount": int(a["valuationAmount"]),
-        "valuation_currency": ascii_of(a["valuationCurrency"]),
-        "valuation_date": int(a["valuationDate"]),
+        "symbol": a["symbol"],
         "status": "registered",
+        # no valuation here: the registry emits a ValuationUpdated right after when the record has one
     },
     ("factory", "PropertyTokenCreated"): lambda a: {
         "kind": "property",
@@ -81,38 +82,82 @@ TOKEN_CREATION_EVENTS: dict[tuple[str, str], Callable[[dict[str, Any]], tuple[st
 }
 
 
-# --- identity history: event -> [(wallet, new state or None = no identity)] ------------------------------------
+# --- investors and wallets: event -> the changes it makes --------------------------------------------------------
+#
+# The IdentityRegistry's model: an investor (country, KYC expiry, category, active) owns wallets; its id is its
+# first wallet. A wallet is bound to one investor for good (the first event that names it with an investor
+# binds it) and has a status: active, removed (may come back) or lost (final).
+
+WALLET_ACTIVE, WALLET_REMOVED, WALLET_LOST = "active", "removed", "lost"  # IdentityRegistry.walletStatus 1..3
+WALLET_STATUSES = (WALLET_ACTIVE, WALLET_REMOVED, WALLET_LOST)
 
 
 @dataclass(frozen=True)
-class IdentityState:
-    country: int
-    kyc_expiry: int
-    category: int
+class InvestorState:
+    """An investor's state; None: a field the ledger never saw (the investor was registered before its start)."""
+
+    country: int | None
+    kyc_expiry: int | None
+    category: int | None
+    active: bool
 
 
-def _full(a: dict[str, Any]) -> IdentityState:
-    return IdentityState(int(a["country"]), int(a["kycExpiry"]), int(a["category"]))
+@dataclass(frozen=True)
+class WalletState:
+    investor: str
+    status: str  # WALLET_STATUSES
 
 
-def _changed(prev: IdentityState | None, **fields: int) -> IdentityState | None:
-    if prev is None:  # an update of an identity we never saw registered: keep what the event says
-        base = {"country": 0, "kyc_expiry": 0, "category": 0}
-        base.update(fields)
-        return IdentityState(**base)
-    return IdentityState(**{**prev.__dict__, **fields})
+@dataclass(frozen=True)
+class InvestorChange:
+    """Set ``fields`` (of :class:`InvestorState`) on ``investor``."""
+
+    investor: str
+    fields: dict[str, Any]
 
 
-Lookup = Callable[[str], "IdentityState | None"]
+@dataclass(frozen=True)
+class WalletChange:
+    """``wallet`` (bound to ``investor``, now if it is not yet) gets ``status``; ``only_if_new``: only a wallet
+    the ledger has not bound yet (a deleted investor registered again keeps its wallets as they are)."""
 
-IDENTITY_EVENTS: dict[str, Callable[[dict[str, Any], Lookup], list[tuple[str, IdentityState | None]]]] = {
-    "IdentityRegistered": lambda a, prev: [(a["wallet"], _full(a))],
-    "CountryUpdated": lambda a, prev: [(a["wallet"], _changed(prev(a["wallet"]), country=int(a["country"])))],
-    "KycExpiryUpdated": lambda a, prev: [(a["wallet"], _changed(prev(a["wallet"]), kyc_expiry=int(a["kycExpiry"])))],
-    "CategoryUpdated": lambda a, prev: [(a["wallet"], _changed(prev(a["wallet"]), category=int(a["category"])))],
-    "IdentityRemoved": lambda a, prev: [(a["wallet"], None)],
-    "IdentityRecovered": lambda a, prev: [(a["lostWallet"], None), (a["newWallet"], _full(a))],
+    wallet: str
+    investor: str
+    status: str
+    only_if_new: bool = False
+
+
+IDENTITY_EVENTS: dict[str, Callable[[dict[str, Any]], list[InvestorChange | WalletChange]]] = {
+    "IdentityRegistered": lambda a: [
+        InvestorChange(a["investor"], {"country": int(a["country"]), "kyc_expiry": int(a["kycExpiry"]),
+                                       "category": int(a["category"]), "active": True}),
+        WalletChange(a["investor"], a["investor"], WALLET_ACTIVE, only_if_new=True),  # its first wallet
+    ],
+    "CountryUpdated": lambda a: [InvestorChange(a["investor"], {"country": int(a["country"])})],
+    "KycExpiryUpdated": lambda a: [InvestorChange(a["investor"], {"kyc_expiry": int(a["kycExpiry"])})],
+    "CategoryUpdated": lambda a: [InvestorChange(a["investor"], {"category": int(a["category"])})],
+    "IdentityRemoved": lambda a: [InvestorChange(a["investor"], {"active": False})],  # its wallets stay bound
+    "WalletAdded": lambda a: [WalletChange(a["wallet"], a["investor"], WALLET_ACTIVE)],
+    "WalletRemoved": lambda a: [WalletChange(a["wallet"], a["investor"], WALLET_REMOVED)],
+    "WalletReplaced": lambda a: [
+        WalletChange(a["lostWallet"], a["investor"], WALLET_LOST),
+        WalletChange(a["newWallet"], a["investor"], WALLET_ACTIVE),  # new, or already an active wallet of it
+    ],
 }
+
+
+class IdentityLookup:
+    """The state before the rows being projected, many at a time (the indexer reads it from the database);
+    none by default. A name missing from the answer has no state."""
+
+    def investors(self, ids: Iterable[str]) -> dict[str, InvestorState]:
+        return {}
+
+    def wallets(self, wallets: Iterable[str]) -> dict[str, WalletState]:
+        return {}
+
+
+_INVESTOR_FIELDS = frozenset(InvestorState.__dataclass_fields__)
 
 
 # --- the projector -------------------------------------------------------------------------------------------
@@ -125,7 +170,9 @@ class RangeRows:
     events: list[dict[str, Any]] = field(default_factory=list)
     event_accounts: list[dict[str, Any]] = field(default_factory=list)
     balance_changes: list[dict[str, Any]] = field(default_factory=list)
-    identities: list[dict[str, Any]] = field(default_factory=list)
+    investor_states: list[dict[str, Any]] = field(default_factory=list)
+    wallet_bindings: list[dict[str, Any]] = field(default_factory=list)
+    wallet_statuses: list[dict[str, Any]] = field(default_factory=list)
     distributions: list[dict[str, Any]] = field(default_factory=list)
     contracts: list[dict[str, Any]] = field(default_factory=list)
     assets_changed: set[int] = field(default_factory=set)
@@ -134,7 +181,7 @@ class RangeRows:
 
 class Projector:
     """Holds what attribution needs across ranges (contract kinds, token -> asset, distribution -> asset, asset
-    records, identity states seen) and turns decoded logs into :class:`RangeRows`."""
+    records, investor and wallet states seen) and turns decoded logs into :class:`RangeRows`."""
 
     def __init__(
         self,
@@ -142,14 +189,15 @@ class Projector:
         token_assets: dict[str, int | None],
         distribution_assets: dict[int, int | None],
         assets: dict[int, dict[str, Any]],
-        identity_lookup: Lookup,
+        lookup: IdentityLookup | None = None,
     ):
         self.contract_kinds = contract_kinds
         self.token_assets = token_assets
         self.distribution_assets = distribution_assets
         self.assets = assets
-        self._identity_lookup = identity_lookup
-        self._identities: dict[str, IdentityState | None] = {}
+        self.lookup = lookup or IdentityLookup()
+        self._investors: dict[str, InvestorState | None] = {}
+        self._wallets: dict[str, WalletState | None] = {}
 
     # -- token discovery
 
@@ -172,10 +220,78 @@ class Projector:
 
     # -- projections
 
-    def identity(self, wallet: str) -> IdentityState | None:
-        if wallet not in self._identities:
-            self._identities[wallet] = self._identity_lookup(wallet)
-        return self._identities[wallet]
+    def investor(self, investor: str) -> InvestorState | None:
+        if investor not in self._investors:
+            self._investors[investor] = self.lookup.investors([investor]).get(investor)
+        return self._investors[investor]
+
+    def wallet(self, wallet: str) -> WalletState | None:
+        if wallet not in self._wallets:
+            self._wallets[wallet] = self.lookup.wallets([wallet]).get(wallet)
+        return self._wallets[wallet]
+
+    def prefetch(self, decoded: Iterable[DecodedLog]) -> None:
+        """Read the prior state of every investor and wallet the identity events of ``decoded`` change, in a
+        few queries instead of one per event (a batch registration of 10,000 investors is 10,000 events)."""
+        investors: set[str] = set()
+        wallets: set[str] = set()
+        for d in decoded:
+            if d.kind != "identity" or d.event not in IDENTITY_EVENTS:
+                continue
+            for change in IDENTITY_EVENTS[d.event](d.args):
+                if isinstance(change, WalletChange):
+                    wallets.add(change.wallet)
+                elif not _INVESTOR_FIELDS <= change.fields.keys():
+                    investors.add(change.investor)
+        investors -= self._investors.keys()
+        wallets -= self._wallets.keys()
+        if investors:
+            found = self.lookup.investors(investors)
+            self._investors.update({i: found.get(i) for i in investors})
+        if wallets:
+            found_w = self.lookup.wallets(wallets)
+            self._wallets.update({w: found_w.get(w) for w in wallets})
+
+    def apply_identity_event(self, d: DecodedLog, rows: RangeRows) -> None:
+        lg = d.log
+        at = {"block_number": lg.block_number, "tx_hash": lg.tx_hash, "tx_index": lg.tx_index,
+              "log_index": lg.log_index}
+        for change in IDENTITY_EVENTS[d.event or ""](d.args):
+            if isinstance(change, InvestorChange):
+                if _INVESTOR_FIELDS <= change.fields.keys():
+                    prev = None  # (re-)registered: every field is new, the prior state does not matter
+                else:  # an investor the ledger never saw registered (before its start block) exists: active
+                    prev = self.investor(change.investor)
+                prev = prev or InvestorState(None, None, None, True)
+                state = InvestorState(**{**prev.__dict__, **change.fields})
+                self._investors[change.investor] = state
+                rows.investor_states.append({"investor": change.investor, **at, **state.__dict__, "event": d.event})
+                continue
+            prev_wallet = self.wallet(change.wallet)
+            if prev_wallet is None:
+                # a wallet is active from its binding on: no status row for that (one row less per registration)
+                rows.wallet_bindings.append({"wallet": change.wallet, "investor": change.investor, **at})
+                self._wallets[change.wallet] = WalletState(change.investor, WALLET_ACTIVE)
+                if change.status == WALLET_ACTIVE:
+                    continue
+                # else: a wallet bound before the ledger's start block, first seen being removed or lost
+            elif change.only_if_new:
+                continue
+            elif prev_wallet.investor != change.investor:
+                raise LedgerError(
+                    f"{d.event} in tx {lg.tx_hash} (log {lg.log_index}) names wallet {change.wallet} with investor "
+                    f"{change.investor}, but the ledger has it bound to {prev_wallet.investor}; a wallet never "
+                    "changes investor: is this the ledger of another registry, or did the contract change?"
+                )
+            elif prev_wallet.status == change.status:
+                continue  # no change (replaceWallet onto a wallet that already is active)
+            elif prev_wallet.status == WALLET_LOST:
+                raise LedgerError(
+                    f"{d.event} in tx {lg.tx_hash} (log {lg.log_index}) makes lost wallet {change.wallet} "
+                    f"{change.status}; a lost wallet stays lost: did the contract change?"
+                )
+            self._wallets[change.wallet] = WalletState(change.investor, change.status)
+            rows.wallet_statuses.append({"wallet": change.wallet, **at, "status": change.status, "event": d.event})
 
     def asset_of(self, d: DecodedLog) -> int | None:
         kind, args = d.kind, d.args
@@ -204,6 +320,7 @@ class Projector:
 
     def project(self, decoded: list[DecodedLog], rows: RangeRows) -> None:
         """Append the rows of ``decoded`` (already in chain order) to ``rows``."""
+        self.prefetch(decoded)
         for d in decoded:
             try:
                 self._project_one(d, rows)
@@ -248,15 +365,7 @@ class Projector:
                         "log_index": lg.log_index, "delta": delta,
                     })
         elif d.kind == "identity" and d.event in IDENTITY_EVENTS:
-            for wallet, state in IDENTITY_EVENTS[d.event](d.args, self.identity):
-                self._identities[wallet] = state
-                rows.identities.append({
-                    "wallet": wallet, "block_number": lg.block_number, "tx_hash": lg.tx_hash,
-                    "tx_index": lg.tx_index, "log_index": lg.log_index, "active": state is not None,
-                    "country": state.country if state else None,
-                    "kyc_expiry": state.kyc_expiry if state else None,
-                    "category": state.category if state else None, "event": d.event,
-                })
+            self.apply_identity_event(d, rows)
         else:
             changed = self.apply_asset_event(d.kind, d.event, d.args, lg.block_number)
             if changed is not None:
@@ -266,6 +375,6 @@ class Projector:
 def asset_row(rec: dict[str, Any]) -> dict[str, Any]:
     """An ``assets`` row with every column present."""
     cols = ("asset_id", "kind", "token", "symbol", "name", "decimals", "cap", "unit", "jurisdiction",
-            "legal_reference", "metadata_uri", "status", "valuation_amount", "valuation_currency",
+            "legal_reference", "display_reference", "metadata_uri", "status", "valuation_amount", "valuation_currency",
             "valuation_date", "registered_block", "updated_block")
     return {c: rec.get(c) for c in cols}

@@ -1,6 +1,11 @@
 """Read-only queries over the ledger tables. Amounts are exact Python ints (base units); percentages are
 :class:`~decimal.Decimal`. ``block=None`` means the ledger's checkpoint (the last synced block); a block is
-inclusive (the state after all its transactions, like ``balanceOf(..., block)``)."""
+inclusive (the state after all its transactions, like ``balanceOf(..., block)``).
+
+Holders are wallets in :meth:`Queries.cap_table` (one row per wallet, with its investor) and investors in
+:meth:`Queries.investor_cap_table` and :meth:`Queries.totals_by_country` (an investor with two wallets is one
+holder, as the tokens count it). Investor labels (names) are off-chain and private: only
+``investor_cap_table(..., labels=True)`` and the label reads return them, never another query."""
 
 from __future__ import annotations
 
@@ -9,7 +14,7 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass
 from decimal import Decimal
 from functools import lru_cache
-from typing import Any, Iterable
+from typing import Any, Iterable, NamedTuple
 
 from sqlalchemy import Connection, and_, select
 
@@ -42,6 +47,7 @@ class AssetRecord:
     unit: str | None
     jurisdiction: str | None
     legal_reference: str | None
+    display_reference: str | None
     metadata_uri: str | None
     status: str | None
     valuation_amount: int | None
@@ -56,11 +62,38 @@ class AssetRecord:
 
 @dataclass(frozen=True)
 class CapTableRow:
-    holder: str
+    holder: str  # the wallet
     amount: int
     percent: Decimal  # of the total supply at that block
-    country: str | None  # alpha-2 (or the numeric code as text); None: no identity at that block
+    # its investor's country (kept after a deletion, as the registry keeps it), alpha-2 (or the numeric code as
+    # text); None: not known at that block
+    country: str | None
     country_numeric: int | None
+    investor: str | None = None  # the investor id the wallet is bound to (None: no binding in the ledger)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class WalletAmount(NamedTuple):
+    """A wallet of an investor row and its units (a named pair: ``for wallet, amount in row.wallets``)."""
+
+    wallet: str
+    amount: int
+
+
+@dataclass(frozen=True)
+class InvestorCapTableRow:
+    """One investor holding units: the sum over its wallets. ``investor`` None: a wallet the ledger has no
+    binding for (its investor registered before the ledger's start block), on a row of its own."""
+
+    investor: str | None
+    label: str | None  # off-chain name; only with labels=True, else None
+    amount: int  # the total over its wallets
+    percent: Decimal
+    country: str | None
+    country_numeric: int | None
+    wallets: tuple[WalletAmount, ...]  # the wallets holding units, largest first
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -93,13 +126,44 @@ class CountryTotal:
 
 @dataclass(frozen=True)
 class IdentityAt:
+    """What a wallet is at a block: the wallet's status and its investor's state."""
+
     wallet: str
+    investor: str
+    wallet_status: str  # active / removed / lost
+    active: bool  # the wallet is an active wallet of a registered investor (verified while the KYC is valid)
+    investor_active: bool  # the investor is registered (not deleted)
+    country: str | None
+    country_numeric: int | None
+    kyc_expiry: int | None
+    category: int | None
+    since_block: int  # of the latest change of the wallet or of its investor
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class InvestorAt:
+    investor: str
     active: bool
     country: str | None
     country_numeric: int | None
     kyc_expiry: int | None
     category: int | None
-    since_block: int
+    since_block: int  # of the latest change
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class WalletAt:
+    wallet: str
+    investor: str
+    status: str  # active / removed / lost
+    bound_block: int  # bound to the investor from this block on (for good)
+    since_block: int  # of the latest status change
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -173,21 +237,69 @@ class Queries:
             sums[holder] += delta
         return dict(sums)
 
-    def identities_at(self, block: int, wallets: Iterable[str] | None = None) -> dict[str, IdentityAt]:
-        i = schema.identities.c
-        wanted = set(wallets) if wallets is not None else None
-        out: dict[str, IdentityAt] = {}
-        rows = self.conn.execute(
-            select(i.wallet, i.active, i.country, i.kyc_expiry, i.category, i.block_number)
-            .where(i.block_number <= block)
-            .order_by(i.block_number, i.tx_index, i.log_index)
-        )
-        for w, active, country, kyc, category, blk in rows:
-            if wanted is not None and w not in wanted:
-                continue
-            out[w] = IdentityAt(w, bool(active), country_code(country) if active and country else None,
-                                country if active else None, kyc, category, blk)
+    IN_LIMIT = 2_000  # up to this many keys: IN (...) queries; more: one scan of the table up to the block
+    IN_CHUNK = 500
+
+    def _latest(
+        self, table: Any, key: str, cols: list[str], block: int, keys: Iterable[str] | None
+    ) -> dict[str, tuple[Any, ...]]:
+        """key -> ``(block_number, *cols)`` of the last row (in chain order) of ``table`` at or before ``block``,
+        for ``keys`` (None: all). Plain tuples: a Row's attribute access costs more than the query at 10,000
+        rows."""
+        c = table.c
+        base = select(c[key], c.block_number, *(c[n] for n in cols)).where(c.block_number <= block)
+        order = (c.block_number, c.tx_index, c.log_index)
+        wanted = None if keys is None else sorted(set(keys))
+        if wanted is not None and len(wanted) <= self.IN_LIMIT:
+            queries = [base.where(c[key].in_(wanted[i : i + self.IN_CHUNK])).order_by(*order)
+                       for i in range(0, len(wanted), self.IN_CHUNK)]
+        else:
+            queries = [base.order_by(*order)]
+        keep = None if wanted is None else set(wanted)
+        out: dict[str, Any] = {}
+        for q in queries:
+            for k, *values in self.conn.execute(q):
+                if keep is None or k in keep:
+                    out[k] = tuple(values)
         return out
+
+    def investor_states_at(self, block: int, investors: Iterable[str] | None = None) -> dict[str, InvestorAt]:
+        """investor -> its state at ``block`` (investors registered by then; None: all of them)."""
+        rows = self._latest(schema.investor_states, "investor", ["active", "country", "kyc_expiry", "category"],
+                            block, investors)
+        return {
+            i: InvestorAt(i, bool(active), country_code(country) if country else None, country, kyc, category, blk)
+            for i, (blk, active, country, kyc, category) in rows.items()
+        }
+
+    def countries_at(self, block: int, investors: Iterable[str] | None = None) -> dict[str, int | None]:
+        """investor -> its ISO 3166-1 numeric country at ``block`` (what the cap tables need, read lean)."""
+        rows = self._latest(schema.investor_states, "investor", ["country"], block, investors)
+        return {i: country for i, (_, country) in rows.items()}
+
+    def bindings_at(self, block: int, wallets: Iterable[str] | None = None) -> dict[str, str]:
+        """wallet -> investor for the wallets bound at ``block``."""
+        b = schema.wallet_bindings.c
+        q = select(b.wallet, b.investor).where(b.block_number <= block)
+        wanted = None if wallets is None else sorted(set(wallets))
+        if wanted is None or len(wanted) > self.IN_LIMIT:
+            keep = None if wanted is None else set(wanted)
+            return {w: i for w, i in self.conn.execute(q) if keep is None or w in keep}
+        out: dict[str, str] = {}
+        for start in range(0, len(wanted), self.IN_CHUNK):
+            out.update(self.conn.execute(q.where(b.wallet.in_(wanted[start : start + self.IN_CHUNK]))).all())
+        return out
+
+    def wallet_statuses_at(self, block: int, wallets: Iterable[str] | None = None) -> dict[str, tuple[str, int]]:
+        """wallet -> (status, block of that status) at ``block``, for wallets whose status changed after their
+        binding (a wallet missing here is active since its binding)."""
+        rows = self._latest(schema.wallet_statuses, "wallet", ["status"], block, wallets)
+        return {w: (status, blk) for w, (blk, status) in rows.items()}
+
+    def _held(self, asset: int | str, block: int | None) -> tuple[AssetRecord, int, dict[str, int]]:
+        rec = self.asset(asset)
+        at = self.block_or_checkpoint(block)
+        return rec, at, {h: v for h, v in self.balances(rec.token or "", at).items() if v}
 
     # --- public queries ------------------------------------------------------------------------------------
 
@@ -205,22 +317,51 @@ class Queries:
         return sum(d for (d,) in rows)
 
     def cap_table(self, asset: int | str, block: int | None = None) -> list[CapTableRow]:
-        rec = self.asset(asset)
-        at = self.block_or_checkpoint(block)
-        held = {h: v for h, v in self.balances(rec.token or "", at).items() if v}
+        """One row per wallet holding units at ``block``, largest first, with its investor and that investor's
+        country."""
+        _, at, held = self._held(asset, block)
         total = sum(held.values())
-        ids = self.identities_at(at, held)
-        rows = [
-            CapTableRow(h, v, _percent(v, total), ids[h].country if h in ids else None,
-                        ids[h].country_numeric if h in ids else None)
-            for h, v in held.items()
-        ]
-        rows.sort(key=lambda r: (-r.amount, r.holder))
+        bound = self.bindings_at(at, held)
+        countries = self.countries_at(at, set(bound.values()))
+        rows = []
+        for h, v in sorted(held.items(), key=lambda i: (-i[1], i[0])):
+            investor = bound.get(h)
+            n = countries.get(investor) if investor else None
+            rows.append(CapTableRow(h, v, _percent(v, total), country_code(n) if n else None, n, investor))
+        return rows
+
+    def investor_cap_table(
+        self, asset: int | str, block: int | None = None, labels: bool = False
+    ) -> list[InvestorCapTableRow]:
+        """One row per investor holding units at ``block`` (the sum over its wallets), largest first. ``labels``:
+        fill in the investors' off-chain labels (registrar-side output only; never publish them)."""
+        _, at, held = self._held(asset, block)
+        total = sum(held.values())
+        bound = self.bindings_at(at, held)
+        groups: dict[tuple[str, str], list[WalletAmount]] = defaultdict(list)
+        for h, v in held.items():
+            key = ("investor", bound[h]) if h in bound else ("wallet", h)  # an unbound wallet: a row of its own
+            groups[key].append(WalletAmount(h, v))
+        countries = self.countries_at(at, set(bound.values()))
+        names = self.investor_labels(set(bound.values())) if labels else {}
+        totals = sorted(((sum(w.amount for w in ws), what, key) for (what, key), ws in groups.items()),
+                        key=lambda t: (-t[0], t[2]))  # largest first; an investor id or a wallet breaks ties
+        rows = []
+        for amount, what, key in totals:
+            wallets = groups[(what, key)]
+            if len(wallets) > 1:
+                wallets.sort(key=lambda w: (-w.amount, w.wallet))
+            investor = key if what == "investor" else None
+            n = countries.get(key) if investor else None
+            rows.append(InvestorCapTableRow(investor, names.get(key) if investor else None, amount,
+                                            _percent(amount, total), country_code(n) if n else None, n,
+                                            tuple(wallets)))
         return rows
 
     def totals_by_country(self, asset: int | str, block: int | None = None) -> list[CountryTotal]:
+        """Per country of the holding investors: how many investors (not wallets) and how many units."""
         groups: dict[tuple[str | None, int | None], list[int]] = defaultdict(list)
-        for row in self.cap_table(asset, block):
+        for row in self.investor_cap_table(asset, block):
             groups[(row.country, row.country_numeric)].append(row.amount)
         total = sum(sum(v) for v in groups.values())
         out = [CountryTotal(c, n, len(v), sum(v), _percent(sum(v), total)) for (c, n), v in groups.items()]
@@ -248,9 +389,60 @@ class Queries:
         return out
 
     def identity(self, wallet: str, block: int | None = None) -> IdentityAt | None:
+        """The wallet's status and its investor's state at ``block`` (None: not bound to an investor then)."""
         at = self.block_or_checkpoint(block)
         w = checksum(wallet)
-        return self.identities_at(at, [w]).get(w)
+        b = schema.wallet_bindings.c
+        bound = self.conn.execute(select(b.investor, b.block_number).where(b.wallet == w, b.block_number <= at)).first()
+        if bound is None:
+            return None
+        investor, bound_block = bound
+        status, status_block = self.wallet_statuses_at(at, [w]).get(w, ("active", bound_block))
+        st = self.investor_states_at(at, [investor]).get(investor)
+        investor_active = st.active if st else True
+        return IdentityAt(
+            w, investor, status, status == "active" and investor_active, investor_active,
+            st.country if st else None, st.country_numeric if st else None, st.kyc_expiry if st else None,
+            st.category if st else None, max(status_block, st.since_block if st else 0),
+        )
+
+    def investor(self, investor_id: str, block: int | None = None) -> InvestorAt | None:
+        """An investor's state at ``block`` (None: the ledger has no record of it by then)."""
+        at = self.block_or_checkpoint(block)
+        i = checksum(investor_id)
+        return self.investor_states_at(at, [i]).get(i)
+
+    def investor_wallets(self, investor_id: str, block: int | None = None) -> list[WalletAt]:
+        """The wallets bound to the investor at ``block`` (removed and lost ones too, with their status), in the
+        order they were bound."""
+        at = self.block_or_checkpoint(block)
+        b = schema.wallet_bindings.c
+        bound = self.conn.execute(
+            select(b.wallet, b.block_number)
+            .where(b.investor == checksum(investor_id), b.block_number <= at)
+            .order_by(b.block_number, b.tx_index, b.log_index)
+        ).all()
+        statuses = self.wallet_statuses_at(at, [w for w, _ in bound])
+        out = []
+        for w, blk in bound:
+            status, since = statuses.get(w, ("active", blk))  # active from its binding on
+            out.append(WalletAt(w, checksum(investor_id), status, blk, since))
+        return out
+
+    def investor_labels(self, investors: Iterable[str] | None = None) -> dict[str, str]:
+        """investor id -> label, for ``investors`` (None: every labelled investor). Off-chain and private."""
+        lb = schema.investor_labels.c
+        q = select(lb.investor, lb.label)
+        if investors is None:
+            return dict(self.conn.execute(q.order_by(lb.investor)).all())
+        wanted = sorted({checksum(i) for i in investors})
+        out: dict[str, str] = {}
+        for start in range(0, len(wanted), self.IN_CHUNK):
+            out.update(self.conn.execute(q.where(lb.investor.in_(wanted[start : start + self.IN_CHUNK]))).all())
+        return out
+
+    def investor_label(self, investor_id: str) -> str | None:
+        return self.investor_labels([investor_id]).get(checksum(investor_id))
 
     def events(
         self,

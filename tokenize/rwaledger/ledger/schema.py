@@ -13,9 +13,20 @@ unique key because eth-tester numbers logs per transaction and nodes per block):
 ``events``          every log of the stack, decoded generically (args as JSON, ints as strings)
 ``event_accounts``  (event, address) for every address-typed argument: the wallet index of ``history``
 ``balance_changes`` one row per side of an ERC-20 ``Transfer``: (token, holder, delta)
-``identities``      full identity state of a wallet after each identity event (valid from that event on)
+``investor_states`` full state of an investor after each event that changes it (valid from that event on)
+``wallet_bindings`` wallet -> investor, written once: the registry never moves a wallet to another investor
+``wallet_statuses`` a wallet's status (active / removed / lost) after each later change (active from binding)
+``investor_labels`` investor -> label (name): off-chain only, written by the registrar service, never public
 ``assets``          current asset/token record (rebuilt from ``events`` after a rollback)
 ``distributions``   distribution id -> token (to attribute claims to an asset)
+
+Investors, not wallets (schema version 2): the IdentityRegistry keeps *investors* (country, KYC expiry,
+category; the id is the address of the investor's first wallet) that own *wallets*. The state of an investor
+and the status of each wallet change independently (a country update touches no wallet, a lost wallet no
+investor), so each has its own history table, and the binding, which never changes, is a plain table that
+the cap tables join. Version 1 kept one identity per wallet (``identities``); nothing in it says which wallets
+belong to one investor, so an older database is refused, never migrated: everything but the labels comes from
+the chain, and a sync into a new file rebuilds it exactly.
 """
 
 from __future__ import annotations
@@ -38,7 +49,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"  # 2: investors own wallets (version 1: one identity per wallet)
 
 
 class Amount(TypeDecorator):
@@ -140,8 +151,45 @@ balance_changes = Table(
     Index("ix_balance_changes_holder", "holder", "block_number"),
 )
 
-identities = Table(
-    "identities",
+investor_states = Table(
+    "investor_states",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("investor", Addr, nullable=False),  # the investor id (its first wallet)
+    Column("block_number", BigInteger, nullable=False),
+    Column("tx_hash", Hash, nullable=False),
+    Column("tx_index", Integer, nullable=False),
+    Column("log_index", Integer, nullable=False),
+    Column("active", Boolean, nullable=False),  # registered and not deleted (IdentityRemoved clears it)
+    # NULL: not known to the ledger (an update of an investor registered before the ledger's start block)
+    Column("country", Integer),  # ISO 3166-1 numeric
+    Column("kyc_expiry", Amount),  # uint64 does not fit a signed BIGINT
+    Column("category", Integer),  # 1 retail, 2 accredited, 3 institutional
+    Column("event", String(64), nullable=False),
+    # one event changes one investor once, so (tx_hash, log_index) alone would do; the investor keeps the key
+    # readable
+    UniqueConstraint("tx_hash", "log_index", "investor", name="uq_investor_states"),
+    Index("ix_investor_states_investor", "investor", "block_number"),
+    Index("ix_investor_states_block", "block_number"),
+)
+
+wallet_bindings = Table(
+    "wallet_bindings",
+    metadata,
+    # the primary key is the wallet: a wallet is bound to at most one investor, ever (IdentityRegistry), so a
+    # second binding of a wallet is an error of the ledger or of the contract, and the database refuses it
+    Column("wallet", Addr, primary_key=True),
+    Column("investor", Addr, nullable=False),
+    Column("block_number", BigInteger, nullable=False),  # bound from this event on (a rollback above it unbinds)
+    Column("tx_hash", Hash, nullable=False),
+    Column("tx_index", Integer, nullable=False),
+    Column("log_index", Integer, nullable=False),
+    Index("ix_wallet_bindings_investor", "investor", "block_number"),
+    Index("ix_wallet_bindings_block", "block_number"),
+)
+
+wallet_statuses = Table(
+    "wallet_statuses",
     metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
     Column("wallet", Addr, nullable=False),
@@ -149,14 +197,23 @@ identities = Table(
     Column("tx_hash", Hash, nullable=False),
     Column("tx_index", Integer, nullable=False),
     Column("log_index", Integer, nullable=False),
-    Column("active", Boolean, nullable=False),  # false after IdentityRemoved / recovered away
-    Column("country", Integer),  # ISO 3166-1 numeric
-    Column("kyc_expiry", Amount),  # uint64 does not fit a signed BIGINT
-    Column("category", Integer),
+    # "active" / "removed" / "lost" (IdentityRegistry.walletStatus 1..3); lost is final. Only changes after
+    # the binding are written: a wallet is active from its binding on (so a registration writes no row here),
+    # and a WalletReplaced whose new wallet already is active adds no row for it
+    Column("status", String(16), nullable=False),
     Column("event", String(64), nullable=False),
-    UniqueConstraint("tx_hash", "log_index", "wallet", name="uq_identities"),
-    Index("ix_identities_wallet", "wallet", "block_number"),
-    Index("ix_identities_block", "block_number"),
+    UniqueConstraint("tx_hash", "log_index", "wallet", name="uq_wallet_statuses"),  # WalletReplaced: two wallets
+    Index("ix_wallet_statuses_wallet", "wallet", "block_number"),
+    Index("ix_wallet_statuses_block", "block_number"),
+)
+
+investor_labels = Table(
+    "investor_labels",
+    metadata,
+    # Off-chain data: the chain never sees an investor's name. Not block-scoped (a rollback keeps labels) and
+    # read only by the registrar-side queries that ask for labels (investor_cap_table(labels=True), exports)
+    Column("investor", Addr, primary_key=True),
+    Column("label", Text, nullable=False),
 )
 
 assets = Table(
@@ -171,7 +228,8 @@ assets = Table(
     Column("cap", Amount),  # property share cap
     Column("unit", String(64)),  # commodity unit
     Column("jurisdiction", String(8)),
-    Column("legal_reference", Text),
+    Column("legal_reference", Text),  # canonical (the registry's key with the jurisdiction)
+    Column("display_reference", Text),  # as written in the land record
     Column("metadata_uri", Text),
     Column("status", String(16)),
     Column("valuation_amount", Amount),
@@ -199,7 +257,9 @@ BLOCK_SCOPED: tuple[tuple[Table, str], ...] = (
     (events, "block_number"),
     (event_accounts, "block_number"),
     (balance_changes, "block_number"),
-    (identities, "block_number"),
+    (investor_states, "block_number"),
+    (wallet_bindings, "block_number"),
+    (wallet_statuses, "block_number"),
     (distributions, "block_number"),
     (contracts, "first_block"),
     (blocks, "number"),

@@ -26,7 +26,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Iterable, Iterator
 
 from sqlalchemy import Connection, Engine, delete, func, select
 
@@ -34,7 +34,7 @@ from . import schema
 from .db import Checkpoint, get_checkpoint, get_meta, set_checkpoint, set_meta
 from .decode import KIND_ATTRS, TOKEN_KINDS, DecodedLog, EventTable, checksum
 from .errors import ChainReadError, LedgerMismatch
-from .project import IdentityState, Projector, RangeRows, asset_row
+from .project import WALLET_ACTIVE, IdentityLookup, InvestorState, Projector, RangeRows, WalletState, asset_row
 from .rpc import ChainReader, RawLog, reader_for
 
 DEFAULT_BATCH_BLOCKS = 2_000
@@ -125,7 +125,6 @@ class Indexer:
             token_assets={r.address: r.asset_id for r in rows if r.kind in TOKEN_KINDS},
             distribution_assets={r.distribution_id: r.asset_id for r in conn.execute(select(d.distribution_id, d.asset_id))},
             assets={r.asset_id: dict(r._mapping) for r in conn.execute(select(schema.assets))},
-            identity_lookup=lambda wallet: None,
         )
 
     # --- reorgs -------------------------------------------------------------------------------------------
@@ -188,7 +187,7 @@ class Indexer:
 
     @staticmethod
     def _projector_for_discovery(known: dict[str, str]) -> Projector:
-        return Projector({checksum(a): k for a, k in known.items()}, {}, {}, {}, lambda w: None)
+        return Projector({checksum(a): k for a, k in known.items()}, {}, {}, {})
 
     def write_range(
         self, conn: Connection, b: int, b_hash: str, decoded: list[DecodedLog], new_tokens: list[tuple[str, str, int, int]]
@@ -196,7 +195,7 @@ class Indexer:
         """Project and write one range and move the checkpoint to ``b`` (inside the caller's transaction)."""
         proj = self._projector
         assert proj is not None
-        proj._identity_lookup = lambda wallet: latest_identity(conn, wallet)
+        proj.lookup = DbIdentityLookup(conn)
         rows = RangeRows()
         for token, kind, asset_id, block in new_tokens:
             proj.track(token, kind, asset_id, block, rows)
@@ -207,7 +206,9 @@ class Indexer:
             (schema.events, rows.events),
             (schema.event_accounts, rows.event_accounts),
             (schema.balance_changes, rows.balance_changes),
-            (schema.identities, rows.identities),
+            (schema.investor_states, rows.investor_states),
+            (schema.wallet_bindings, rows.wallet_bindings),
+            (schema.wallet_statuses, rows.wallet_statuses),
             (schema.distributions, rows.distributions),
         ):
             if data:
@@ -283,24 +284,55 @@ class Indexer:
         return result
 
 
-def latest_identity(conn: Connection, wallet: str) -> IdentityState | None:
-    i = schema.identities.c
-    row = conn.execute(
-        select(i.active, i.country, i.kyc_expiry, i.category)
-        .where(i.wallet == wallet)
-        .order_by(i.block_number.desc(), i.tx_index.desc(), i.log_index.desc())
-        .limit(1)
-    ).first()
-    if row is None or not row.active:
-        return None
-    return IdentityState(row.country, row.kyc_expiry, row.category)
+class DbIdentityLookup(IdentityLookup):
+    """Investor and wallet states as the database has them (what earlier ranges wrote)."""
+
+    CHUNK = 500  # names per IN (...) (SQLite allows 32,766 parameters, older builds 999)
+
+    def __init__(self, conn: Connection):
+        self.conn = conn
+
+    def _chunks(self, names: Iterable[str]) -> Iterator[list[str]]:
+        names = sorted(names)
+        for start in range(0, len(names), self.CHUNK):
+            yield names[start : start + self.CHUNK]
+
+    def investors(self, ids: Iterable[str]) -> dict[str, InvestorState]:
+        i = schema.investor_states.c
+        out: dict[str, InvestorState] = {}
+        for chunk in self._chunks(ids):
+            rows = self.conn.execute(
+                select(i.investor, i.country, i.kyc_expiry, i.category, i.active)
+                .where(i.investor.in_(chunk))
+                .order_by(i.block_number, i.tx_index, i.log_index)
+            )
+            for investor, country, kyc, category, active in rows:  # in chain order: the last row of each wins
+                out[investor] = InvestorState(country, kyc, category, bool(active))
+        return out
+
+    def wallets(self, wallets: Iterable[str]) -> dict[str, WalletState]:
+        b, s = schema.wallet_bindings.c, schema.wallet_statuses.c
+        out: dict[str, WalletState] = {}
+        for chunk in self._chunks(wallets):
+            bound = dict(self.conn.execute(select(b.wallet, b.investor).where(b.wallet.in_(chunk))).all())
+            if not bound:
+                continue
+            status: dict[str, str] = {}
+            rows = self.conn.execute(
+                select(s.wallet, s.status).where(s.wallet.in_(list(bound)))
+                .order_by(s.block_number, s.tx_index, s.log_index)
+            )
+            for w, st in rows:
+                status[w] = st
+            out.update({w: WalletState(inv, status.get(w, WALLET_ACTIVE)) for w, inv in bound.items()})
+        return out
 
 
 def rebuild_assets(conn: Connection) -> None:
     """Recompute the ``assets`` table from the recorded registry and factory events."""
     e = schema.events.c
     state: dict[int, dict[str, Any]] = {}
-    proj = Projector({}, {}, {}, state, lambda w: None)
+    proj = Projector({}, {}, {}, state)
     rows = conn.execute(
         select(e.contract_kind, e.event, e.args, e.block_number)
         .where(e.contract_kind.in_(("registry", "factory")), e.event.is_not(None))
