@@ -8,7 +8,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: setup demo test bench gas bench-service clean
+.PHONY: setup demo test bench gas bench-service artifacts clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -26,6 +26,10 @@ demo: setup
 
 test: setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# After editing contracts/: regenerate the compiled stack shipped in the package (tests/test_shipped.py checks it).
+artifacts: setup
+	$(BIN)/python -m rwaledger.shipped
 
 bench: setup
 	$(BIN)/python scripts/bench_compile.py

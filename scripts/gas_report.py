@@ -21,6 +21,7 @@ from web3 import Web3
 
 from rwaledger import paths
 from rwaledger.compiler import SETTINGS, SOLC_VERSION
+from rwaledger.encoding import b32
 from rwaledger.models import allocation_ref
 from rwaledger.registrar import Registrar
 from rwaledger.session import open_session
@@ -72,10 +73,6 @@ TREX = [  # T-REX (ERC-3643) 4.1.6, published figures, for scale only: not measu
     ("T-REX transfer, four compliance modules", "~385,000"),
     ("T-REX onboarding of one investor (identity + claims + registry)", "~766,000"),
 ]
-
-
-def b32(text: str) -> bytes:
-    return text.encode().ljust(32, b"\0")
 
 
 def ref(reference: str) -> bytes:

@@ -29,14 +29,11 @@ from rwaledger.ledger.sync import Indexer
 from rwaledger.session import open_session
 from rwaledger.signers import Signer
 from rwaledger.stack import deploy_stack
+from rwaledger.encoding import b32
 
 PK, AE, GB, US = 586, 784, 826, 840
 ETH = 10**18
 ZERO = "0x" + "00" * 20
-
-
-def b32(text: str) -> bytes:
-    return text.encode().ljust(32, b"\0")
 
 
 def refs(tag: str, n: int) -> list[bytes]:

@@ -9,7 +9,6 @@ only to who may be paid; limits per investor; bad input refused before anything 
 import dataclasses
 import datetime as dt
 import json
-import re
 
 import pytest
 from eth_account import Account
@@ -19,7 +18,7 @@ from rwaledger.models import (
     AssetSpec, InvestorSpec, LotSpec, MintRequest, SpecError, TransferRules, load_csv, load_spec, parse,
 )
 from rwaledger.registrar import (
-    REASONS, AssetExists, AssetNotFound, Registrar, RegistrarError, TransferRejected, pro_rata,
+    AssetExists, AssetNotFound, Registrar, RegistrarError, TransferRejected, pro_rata,
 )
 from rwaledger.session import open_session
 from rwaledger.signers import Signer
@@ -66,14 +65,6 @@ def _state(reg):
 def _spec(examples, name="lahore-apartment.toml", **changes):
     spec = load_spec(examples / name)
     return parse(AssetSpec, {**spec.model_dump(), **changes}, "test spec")
-
-
-def test_reason_codes_match_the_solidity_enum(root):
-    src = (root / "contracts" / "CompliantToken.sol").read_text()
-    body = src[src.index("enum Reason {"):]
-    body = body[: body.index("}")]
-    names = re.findall(r"^\s*(\w+),?\s*//", body, re.M)
-    assert tuple(names) == REASONS
 
 
 # --------------------------------------------------------------------------------------------------- assets

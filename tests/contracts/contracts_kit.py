@@ -23,6 +23,7 @@ from rwaledger.registrar import REASONS
 from rwaledger.signers import Signer
 from rwaledger.stack import ADMIN_ROLE, COMPLIANCE_ROLE, CUSTODIAN_ROLE, REGISTRAR_ROLE, Stack
 from rwaledger.transactions import Receipt, Transactor
+from rwaledger import encoding
 
 GAS = 3_000_000
 DAY = 24 * 3600
@@ -55,10 +56,9 @@ PK, US, GB = 586, 840, 826
 
 
 def b32(text: str) -> bytes:
-    """A short ASCII text as a right-padded bytes32 (references, reasons, lot ids)."""
-    raw = text.encode()
-    assert len(raw) <= 32
-    return raw.ljust(32, b"\0")
+    """A short ASCII text as a right-padded bytes32 (references, reasons, lot ids): the library's encoding."""
+    assert len(text.encode()) <= 32
+    return encoding.b32(text)
 
 
 def refs(*names: str) -> list[bytes]:

@@ -43,14 +43,17 @@ SETTINGS: dict[str, Any] = {
     "outputSelection": {
         "*": {
             "*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object", "metadata", "storageLayout"],
-            "": [],
+            "": ["ast"],  # enums and constants are read from it (extract_constants), then it is dropped
         }
     },
 }
 """The one set of compiler settings every build uses."""
 
 SHIM = Path(__file__).with_name("solcjs_shim.js")
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
+
+# Interfaces from dependencies whose ABI the library uses (payment tokens are any ERC-20).
+EXTERNAL_ARTIFACTS = {"IERC20": "node_modules/@openzeppelin/contracts/token/ERC20/IERC20.sol"}
 
 
 @dataclass(frozen=True)
@@ -95,6 +98,7 @@ class CompileResult:
     solc_input_hash: str
     warnings: list[str] = field(default_factory=list)
     cache_dir: Path = paths.BUILD_DIR / "artifacts"
+    constants: dict[str, Any] = field(default_factory=dict)  # {"enums": {...}, "values": {...}}: extract_constants
 
     def __getitem__(self, name: str) -> Artifact:
         try:
@@ -249,9 +253,12 @@ def _self_contained_input(solc_input: dict[str, Any], output: dict[str, Any], ro
 def _artifacts_from(output: dict[str, Any], sources_dir_prefix: str) -> dict[str, Artifact]:
     artifacts: dict[str, Artifact] = {}
     for source, contracts in output.get("contracts", {}).items():
-        if not source.startswith(sources_dir_prefix):
+        external = [n for n, path in EXTERNAL_ARTIFACTS.items() if path == source]
+        if not source.startswith(sources_dir_prefix) and not external:
             continue
         for name, c in contracts.items():
+            if external and name not in external:
+                continue
             bytecode = "0x" + c["evm"]["bytecode"]["object"]
             metadata = c.get("metadata", "")
             src_hash = json.loads(metadata)["sources"][source]["keccak256"] if metadata else ""
@@ -268,6 +275,54 @@ def _artifacts_from(output: dict[str, Any], sources_dir_prefix: str) -> dict[str
                 source_hash=src_hash,
             )
     return artifacts
+
+
+def _literal(node: dict[str, Any]) -> Any:
+    """The value of a constant's initializer when it is a literal or ``keccak256("literal")``, else None."""
+    kind = node.get("nodeType")
+    if kind == "Literal":
+        if node.get("kind") == "number":
+            text = node["value"].replace("_", "")
+            return int(text, 16) if text.startswith("0x") else int(text)
+        if node.get("kind") == "string":
+            return node["value"]
+        if node.get("kind") == "bool":
+            return node["value"] == "true"
+    if kind == "FunctionCall" and node.get("expression", {}).get("name") == "keccak256" and node.get("arguments"):
+        arg = _literal(node["arguments"][0])
+        if isinstance(arg, str):
+            return _keccak_hex(arg.encode())
+    return None
+
+
+def extract_constants(output: dict[str, Any], sources_dir_prefix: str) -> dict[str, Any]:
+    """Enums (``"Contract.Enum"`` or ``"Enum"`` at file level -> member names) and public or file-level constants
+    (``"Contract.NAME"`` / ``"NAME"`` -> value; ``keccak256("...")`` as 0x-hex) of the project's own sources,
+    from solc's AST. Test-only sources are skipped. Python takes these instead of copying them."""
+    enums: dict[str, list[str]] = {}
+    values: dict[str, Any] = {}
+
+    def walk(node: dict[str, Any], scope: str | None) -> None:
+        kind = node.get("nodeType")
+        if kind == "ContractDefinition":
+            for child in node.get("nodes", []):
+                walk(child, node["name"])
+            return
+        name = f"{scope}.{node.get('name')}" if scope else node.get("name")
+        if kind == "EnumDefinition":
+            enums[name] = [m["name"] for m in node["members"]]
+        elif kind == "VariableDeclaration" and node.get("constant"):
+            if scope is None or node.get("visibility") == "public":
+                value = _literal(node.get("value") or {})
+                if value is not None:
+                    values[name] = value
+        for child in node.get("nodes", []) if kind == "SourceUnit" else []:
+            walk(child, None)
+
+    for source, data in sorted(output.get("sources", {}).items()):
+        if source.startswith(sources_dir_prefix) and not source.startswith(sources_dir_prefix + "test/") and "ast" in data:
+            walk(data["ast"], None)
+    return {"enums": dict(sorted(enums.items())), "values": dict(sorted(values.items()))}
 
 
 def compile_project(
@@ -302,6 +357,7 @@ def compile_project(
             solc_input_hash=data["solcInputHash"],
             warnings=data.get("warnings", []),
             cache_dir=cache_dir,
+            constants=data.get("constants", {}),
         )
 
     solc_input = {
@@ -315,6 +371,7 @@ def compile_project(
     input_text = json.dumps(full_input, sort_keys=True, separators=(",", ":"))
     input_hash = _sha256(input_text.encode())
     artifacts = _artifacts_from(output, prefix)
+    constants = extract_constants(output, prefix)
 
     cache_dir.mkdir(parents=True, exist_ok=True)
     (cache_dir / f"{key}.input.json").write_text(input_text)
@@ -325,6 +382,7 @@ def compile_project(
                 "compiler": compiler.version,
                 "solcInputHash": input_hash,
                 "warnings": warnings,
+                "constants": constants,
                 "artifacts": {n: a.__dict__ for n, a in artifacts.items()},
             }
         )
@@ -339,4 +397,5 @@ def compile_project(
         solc_input_hash=input_hash,
         warnings=warnings,
         cache_dir=cache_dir,
+        constants=constants,
     )

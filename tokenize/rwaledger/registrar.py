@@ -32,7 +32,13 @@ from web3 import Web3
 from web3.contract import Contract
 from web3.logs import DISCARD
 
+from eth_utils import function_abi_to_4byte_selector
+
 from .amounts import AmountError, format_amount, parse_amount
+from .constants import ASSET_KINDS as KINDS
+from .constants import ASSET_STATUSES as STATUSES
+from .constants import COUNTRY_MODES, REASONS, WALLET_STATUSES
+from .encoding import b32 as _b32
 from .errors import RwaError
 from .merkle import MerkleTree
 from .models import (
@@ -54,28 +60,7 @@ from .signers import Signer
 from .stack import Stack
 from .transactions import Receipt, SignedTx, Transactor, call_functions, call_many, pending_nonces, pipeline
 
-# Mirrors CompliantToken.Reason (append-only on chain; tests/test_registrar.py checks it against the Solidity enum).
-REASONS = (
-    "Ok",
-    "Paused",
-    "SenderNotVerified",
-    "RecipientNotVerified",
-    "SenderFrozen",
-    "RecipientFrozen",
-    "LockedUp",
-    "CountryNotAllowed",
-    "InsufficientBalance",
-    "InsufficientUnlockedBalance",
-    "MaxBalanceExceeded",
-    "MaxHoldersExceeded",
-    "CapExceeded",
-    "ReserveExceeded",
-    "Disabled",
-    "CategoryHoldersExceeded",
-    "ForeignHoldersExceeded",
-    "ForeignShareExceeded",
-    "AssetNotActive",
-)
+# What each rule means, for people (the codes and names come from the compiler: rwaledger.constants.REASONS).
 REASON_TEXT = {
     "Paused": "the token is paused",
     "SenderNotVerified": "the sender has no valid KYC identity (unregistered, removed, lost or expired)",
@@ -96,12 +81,20 @@ REASON_TEXT = {
     "ForeignShareExceeded": "investors from outside the home country would hold more than their cap",
     "AssetNotActive": "the asset is not active in the registry (register, then activate it; retired assets never mint)",
 }
-KINDS = ("property", "commodity")
-STATUSES = ("registered", "active", "suspended", "retired")
-WALLET_STATUSES = ("none", "active", "removed", "lost")
 ZERO = "0x0000000000000000000000000000000000000000"
-CAN_TRANSFER = keccak(text="canTransfer(address,address,uint256)")[:4]
-TRANSFER = keccak(text="transfer(address,uint256)")[:4]
+
+
+def _selector(contract: str, name: str, inputs: int) -> bytes:
+    """A function's selector, from the shipped ABI (never a signature typed by hand)."""
+    from .shipped import load
+
+    (item,) = [i for i in load()[contract].abi
+               if i.get("type") == "function" and i["name"] == name and len(i["inputs"]) == inputs]
+    return function_abi_to_4byte_selector(item)
+
+
+CAN_TRANSFER = _selector("PropertyShareToken", "canTransfer", 3)
+TRANSFER = _selector("PropertyShareToken", "transfer", 2)
 TRANSFER_GAS = 150_000  # generous upper bound for one compliant transfer (measured 51k-108k, scripts/gas_report.py)
 
 
@@ -130,12 +123,6 @@ class TransferRejected(RegistrarError):
 
 def _rule(code: int) -> str:
     return REASONS[code] if 0 <= code < len(REASONS) else f"Reason{code}"
-
-
-def _b32(text: str) -> bytes:
-    """A short text as bytes32 (right-padded) when it fits, else its keccak256."""
-    raw = text.encode()
-    return raw.ljust(32, b"\0") if len(raw) <= 32 else keccak(raw)
 
 
 def _ts(value: dt.date | dt.datetime) -> int:
@@ -551,7 +538,7 @@ class Registrar:
             calls.append((f"list countries {', '.join(country_alpha2(c) for c in missing)}",
                           f.setCountriesListed(missing, True)))
         if wanted_mode != mode:
-            calls.append((f"country mode {('none', 'allowlist', 'blocklist')[wanted_mode]}", f.setCountryRestriction(wanted_mode)))
+            calls.append((f"country mode {COUNTRY_MODES[wanted_mode]}", f.setCountryRestriction(wanted_mode)))
         if (rules.max_holders or 0) != max_holders:
             calls.append((f"max holders {rules.max_holders or 'unlimited'}", f.setMaxHolders(rules.max_holders or 0)))
         if (rules.max_balance or 0) != max_balance:
@@ -1185,7 +1172,7 @@ class Registrar:
                    ledger: Any = None) -> Outcome:
         """Compute entitlements, fund the distribution (approve + create) and publish the root and proofs."""
         plan = self.plan_distribution(asset, total, record_block, balances, ledger)
-        pay = self.w3.eth.contract(address=_address(payment_token), abi=self.session.build["TestStablecoin"].abi)
+        pay = self.w3.eth.contract(address=_address(payment_token), abi=self.session.build["IERC20"].abi)
         dist = self.stack.distributions
         tx = self._require_role("registrar", "funding a distribution")
         allowance = pay.functions.allowance(tx.address, dist.address).call()

@@ -11,7 +11,8 @@ from pathlib import Path
 
 from . import paths
 from .chain import Chain, connect
-from .compiler import CompileResult, compile_project
+from .compiler import CompileResult
+from .shipped import default_build
 from .deployments import Deployer, DeploymentStore
 from .reverts import RevertDecoder
 from .signers import Signer, default_signer
@@ -58,7 +59,7 @@ def open_session(
     by default they are, except on the in-process tester chain.
     """
     chain = chain or connect(network)
-    build = build or compile_project()
+    build = build or default_build()
     signer = signer or default_signer(chain, keystore=keystore)
     decoder = RevertDecoder(build.abis)
     tx = Transactor(chain, signer, decoder)

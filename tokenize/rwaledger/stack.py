@@ -18,18 +18,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterable
 
-from eth_utils import keccak
 from web3 import Web3
 from web3.contract import Contract
 
+from .constants import ADMIN_ROLE, COMPLIANCE_ROLE, CUSTODIAN_ROLE, REGISTRAR_ROLE, ROLES  # noqa: F401 (re-exported)
 from .errors import DeploymentError
 from .session import Session
-
-ADMIN_ROLE = b"\x00" * 32
-REGISTRAR_ROLE = keccak(text="REGISTRAR_ROLE")
-COMPLIANCE_ROLE = keccak(text="COMPLIANCE_ROLE")
-CUSTODIAN_ROLE = keccak(text="CUSTODIAN_ROLE")
-ROLES = {"admin": ADMIN_ROLE, "registrar": REGISTRAR_ROLE, "compliance": COMPLIANCE_ROLE, "custodian": CUSTODIAN_ROLE}
 
 CORE = ("RWAAccess", "IdentityRegistry", "AssetRegistry", "PropertyShareToken", "CommodityToken", "TokenFactory", "DistributionManager")
 

@@ -18,6 +18,7 @@ from eth_abi import decode as abi_decode
 from eth_utils import keccak, to_checksum_address
 from eth_utils.abi import collapse_if_tuple
 
+from ..constants import ASSET_KINDS
 from .rpc import RawLog
 
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
@@ -32,7 +33,7 @@ KIND_ATTRS: dict[str, str] = {
     "property": "property_impl",
     "commodity": "commodity_impl",
 }
-TOKEN_KINDS = ("property", "commodity")
+TOKEN_KINDS = ASSET_KINDS  # one token kind per asset kind (the AssetKind enum, from the compiler)
 
 
 @lru_cache(maxsize=500_000)

@@ -13,11 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
+from ..constants import ASSET_KINDS, ASSET_STATUSES  # the AssetKind / AssetStatus enums, from the compiler's output
 from .decode import TOKEN_KINDS, ZERO_ADDRESS, DecodedLog
 from .errors import LedgerError
-
-ASSET_KINDS = ("property", "commodity")  # AssetKind enum
-ASSET_STATUSES = ("registered", "active", "suspended", "retired")  # AssetStatus enum
 
 
 def ascii_of(hex_value: str) -> str:
