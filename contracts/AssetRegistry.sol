@@ -2,6 +2,7 @@
 pragma solidity 0.8.28;
 
 import {Bytes} from "@openzeppelin/contracts/utils/Bytes.sol";
+import {SSTORE2} from "solady/utils/SSTORE2.sol";
 import {RWAAccessed, REGISTRAR_ROLE} from "./RWAAccessed.sol";
 import {IAssetRegistry, AssetKind, AssetStatus, AssetParams} from "./interfaces/IAssetRegistry.sol";
 import {CanonicalText} from "./utils/CanonicalText.sol";
@@ -17,7 +18,7 @@ import {CanonicalText} from "./utils/CanonicalText.sol";
  * jurisdiction can never be registered twice (retired assets keep their key). The reference as written in the land
  * record is kept beside it (`displayReference`). Symbols are canonical and unique across the registry too.
  * Storage: the legal reference, its display form and the metadata URI of an asset are kept together as the code
- * of a small data contract (SSTORE2: `0x00 ‖ uint16 len(legalReference) ‖ uint16 len(displayReference) ‖
+ * of a small data contract (Solady's SSTORE2: `0x00 ‖ uint16 len(legalReference) ‖ uint16 len(displayReference) ‖
  * legalReference ‖ displayReference ‖ URI`) whose address is one slot. Realistic references and ipfs:// URIs are
  * over 31 bytes, where storage strings cost a slot per 32 bytes plus one; as code they cost 200 gas a byte.
  */
@@ -466,24 +467,18 @@ contract AssetRegistry is RWAAccessed, IAssetRegistry {
 
     // ------------------------------------------------------------------ text storage (SSTORE2)
 
-    /// @dev Deploys `0x00 ‖ uint16(len(legalReference)) ‖ uint16(len(display)) ‖ legalReference ‖ display ‖ uri` as
-    /// the runtime code of a new contract (the leading STOP makes it uncallable) and returns its address.
+    /// @dev Stores `uint16(len(legalReference)) ‖ uint16(len(display)) ‖ legalReference ‖ display ‖ uri` with Solady's
+    /// SSTORE2 (as the code of a new contract, after the STOP byte SSTORE2 puts first) and returns its address.
     function _writeText(string memory legalReference, string memory display, string memory uri)
         private
         returns (address pointer)
     {
         uint256 displayLength = bytes(display).length;
         if (displayLength > type(uint16).max) revert TextTooLong(displayLength);
-        bytes memory data = abi.encodePacked(
-            bytes1(0x00), uint16(bytes(legalReference).length), uint16(displayLength), legalReference, display, uri
-        );
-        if (data.length > 24_576) revert TextTooLong(data.length);
-        // PUSH2 len, DUP1, PUSH1 12, PUSH1 0, CODECOPY, PUSH1 0, RETURN: returns the 12-byte header's tail as code
-        bytes memory init = abi.encodePacked(hex"61", uint16(data.length), hex"80600c6000396000f3", data);
-        assembly ("memory-safe") {
-            pointer := create(0, add(init, 0x20), mload(init))
-        }
-        if (pointer == address(0)) revert TextTooLong(data.length);
+        bytes memory data =
+            abi.encodePacked(uint16(bytes(legalReference).length), uint16(displayLength), legalReference, display, uri);
+        if (data.length >= 24_576) revert TextTooLong(data.length); // code = STOP ‖ data, at most 24,576 bytes
+        pointer = SSTORE2.write(data);
     }
 
     /// @dev Reads back what {_writeText} stored.
@@ -492,11 +487,11 @@ contract AssetRegistry is RWAAccessed, IAssetRegistry {
         view
         returns (string memory legalReference, string memory display, string memory uri)
     {
-        bytes memory code = pointer.code;
-        uint256 legalEnd = 5 + ((uint256(uint8(code[1])) << 8) | uint8(code[2]));
-        uint256 displayEnd = legalEnd + ((uint256(uint8(code[3])) << 8) | uint8(code[4]));
-        legalReference = string(Bytes.slice(code, 5, legalEnd));
-        display = string(Bytes.slice(code, legalEnd, displayEnd));
-        uri = string(Bytes.slice(code, displayEnd));
+        bytes memory data = SSTORE2.read(pointer);
+        uint256 legalEnd = 4 + ((uint256(uint8(data[0])) << 8) | uint8(data[1]));
+        uint256 displayEnd = legalEnd + ((uint256(uint8(data[2])) << 8) | uint8(data[3]));
+        legalReference = string(Bytes.slice(data, 4, legalEnd));
+        display = string(Bytes.slice(data, legalEnd, displayEnd));
+        uri = string(Bytes.slice(data, displayEnd));
     }
 }

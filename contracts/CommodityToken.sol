@@ -6,6 +6,7 @@ import {ShortString, ShortStrings} from "@openzeppelin/contracts/utils/ShortStri
 import {CompliantToken} from "./CompliantToken.sol";
 import {CUSTODIAN_ROLE} from "./RWAAccessed.sol";
 
+import {AccountWord, CounterWord, RulesWord, SupplyWord} from "./token/TokenWords.sol";
 /**
  * @title CommodityToken
  * @notice Fungible units (grams, kilograms, bales...) of one registered commodity stock, minted only against custody
@@ -17,6 +18,10 @@ import {CUSTODIAN_ROLE} from "./RWAAccessed.sol";
  *   [73, 75) homeCountry (uint16), [75, 107) unit (ShortString, e.g. "gram").
  */
 contract CommodityToken is CompliantToken {
+    using AccountWord for uint256;
+    using RulesWord for uint256;
+    using CounterWord for uint256;
+    using SupplyWord for uint256;
     /// @notice Life cycle of a custody lot.
     enum LotStatus {
         None,
@@ -130,8 +135,9 @@ contract CommodityToken is CompliantToken {
     /// @param identityRegistry_ The shared {IdentityRegistry}.
     /// @param authority_ The shared {RWAAccess}.
     /// @param assetRegistry_ The shared {AssetRegistry}.
-    constructor(address identityRegistry_, address authority_, address assetRegistry_)
-        CompliantToken(identityRegistry_, authority_, assetRegistry_)
+    /// @param tokenModule_ The shared {CompliantTokenModule}.
+    constructor(address identityRegistry_, address authority_, address assetRegistry_, address tokenModule_)
+        CompliantToken(identityRegistry_, authority_, assetRegistry_, tokenModule_)
     {}
 
     /// @notice The unit one whole token stands for (from the clone's immutable arguments), e.g. "gram".
@@ -161,7 +167,7 @@ contract CommodityToken is CompliantToken {
         l.receiptHash = receiptHash;
         l.vault = vault;
         uint256 reserve = _reserve + quantity;
-        if (reserve >> 120 != 0) revert ReserveTooLarge(reserve);
+        if (reserve > AccountWord.UNITS) revert ReserveTooLarge(reserve);
         _reserve = reserve;
         emit LotAttested(lotId, vault, quantity, receiptHash, reserve, msg.sender);
     }
@@ -207,7 +213,7 @@ contract CommodityToken is CompliantToken {
         if (amount == 0) revert ZeroAmount();
         _requireNotRecovered(msg.sender);
         (uint256 code,) = _plan(msg.sender, address(0), amount, _REDEEM);
-        if (code != 0) revert TransferNotAllowed(msg.sender, address(0), amount, uint8(code));
+        if (code != 0) revert TransferNotAllowed(msg.sender, address(0), amount, Reason(code));
         _lockUnits(msg.sender, amount);
         requestId = ++_redemptionCount;
         _redemptions[requestId] = Redemption(msg.sender, RedemptionStatus.Pending, amount, deliveryRef);
@@ -234,7 +240,7 @@ contract CommodityToken is CompliantToken {
         if (left != 0) revert LotQuantityExceeded(lotIds.length == 1 ? lotIds[0] : bytes32(0), amount - left, amount);
         address holder = _current(r.holder);
         r.status = RedemptionStatus.Fulfilled;
-        _unlockUnits(holder, amount);
+        _unlockUnits(holder, amount, false); // delivered: burned next
         _move(holder, address(0), amount, _FORCED);
         uint256 reserve = _reserve - amount;
         _reserve = reserve;
@@ -248,7 +254,7 @@ contract CommodityToken is CompliantToken {
         Redemption storage r = _pending(requestId);
         address holder = _current(r.holder);
         r.status = RedemptionStatus.Rejected;
-        _unlockUnits(holder, r.amount);
+        _unlockUnits(holder, r.amount, true);
         emit RedemptionRejected(requestId, holder, r.amount, reason);
     }
 

@@ -251,6 +251,23 @@ contract IdentityRegistry is RWAAccessed, IIdentityRegistry {
         return IdentityWord.verified(_resolve(wallet));
     }
 
+    /// @notice Whether `wallet` is an active wallet of a registered investor, whatever its KYC expiry (T-REX
+    /// `IIdentityRegistry.contains`).
+    /// @param wallet The wallet.
+    /// @return True when it carries an identity.
+    function contains(address wallet) external view returns (bool) {
+        return _resolve(wallet) & _ACTIVE != 0;
+    }
+
+    /// @notice ISO 3166-1 numeric country of `wallet`'s investor, 0 when it belongs to none (T-REX
+    /// `IIdentityRegistry.investorCountry`).
+    /// @param wallet The wallet.
+    /// @return The country code.
+    function investorCountry(address wallet) external view returns (uint16) {
+        uint256 w = _resolve(wallet);
+        return w & _ACTIVE != 0 ? uint16(w) : 0;
+    }
+
     /// @notice The identity `wallet` carries (its investor's data; all zero when it belongs to no investor).
     /// @param wallet The wallet.
     /// @return country ISO 3166-1 numeric code.

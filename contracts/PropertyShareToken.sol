@@ -20,8 +20,9 @@ contract PropertyShareToken is CompliantToken {
     /// @param identityRegistry_ The shared {IdentityRegistry}.
     /// @param authority_ The shared {RWAAccess}.
     /// @param assetRegistry_ The shared {AssetRegistry}.
-    constructor(address identityRegistry_, address authority_, address assetRegistry_)
-        CompliantToken(identityRegistry_, authority_, assetRegistry_)
+    /// @param tokenModule_ The shared {CompliantTokenModule}.
+    constructor(address identityRegistry_, address authority_, address assetRegistry_, address tokenModule_)
+        CompliantToken(identityRegistry_, authority_, assetRegistry_, tokenModule_)
     {}
 
     /// @notice The fixed number of shares (maximum total supply, in base units).

@@ -2,6 +2,7 @@
 pragma solidity 0.8.28;
 
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {REGISTRAR_ROLE as REGISTRAR, COMPLIANCE_ROLE as COMPLIANCE, CUSTODIAN_ROLE as CUSTODIAN} from "./RWAAccessed.sol";
 
 /**
  * @title RWAAccess
@@ -16,11 +17,11 @@ import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
  */
 contract RWAAccess is AccessControl {
     /// @notice Role of the registrar (asset registration, mint, burn, forced transfer, recovery, liens, distributions).
-    bytes32 public constant REGISTRAR_ROLE = keccak256("REGISTRAR_ROLE");
+    bytes32 public constant REGISTRAR_ROLE = REGISTRAR;
     /// @notice Role of the compliance officer (identities, transfer rules, freezes, pause).
-    bytes32 public constant COMPLIANCE_ROLE = keccak256("COMPLIANCE_ROLE");
+    bytes32 public constant COMPLIANCE_ROLE = COMPLIANCE;
     /// @notice Role of the custodian (custody lots, redemption fulfilment and rejection).
-    bytes32 public constant CUSTODIAN_ROLE = keccak256("CUSTODIAN_ROLE");
+    bytes32 public constant CUSTODIAN_ROLE = CUSTODIAN;
 
     /// @notice The admin address given is the zero address.
     error ZeroAdmin();

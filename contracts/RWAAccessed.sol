@@ -3,6 +3,11 @@ pragma solidity 0.8.28;
 
 import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol";
 
+// The role ids, defined once: {RWAAccess} publishes these values, the contracts check them, and the Python library
+// reads them from the compiler's output (rwaledger.constants).
+
+/// @dev OpenZeppelin AccessControl's `DEFAULT_ADMIN_ROLE`: administers every role (and the token's `setOnchainID`).
+bytes32 constant ADMIN_ROLE = 0x00;
 /// @dev keccak256("REGISTRAR_ROLE")
 bytes32 constant REGISTRAR_ROLE = keccak256("REGISTRAR_ROLE");
 /// @dev keccak256("COMPLIANCE_ROLE")

@@ -6,7 +6,7 @@ Prints the figures and writes build/bench/service.json:
 
 * onboarding and minting ``--investors`` investors (batched, pipelined);
 * ``service_transfers_per_s``: ``--transfers`` compliant share transfers end to end through the service
-  (pre-checked with canTransfer, signed locally, pipelined, confirmed) and recorded in the ledger (synced);
+  (pre-checked with detectTransferRestriction, signed locally, pipelined, confirmed) and recorded in the ledger (synced);
 * ``web3_loop_transfers_per_s``: the same transfers through a plain web3.py loop
   (``contract.functions.transfer(...).transact()`` and ``wait_for_transaction_receipt``), and the ratio;
   also the same loop polling every 5 ms (``web3_loop_fast_poll_transfers_per_s``), the best a

@@ -19,14 +19,27 @@ def test_shipped_artifacts_match_the_sources(rwa_build):
 
 def test_python_constants_are_the_compilers(rwa_build):
     enums, values = rwa_build.constants["enums"], rwa_build.constants["values"]
-    assert constants.REASONS == tuple(enums["CompliantToken.Reason"]) and constants.REASONS[0] == "Ok"
+    assert constants.REASONS == tuple(enums["ICompliantToken.Reason"]) and constants.REASONS[0] == "Ok"
     assert registrar.REASONS is constants.REASONS and stack.ROLES is constants.ROLES  # taken, not copied
+    assert registrar.REASON_TEXT is constants.REASON_TEXT
+    assert list(constants.REASON_TEXT) == list(constants.REASONS)  # one ERC-1404 message per code, in code order
+    assert values["REASON_MESSAGES"] == "".join(f"{constants.REASON_TEXT[r]}\n" for r in constants.REASONS)
     assert constants.ASSET_STATUSES == ("registered", "active", "suspended", "retired")
     assert constants.WALLET_STATUSES == ("none", "active", "removed", "lost")
-    assert "0x" + constants.REGISTRAR_ROLE.hex() == values["REGISTRAR_ROLE"] == values["RWAAccess.REGISTRAR_ROLE"]
-    # the selectors the service pre-checks with are the ABI's
+    assert "0x" + constants.REGISTRAR_ROLE.hex() == values["REGISTRAR_ROLE"]
+    assert "RWAAccess.REGISTRAR_ROLE" not in values  # RWAAccess publishes RWAAccessed's constant, not a second keccak
+    # the selector the service pre-checks with is the ABI's
     abi = rwa_build["PropertyShareToken"].abi
-    assert any(i.get("name") == "canTransfer" for i in abi) and registrar.CAN_TRANSFER == bytes.fromhex("e46638e6")  # canTransfer(address,address,uint256)
+    assert any(i.get("name") == "detectTransferRestriction" for i in abi)
+    assert registrar.DETECT_RESTRICTION == bytes.fromhex("d4ce1415")  # detectTransferRestriction(address,address,uint256)
+
+
+def test_the_reason_table_of_the_contracts_readme_is_the_solidity_text(root):
+    """contracts/README.md repeats REASON_MESSAGES (what messageForTransferRestriction returns) row by row."""
+    text = (root / "contracts" / "README.md").read_text()
+    rows = text[text.index("| code | name | meaning |"):].split("\n\n")[0].splitlines()[2:]
+    table = [tuple(c.strip() for c in row.strip("|").split("|")) for row in rows]
+    assert table == [(str(i), r, constants.REASON_TEXT[r]) for i, r in enumerate(constants.REASONS)]
 
 
 def test_a_stale_shipped_build_is_detected(rwa_build, monkeypatch, tmp_path):

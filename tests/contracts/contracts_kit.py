@@ -143,10 +143,19 @@ def event_names(contract: Contract, receipt: Receipt) -> list[str]:
             if same(log["address"], contract.address) and bytes(log["topics"][0]) in by_topic]
 
 
+def verdict(fns, frm: str, to: str, amount: int) -> tuple[bool, int]:
+    """A token's answer for a move: ERC-7943 ``canTransfer`` (bool) and ERC-1404 ``detectTransferRestriction`` (the
+    reason code), which must agree."""
+    ok = fns.canTransfer(frm, to, amount).call()
+    code = fns.detectTransferRestriction(frm, to, amount).call()
+    assert ok is (code == 0), (ok, code)
+    return ok, code
+
+
 def assert_rejected(token: Contract, actor: Actor, fn, frm: str, to: str, amount: int, code: int) -> None:
-    """canTransfer(frm, to, amount) answers (False, code) before the send, and the send reverts TransferNotAllowed
+    """canTransfer / detectTransferRestriction(frm, to, amount) answer (False, code) before the send, and the send reverts TransferNotAllowed
     with the same four arguments."""
-    assert tuple(token.functions.canTransfer(frm, to, amount).call()) == (False, code)
+    assert verdict(token.functions, frm, to, amount) == (False, code)
     actor.reverts(fn, "TransferNotAllowed", **{"from": frm, "to": to, "amount": amount, "reason": code})
 
 
@@ -162,7 +171,7 @@ def mint_rejected(token: Contract, registrar: Actor, to: str, amount: int, ref: 
 
 def transfer_ok(token: Contract, sender: Actor, to: str, amount: int) -> Receipt:
     """canTransfer says (True, 0), the transfer goes through and the balances move by ``amount``."""
-    assert tuple(token.functions.canTransfer(sender.address, to, amount).call()) == (True, OK)
+    assert verdict(token.functions, sender.address, to, amount) == (True, OK)
     before = (token.functions.balanceOf(sender.address).call(), token.functions.balanceOf(to).call())
     receipt = sender.send(token.functions.transfer(to, amount), gas=400_000)
     after = (token.functions.balanceOf(sender.address).call(), token.functions.balanceOf(to).call())

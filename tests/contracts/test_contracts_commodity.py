@@ -4,6 +4,7 @@ while paused or while the holder is frozen; requests follow a recovery)."""
 
 
 from contracts_kit import (
+    verdict,
     COMM_RESERVE, INSUFFICIENT, OK, PAUSED, RESERVE, SENDER_FROZEN, SENDER_NV, UNLOCKED, ZERO, b32, balance, events,
     forced_rejected, mint_rejected, one_event, same, sha, transfer_ok, transfer_rejected,
 )
@@ -62,7 +63,7 @@ def test_mint_only_up_to_attested_reserve(world):
     mint_rejected(c, reg, erin, 1, b32("m2"), RESERVE)
     reg.reverts(c.functions.batchMint([erin], [1], [b32("m3")]), "TransferNotAllowed", reason=RESERVE)
     world.custodian.send(c.functions.attestLot(LOT2, "v", 5, sha("x")))
-    assert tuple(c.functions.canTransfer(ZERO, erin, 5).call()) == (True, OK)
+    assert verdict(c.functions, ZERO, erin, 5) == (True, OK)
     reg.send(c.functions.mint(erin, 5, b32("m2")))
     assert supply(c) == reserve(c) == COMM_RESERVE + 5
 
@@ -130,13 +131,13 @@ def test_request_rejections(world):
     alice.reverts(c.functions.requestRedemption(0, b32("x")), "ZeroAmount")
     alice.reverts(c.functions.requestRedemption(10_001, b32("x")), "TransferNotAllowed",
                   **{"from": a, "to": ZERO, "amount": 10_001, "reason": INSUFFICIENT})
-    assert tuple(c.functions.canTransfer(a, ZERO, 10_001).call()) == (False, INSUFFICIENT)
+    assert verdict(c.functions, a, ZERO, 10_001) == (False, INSUFFICIENT)
     world.erin.reverts(c.functions.requestRedemption(1, b32("x")), "TransferNotAllowed", reason=INSUFFICIENT)
     comp.send(c.functions.freezePartialTokens(a, 9_000))
     alice.reverts(c.functions.requestRedemption(1_001, b32("x")), "TransferNotAllowed", reason=UNLOCKED)
     comp.send(c.functions.unfreezePartialTokens(a, 9_000))
     comp.send(c.functions.setAddressFrozen(a, True))
-    assert tuple(c.functions.canTransfer(a, ZERO, 1).call()) == (False, SENDER_FROZEN)
+    assert verdict(c.functions, a, ZERO, 1) == (False, SENDER_FROZEN)
     alice.reverts(c.functions.requestRedemption(1, b32("x")), "TransferNotAllowed", reason=SENDER_FROZEN)
     comp.send(c.functions.setAddressFrozen(a, False))
     comp.send(c.functions.pause())

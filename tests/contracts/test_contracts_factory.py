@@ -4,6 +4,7 @@ home country, cap or unit), argument bounds, disabled implementations."""
 import pytest
 
 from contracts_kit import (
+    verdict,
     DISABLED, GB, OK, PK, REGISTERED, US, ZERO, asset_params, b32, create_commodity, create_property, events,
     one_event, same,
 )
@@ -133,9 +134,9 @@ def test_implementations_are_disabled(world, kind):
     impl = world.stack.property_impl if kind == "property" else world.stack.commodity_impl
     alice, bob = world.alice.address, world.bob.address
     f = impl.functions
-    assert tuple(f.canTransfer(ZERO, alice, 1).call()) == (False, DISABLED)
-    assert tuple(f.canTransfer(alice, bob, 0).call()) == (False, DISABLED)
-    assert tuple(f.canTransfer(alice, ZERO, 0).call()) == (False, DISABLED)
+    assert verdict(f, ZERO, alice, 1) == (False, DISABLED)
+    assert verdict(f, alice, bob, 0) == (False, DISABLED)
+    assert verdict(f, alice, ZERO, 0) == (False, DISABLED)
     assert tuple(f.canForceTransfer(alice, bob, 0, True).call()) == (False, DISABLED)
     if kind == "commodity":  # even with a reserve, nothing can be minted on the implementation
         world.custodian.send(f.attestLot(b32("IMPL-LOT"), "v", 1000, b32("r")))
@@ -147,7 +148,7 @@ def test_implementations_are_disabled(world, kind):
     assert f.totalSupply().call() == 0 and f.isReferenceUsed(b32("impl")).call() is False
     # a clone of it works
     token = world.prop if kind == "property" else world.comm
-    assert tuple(token.functions.canTransfer(ZERO, alice, 1).call()) == (True, OK)
+    assert verdict(token.functions, ZERO, alice, 1) == (True, OK)
 
 
 def test_factory_emits_nothing_else_on_token(world):

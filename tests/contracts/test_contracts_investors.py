@@ -6,6 +6,7 @@ relative to the token's home country, and reclassification after the compliance 
 import pytest
 
 from contracts_kit import (
+    verdict,
     ACCREDITED, CATEGORY_HOLDERS, COUNTRY, DAY, FOREIGN_HOLDERS, FOREIGN_SHARE, GB, INSTITUTIONAL, LOCKED_UP,
     MAX_BALANCE, MAX_HOLDERS, OK, PAUSED, PK, RECIPIENT_FROZEN, RETAIL, SENDER_FROZEN, US, ZERO, b32, balance, counts,
     create_property, events, forced_ok, forced_rejected, holders, mint_rejected, one_event, same, transfer_ok,
@@ -321,5 +322,5 @@ def test_caps_apply_to_the_current_class_after_a_change(world):
     world.outsider.send(prop.functions.syncInvestor(world.alice.address))
     assert counts(prop)[4] == 2
     transfer_ok(prop, world.alice, world.erin.address, 1)  # existing foreign holders trade
-    assert tuple(prop.functions.canTransfer(world.bob.address, world.carol.address, 1).call()) == (False, FOREIGN_HOLDERS)
-    assert tuple(prop.functions.canTransfer(world.bob.address, world.alice.address, 1).call()) == (True, OK)
+    assert verdict(prop.functions, world.bob.address, world.carol.address, 1) == (False, FOREIGN_HOLDERS)
+    assert verdict(prop.functions, world.bob.address, world.alice.address, 1) == (True, OK)

@@ -48,17 +48,17 @@ def test_recovery_moves_balance_freeze_partial_freeze_liens_and_locks(world, tok
 
     receipt = recover(world, token, lost, new)
     ev = one_event(token, "RecoverySuccess", receipt)
-    assert same(ev["lostWallet"], lost) and same(ev["newWallet"], new) and same(ev["investorOnchainID"], lost)
+    assert same(ev["_lostWallet"], lost) and same(ev["_newWallet"], new) and same(ev["_investorOnchainID"], lost)
     ev = one_event(token, "WalletStateRecovered", receipt)
     assert same(ev["lostWallet"], lost) and same(ev["newWallet"], new)
     assert (ev["amount"], ev["frozen"], ev["frozenTokens"], ev["encumbered"], ev["locked"]) == (bal, True, 200, 300, locked)
     t = one_event(token, "Transfer", receipt)
     assert same(t["from"], lost) and same(t["to"], new) and t["value"] == bal
     frozen = events(token, "AddressFrozen", receipt)
-    assert [(e["wallet"], e["isFrozen"], e["by"]) for e in frozen] == [(lost, False, reg.address), (new, True, reg.address)]
+    assert [(e["_userAddress"], e["_isFrozen"], e["_owner"]) for e in frozen] == [(lost, False, reg.address), (new, True, reg.address)]
     unfrozen, refrozen = one_event(token, "TokensUnfrozen", receipt), one_event(token, "TokensFrozen", receipt)
-    assert same(unfrozen["wallet"], lost) and (unfrozen["amount"], unfrozen["totalFrozen"]) == (200, 0)
-    assert same(refrozen["wallet"], new) and (refrozen["amount"], refrozen["totalFrozen"]) == (200, 200)
+    assert same(unfrozen["_userAddress"], lost) and unfrozen["_amount"] == 200
+    assert same(refrozen["_userAddress"], new) and refrozen["_amount"] == 200
     assert event_names(token, receipt) == ["Transfer", "AddressFrozen", "AddressFrozen", "TokensUnfrozen",
                                            "TokensFrozen", "RecoverySuccess", "WalletStateRecovered"]
     assert (balance(token, lost), f.isFrozen(lost).call(), f.getFrozenTokens(lost).call(),

@@ -453,3 +453,18 @@ def test_commodity_creation_links_record(world):
     rec = world.stack.registry.functions.asset(asset_id).call()
     assert rec[0] == token.address and rec[1] == 1 and rec[2] == REGISTERED
     assert [e["assetId"] for e in events(world.stack.registry, "AssetRegistered", receipt)] == [asset_id]
+
+
+def test_texts_up_to_the_code_size_limit_are_stored_and_one_byte_more_is_refused(world):
+    """Legal reference, display form and URI are one SSTORE2 data contract (Solady): STOP + 4 length bytes + texts
+    may fill the 24,576-byte code limit exactly; one byte more reverts TextTooLong (with the data length)."""
+    f = world.stack.factory.functions
+    room = 24_576 - 1 - 4 - len("BIG-REF")
+    ok = f.createPropertyToken(asset_params("BIG-REF", uri="u" * room), ("Big", "BIGREF", 0, 10, PK))
+    world.registrar.reverts(
+        f.createPropertyToken(asset_params("BIG-REF", uri="u" * (room + 1)), ("Big", "BIGREF", 0, 10, PK)),
+        "TextTooLong", length=24_576)
+    receipt = world.registrar.send(ok, gas=29_000_000)
+    asset = one_event(world.stack.factory, "PropertyTokenCreated", receipt)["assetId"]
+    assert world.stack.registry.functions.metadataURI(asset).call() == "u" * room
+    assert world.stack.registry.functions.asset(asset).call()[7] == "BIG-REF"

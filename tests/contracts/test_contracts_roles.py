@@ -135,22 +135,59 @@ def token_cases(kind):
         return {"new": new}
 
     return [
-        Case("mint", ("registrar",), "registrar",
+        Case("mint(address,uint256,bytes32)", ("registrar",), "registrar",
              lambda w, c: Tf(w).mint(w.erin.address, 3, b32("role")),
              lambda w, c: Tf(w).balanceOf(w.erin.address).call() == 3),
-        Case("batchMint", ("registrar",), "registrar",
+        Case("mint(address,uint256)", ("registrar",), "registrar",  # ERC-3643
+             lambda w, c: Tf(w).mint(w.erin.address, 3),
+             lambda w, c: Tf(w).balanceOf(w.erin.address).call() == 3),
+        Case("batchMint(address[],uint256[],bytes32[])", ("registrar",), "registrar",
              lambda w, c: Tf(w).batchMint([w.erin.address], [3], [b32("role")]),
              lambda w, c: Tf(w).balanceOf(w.erin.address).call() == 3),
-        Case("burn", ("registrar",), "registrar",
+        Case("batchMint(address[],uint256[])", ("registrar",), "registrar",  # ERC-3643
+             lambda w, c: Tf(w).batchMint([w.erin.address], [3]),
+             lambda w, c: Tf(w).balanceOf(w.erin.address).call() == 3),
+        Case("burn(address,uint256,bytes32,bool)", ("registrar",), "registrar",
              lambda w, c: Tf(w).burn(w.bob.address, 3, b32("x"), False),
              lambda w, c: Tf(w).balanceOf(w.bob.address).call() in (497, 4997)),
-        Case("forcedTransfer", ("registrar",), "registrar",
+        Case("burn(address,uint256)", ("registrar",), "registrar",  # ERC-3643
+             lambda w, c: Tf(w).burn(w.bob.address, 3),
+             lambda w, c: Tf(w).balanceOf(w.bob.address).call() in (497, 4997)),
+        Case("batchBurn", ("registrar",), "registrar",  # ERC-3643
+             lambda w, c: Tf(w).batchBurn([w.bob.address], [3]),
+             lambda w, c: Tf(w).balanceOf(w.bob.address).call() in (497, 4997)),
+        Case("forcedTransfer(address,address,uint256,bytes32,bool)", ("registrar",), "registrar",
              lambda w, c: Tf(w).forcedTransfer(w.bob.address, w.erin.address, 3, b32("x"), False),
              lambda w, c: Tf(w).balanceOf(w.erin.address).call() == 3),
-        Case("recoveryAddress", ("registrar",), "registrar",
+        Case("forcedTransfer(address,address,uint256)", ("registrar",), "registrar",  # ERC-7943 / ERC-3643
+             lambda w, c: Tf(w).forcedTransfer(w.bob.address, w.erin.address, 3),
+             lambda w, c: Tf(w).balanceOf(w.erin.address).call() == 3),
+        Case("batchForcedTransfer", ("registrar",), "registrar",  # ERC-3643
+             lambda w, c: Tf(w).batchForcedTransfer([w.bob.address], [w.erin.address], [3]),
+             lambda w, c: Tf(w).balanceOf(w.erin.address).call() == 3),
+        Case("recoveryAddress(address,address)", ("registrar",), "registrar",
              lambda w, c: Tf(w).recoveryAddress(w.bob.address, c["new"]),
              lambda w, c: Tf(w).balanceOf(w.bob.address).call() == 0 and Tf(w).balanceOf(c["new"]).call() > 0,
              bob_replaced),
+        Case("recoveryAddress(address,address,address)", ("registrar",), "registrar",  # ERC-3643
+             lambda w, c: Tf(w).recoveryAddress(w.bob.address, c["new"], w.bob.address),
+             lambda w, c: Tf(w).balanceOf(w.bob.address).call() == 0 and Tf(w).balanceOf(c["new"]).call() > 0,
+             bob_replaced),
+        Case("setFrozenTokens", ("compliance",), "compliance",  # ERC-7943
+             lambda w, c: Tf(w).setFrozenTokens(w.alice.address, 10**9),
+             lambda w, c: Tf(w).getFrozenTokens(w.alice.address).call() == 10**9),
+        Case("batchSetAddressFrozen", ("compliance",), "compliance",  # ERC-3643
+             lambda w, c: Tf(w).batchSetAddressFrozen([w.bob.address], [True]),
+             lambda w, c: Tf(w).isFrozen(w.bob.address).call()),
+        Case("batchFreezePartialTokens", ("compliance",), "compliance",  # ERC-3643
+             lambda w, c: Tf(w).batchFreezePartialTokens([w.alice.address], [10]),
+             lambda w, c: Tf(w).getFrozenTokens(w.alice.address).call() == 10),
+        Case("batchUnfreezePartialTokens", ("compliance",), "compliance",  # ERC-3643
+             lambda w, c: Tf(w).batchUnfreezePartialTokens([w.alice.address], [10]),
+             lambda w, c: Tf(w).getFrozenTokens(w.alice.address).call() == 0, with_frozen),
+        Case("setOnchainID", ("admin",), "admin",  # ERC-3643
+             lambda w, c: Tf(w).setOnchainID(w.dave.address),
+             lambda w, c: Tf(w).onchainID().call() == w.dave.address),
         Case("createLien", ("registrar",), "registrar",
              lambda w, c: Tf(w).createLien(w.alice.address, w.dave.address, 10, b32("loan"), sha("l")),
              lambda w, c: Tf(w).encumberedBalanceOf(w.alice.address).call() == 10),
@@ -287,13 +324,28 @@ def test_privileged_function(world, case, role):
 def test_every_privileged_function_is_covered(world):
     """The matrix above covers every state-changing function of every contract except the documented public ones."""
     public = {"transfer", "transferFrom", "approve", "requestRedemption", "claim", "renounceRole", "registerAsset",
-              "syncInvestor"}
+              "syncInvestor", "batchTransfer"}
     covered = {p.values[0].name for p in CASES}
     contracts = [world.stack.access, world.stack.identity, world.stack.registry, world.stack.factory,
                  world.prop, world.comm, world.stack.distributions]
-    writes = {f["name"] for c in contracts for f in c.abi
-              if f["type"] == "function" and f["stateMutability"] not in ("view", "pure")}
+    functions = [f for c in contracts for f in c.abi if f["type"] == "function" and f["stateMutability"] not in ("view", "pure")]
+    overloaded = {n for n in {f["name"] for f in functions} if len({_sig(f) for f in functions if f["name"] == n}) > 1}
+    writes = {_sig(f) if f["name"] in overloaded else f["name"] for f in functions}  # an overload by its signature
     assert writes - public == covered
+
+
+def _sig(f: dict) -> str:
+    return f"{f['name']}({','.join(i['type'] for i in f['inputs'])})"
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("fn", ["setName", "setSymbol", "setIdentityRegistry", "setCompliance"])
+def test_erc3643_setters_of_fixed_information_are_refused_to_every_role(world, role, fn):
+    """The name, symbol, identity registry and compliance are fixed at tokenization: every role gets Unsupported."""
+    arg = "x" if fn in ("setName", "setSymbol") else world.dave.address
+    for token in (world.prop, world.comm):
+        call = getattr(token.functions, fn)(arg)
+        world.role_actor(role).reverts(call, "Unsupported", selector=bytes.fromhex(call.selector[2:]))
 
 
 def test_renounce_role_only_for_oneself(world):

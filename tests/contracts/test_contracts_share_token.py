@@ -9,6 +9,8 @@ import pytest
 from rwaledger.errors import CustomErrorRevert
 
 from contracts_kit import (
+    event_names,
+    verdict,
     ASSET_NOT_ACTIVE, CAP, COUNTRY, DAY, GB, INSUFFICIENT, LOCKED_UP, MAX_BALANCE, MAX_HOLDERS, MAX_UINT, OK, PAUSED, PK, PROP_CAP,
     RECIPIENT_FROZEN, RECIPIENT_NV, RESERVE, SENDER_FROZEN, SENDER_NV, UNLOCKED, US, ZERO, ZERO32, allocation,
     assert_rejected, b32, balance, create_property, events, forced_ok, forced_rejected, holders, mint_rejected,
@@ -30,7 +32,7 @@ def test_mint_emits_and_is_idempotent_by_reference(world):
     erin = world.erin.address
     ref = b32("SUB-2024-0042")
     assert prop.functions.isReferenceUsed(ref).call() is False and prop.functions.allocationOf(ref).call() == ZERO32
-    assert tuple(prop.functions.canTransfer(ZERO, erin, 250).call()) == (True, OK)
+    assert verdict(prop.functions, ZERO, erin, 250) == (True, OK)
     receipt = reg.send(prop.functions.mint(erin, 250, ref))
     ev = one_event(prop, "Minted", receipt)
     assert same(ev["to"], erin) and ev["amount"] == 250 and ev["ref"] == ref
@@ -189,10 +191,10 @@ def test_huge_amounts_answer_a_reason_never_a_panic(world, token):
     f = token.functions
     a, b, erin = world.alice.address, world.bob.address, world.erin.address
     supply_code = CAP if token is world.prop else RESERVE
-    assert tuple(f.canTransfer(ZERO, erin, MAX_UINT).call()) == (False, supply_code)
-    assert tuple(f.canTransfer(ZERO, a, MAX_UINT).call()) == (False, supply_code)  # a holder already
-    assert tuple(f.canTransfer(a, b, MAX_UINT).call()) == (False, INSUFFICIENT)
-    assert tuple(f.canTransfer(a, ZERO, MAX_UINT).call()) == (False, INSUFFICIENT)
+    assert verdict(f, ZERO, erin, MAX_UINT) == (False, supply_code)
+    assert verdict(f, ZERO, a, MAX_UINT) == (False, supply_code)  # a holder already
+    assert verdict(f, a, b, MAX_UINT) == (False, INSUFFICIENT)
+    assert verdict(f, a, ZERO, MAX_UINT) == (False, INSUFFICIENT)
     for include in (False, True):
         assert tuple(f.canForceTransfer(a, b, MAX_UINT, include).call()) == (False, INSUFFICIENT)
         assert tuple(f.canForceTransfer(a, ZERO, MAX_UINT, include).call()) == (False, INSUFFICIENT)
@@ -203,11 +205,11 @@ def test_huge_amounts_answer_a_reason_never_a_panic(world, token):
     forced_rejected(token, world.registrar, a, ZERO, MAX_UINT, INSUFFICIENT)
     # with a max balance, the recipient's limit is reported first
     world.compliance.send(f.setMaxBalance(2**104 - 1))
-    assert tuple(f.canTransfer(ZERO, erin, MAX_UINT).call()) == (False, MAX_BALANCE)
+    assert verdict(f, ZERO, erin, MAX_UINT) == (False, MAX_BALANCE)
     world.compliance.send(f.setMaxHolders(2))
     world.compliance.send(f.setMaxBalance(0))
-    assert tuple(f.canTransfer(ZERO, erin, MAX_UINT).call()) == (False, MAX_HOLDERS)
-    assert tuple(f.canTransfer(ZERO, a, MAX_UINT).call()) == (False, supply_code)
+    assert verdict(f, ZERO, erin, MAX_UINT) == (False, MAX_HOLDERS)
+    assert verdict(f, ZERO, a, MAX_UINT) == (False, supply_code)
 
 
 # --------------------------------------------------------------------------------------------------- burn
@@ -240,8 +242,9 @@ def test_burn_of_frozen_units_only_with_include_frozen(world):
     receipt = forced_ok(prop, reg, alice, ZERO, 600, include_frozen=True)  # 500 free + 100 partially frozen
     ev = one_event(prop, "Burned", receipt)
     assert (ev["amount"], ev["frozenUnitsMoved"]) == (600, 600)  # every unit of a frozen wallet is frozen
-    unfrozen = one_event(prop, "TokensUnfrozen", receipt)
-    assert same(unfrozen["wallet"], alice) and (unfrozen["amount"], unfrozen["totalFrozen"]) == (100, 200)
+    unfrozen = one_event(prop, "Frozen", receipt)  # ERC-7943: the frozen units used are unfrozen first
+    assert same(unfrozen["account"], alice) and unfrozen["amount"] == 200
+    assert event_names(prop, receipt).index("Frozen") < event_names(prop, receipt).index("Transfer")
     assert balance(prop, alice) == 400 and prop.functions.getFrozenTokens(alice).call() == 200
     # the 200 under the lien never move, not even with the flag
     forced_rejected(prop, reg, alice, ZERO, 201, UNLOCKED, include_frozen=True)
@@ -258,12 +261,11 @@ def test_burn_of_partially_frozen_units_only_with_include_frozen(world, token):
     forced_rejected(token, reg, a, ZERO, bal - 99, UNLOCKED)
     receipt = forced_ok(token, reg, a, ZERO, bal - 90, include_frozen=True)
     assert one_event(token, "Burned", receipt)["frozenUnitsMoved"] == 10
-    ev = one_event(token, "TokensUnfrozen", receipt)
-    assert (ev["amount"], ev["totalFrozen"]) == (10, 90)
+    assert one_event(token, "Frozen", receipt)["amount"] == 90
     # within the free balance the flag moves no frozen unit
     comp.send(token.functions.unfreezePartialTokens(a, 50))
     receipt = forced_ok(token, reg, a, ZERO, 50, include_frozen=True)
-    assert one_event(token, "Burned", receipt)["frozenUnitsMoved"] == 0 and events(token, "TokensUnfrozen", receipt) == []
+    assert one_event(token, "Burned", receipt)["frozenUnitsMoved"] == 0 and events(token, "Frozen", receipt) == []
 
 
 # --------------------------------------------------------------------------------------------------- transfers
@@ -334,7 +336,7 @@ def test_pause_stops_every_move(world, token):
     for include in (False, True):
         forced_rejected(token, reg, a, b, 3, PAUSED, include_frozen=include)
         forced_rejected(token, reg, b, ZERO, 2, PAUSED, include_frozen=include)
-    assert tuple(token.functions.canTransfer(a, ZERO, 1).call()) == (False, PAUSED)  # nor a redemption request
+    assert verdict(token.functions, a, ZERO, 1) == (False, PAUSED)  # nor a redemption request
     assert (balance(token, a), balance(token, b), supply(token)) == before and balance(token, erin) == 0
     comp.reverts(token.functions.pause(), "EnforcedPause")
     ev = one_event(token, "Unpaused", comp.send(token.functions.unpause()))
@@ -351,7 +353,7 @@ def test_pause_stops_every_move(world, token):
 def test_wallet_freeze_both_sides(world, token):
     comp, alice, bob = world.compliance, world.alice, world.bob
     ev = one_event(token, "AddressFrozen", comp.send(token.functions.setAddressFrozen(alice.address, True)))
-    assert same(ev["wallet"], alice.address) and ev["isFrozen"] is True and same(ev["by"], comp.address)
+    assert same(ev["_userAddress"], alice.address) and ev["_isFrozen"] is True and same(ev["_owner"], comp.address)
     assert token.functions.isFrozen(alice.address).call() is True and token.functions.frozenWalletCount().call() == 1
     assert token.functions.canTransact(alice.address).call() is False
     transfer_rejected(token, alice, bob.address, 1, SENDER_FROZEN)
@@ -361,7 +363,7 @@ def test_wallet_freeze_both_sides(world, token):
     assert token.functions.frozenWalletCount().call() == 1
     transfer_ok(token, bob, world.carol.address, 1)  # other wallets unaffected
     ev = one_event(token, "AddressFrozen", comp.send(token.functions.setAddressFrozen(alice.address, False)))
-    assert ev["isFrozen"] is False
+    assert ev["_isFrozen"] is False
     assert token.functions.isFrozen(alice.address).call() is False and token.functions.frozenWalletCount().call() == 0
     assert token.functions.canTransact(alice.address).call() is True
     transfer_ok(token, alice, bob.address, 1)
@@ -372,10 +374,11 @@ def test_partial_freeze(world, token):
     comp, alice = world.compliance, world.alice
     a = alice.address
     bal = balance(token, a)
-    ev = one_event(token, "TokensFrozen", comp.send(token.functions.freezePartialTokens(a, 400)))
-    assert same(ev["wallet"], a) and (ev["amount"], ev["totalFrozen"]) == (400, 400)
-    ev = one_event(token, "TokensFrozen", comp.send(token.functions.freezePartialTokens(a, 100)))
-    assert (ev["amount"], ev["totalFrozen"]) == (100, 500)
+    receipt = comp.send(token.functions.freezePartialTokens(a, 400))
+    ev, total = one_event(token, "TokensFrozen", receipt), one_event(token, "Frozen", receipt)
+    assert same(ev["_userAddress"], a) and ev["_amount"] == 400 and (total["account"], total["amount"]) == (a, 400)
+    receipt = comp.send(token.functions.freezePartialTokens(a, 100))
+    assert one_event(token, "TokensFrozen", receipt)["_amount"] == 100 and one_event(token, "Frozen", receipt)["amount"] == 500
     assert token.functions.getFrozenTokens(a).call() == 500 and token.functions.freeBalanceOf(a).call() == bal - 500
     transfer_rejected(token, alice, world.bob.address, bal - 499, UNLOCKED)
     transfer_ok(token, alice, world.bob.address, bal - 500)
@@ -383,8 +386,8 @@ def test_partial_freeze(world, token):
     comp.reverts(token.functions.freezePartialTokens(a, 0), "ZeroAmount")
     comp.reverts(token.functions.unfreezePartialTokens(a, 501), "AmountExceedsFrozen", holder=a, amount=501, frozen=500)
     comp.reverts(token.functions.unfreezePartialTokens(a, 0), "ZeroAmount")
-    ev = one_event(token, "TokensUnfrozen", comp.send(token.functions.unfreezePartialTokens(a, 200)))
-    assert (ev["amount"], ev["totalFrozen"]) == (200, 300)
+    receipt = comp.send(token.functions.unfreezePartialTokens(a, 200))
+    assert one_event(token, "TokensUnfrozen", receipt)["_amount"] == 200 and one_event(token, "Frozen", receipt)["amount"] == 300
     transfer_rejected(token, alice, world.bob.address, 201, UNLOCKED)
     transfer_ok(token, alice, world.bob.address, 200)
     assert balance(token, a) == 300 == token.functions.getFrozenTokens(a).call()
@@ -426,9 +429,9 @@ def test_forced_transfer_overrides_rule(world, rule):
     if include:
         forced_rejected(prop, reg, alice.address, to, 100, SENDER_FROZEN)  # ...a forced one only with the flag
     receipt = forced_ok(prop, reg, alice.address, to, 100, include_frozen=include, reason=b32("court-order-9"))
-    ev = one_event(prop, "ForcedTransfer", receipt)
+    ev, why = one_event(prop, "ForcedTransfer", receipt), one_event(prop, "ForcedTransferReason", receipt)
     assert same(ev["from"], alice.address) and same(ev["to"], to) and ev["amount"] == 100
-    assert ev["reason"] == b32("court-order-9") and ev["frozenUnitsMoved"] == (100 if include else 0)
+    assert why["reason"] == b32("court-order-9") and why["frozenUnitsMoved"] == (100 if include else 0)
     assert balance(prop, to) == 100 and balance(prop, alice.address) == 900 and holders(prop) == 3
 
 
@@ -465,16 +468,16 @@ def test_forced_transfer_moves_partially_frozen_units_only_with_include_frozen(w
     world.compliance.send(prop.functions.freezePartialTokens(a, 800))
     forced_rejected(prop, reg, a, b, 500, UNLOCKED)  # 200 free
     receipt = forced_ok(prop, reg, a, b, 500, include_frozen=True)
-    assert one_event(prop, "ForcedTransfer", receipt)["frozenUnitsMoved"] == 300
-    ev = one_event(prop, "TokensUnfrozen", receipt)
-    assert same(ev["wallet"], a) and (ev["amount"], ev["totalFrozen"]) == (300, 500)
+    assert one_event(prop, "ForcedTransferReason", receipt)["frozenUnitsMoved"] == 300
+    ev = one_event(prop, "Frozen", receipt)
+    assert same(ev["account"], a) and ev["amount"] == 500
     assert prop.functions.getFrozenTokens(a).call() == 500 and balance(prop, a) == 500
     assert prop.functions.freeBalanceOf(a).call() == 0
     # within the free balance nothing is unfrozen, flag or not
     world.compliance.send(prop.functions.unfreezePartialTokens(a, 100))
     receipt = forced_ok(prop, reg, a, b, 100)
-    assert events(prop, "TokensUnfrozen", receipt) == [] and prop.functions.getFrozenTokens(a).call() == 400
-    assert one_event(prop, "ForcedTransfer", receipt)["frozenUnitsMoved"] == 0
+    assert events(prop, "Frozen", receipt) == [] and prop.functions.getFrozenTokens(a).call() == 400
+    assert one_event(prop, "ForcedTransferReason", receipt)["frozenUnitsMoved"] == 0
 
 
 def test_forced_transfer_of_a_frozen_wallet_counts_every_unit_as_frozen(world, token):
@@ -484,12 +487,12 @@ def test_forced_transfer_of_a_frozen_wallet_counts_every_unit_as_frozen(world, t
     comp.send(token.functions.freezePartialTokens(a, 100))
     forced_rejected(token, reg, a, b, 1, SENDER_FROZEN)
     receipt = forced_ok(token, reg, a, b, 50, include_frozen=True)
-    assert one_event(token, "ForcedTransfer", receipt)["frozenUnitsMoved"] == 50
-    assert events(token, "TokensUnfrozen", receipt) == []  # the partially frozen units were not needed
+    assert one_event(token, "ForcedTransferReason", receipt)["frozenUnitsMoved"] == 50
+    assert events(token, "Frozen", receipt) == []  # the partially frozen units were not needed
     bal = balance(token, a)
     receipt = forced_ok(token, reg, a, b, bal, include_frozen=True)  # everything, partially frozen units included
-    assert one_event(token, "ForcedTransfer", receipt)["frozenUnitsMoved"] == bal
-    assert one_event(token, "TokensUnfrozen", receipt)["amount"] == 100
+    assert one_event(token, "ForcedTransferReason", receipt)["frozenUnitsMoved"] == bal
+    assert one_event(token, "Frozen", receipt)["amount"] == 0
     assert token.functions.isFrozen(a).call() is True and token.functions.getFrozenTokens(a).call() == 0
 
 
@@ -829,13 +832,13 @@ def test_can_transfer_for_redemption_requests(world):
     balance, unlocked balance."""
     prop = world.prop
     a = world.alice.address
-    assert tuple(prop.functions.canTransfer(a, ZERO, 1000).call()) == (True, OK)
-    assert tuple(prop.functions.canTransfer(a, ZERO, 1001).call()) == (False, INSUFFICIENT)
+    assert verdict(prop.functions, a, ZERO, 1000) == (True, OK)
+    assert verdict(prop.functions, a, ZERO, 1001) == (False, INSUFFICIENT)
     world.compliance.send(prop.functions.freezePartialTokens(a, 1))
-    assert tuple(prop.functions.canTransfer(a, ZERO, 1000).call()) == (False, UNLOCKED)
+    assert verdict(prop.functions, a, ZERO, 1000) == (False, UNLOCKED)
     world.compliance.send(prop.functions.setAddressFrozen(a, True))
-    assert tuple(prop.functions.canTransfer(a, ZERO, 1).call()) == (False, SENDER_FROZEN)
+    assert verdict(prop.functions, a, ZERO, 1) == (False, SENDER_FROZEN)
     world.compliance.send(world.stack.identity.functions.deleteIdentity(a))
-    assert tuple(prop.functions.canTransfer(a, ZERO, 1).call()) == (False, SENDER_NV)
+    assert verdict(prop.functions, a, ZERO, 1) == (False, SENDER_NV)
     world.compliance.send(prop.functions.pause())
-    assert tuple(prop.functions.canTransfer(a, ZERO, 1).call()) == (False, PAUSED)
+    assert verdict(prop.functions, a, ZERO, 1) == (False, PAUSED)

@@ -394,7 +394,7 @@ def transfer_cmd(
     reason: Optional[str] = typer.Option(None, help="With --forced: the court order or reason."),
     include_frozen: bool = typer.Option(False, "--include-frozen", help="With --forced: frozen units may move too."),
 ) -> None:
-    """Transfer as the signer (checked with canTransfer first), or a registrar forced transfer (within the
+    """Transfer as the signer (checked with detectTransferRestriction first), or a registrar forced transfer (within the
     recipient's rules; liened or locked units never move; frozen units only with --include-frozen)."""
     from .models import TransferRequest, parse
 

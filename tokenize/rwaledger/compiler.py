@@ -20,6 +20,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import posixpath
+import re
 import shutil
 import subprocess
 import time
@@ -34,11 +36,24 @@ SOLC_VERSION = "0.8.28"
 """The one pinned compiler version (native solc or the npm package ``solc``)."""
 
 OZ_REMAPPING = "@openzeppelin/contracts/=node_modules/@openzeppelin/contracts/"
+REMAPPINGS = [
+    OZ_REMAPPING,
+    "@tokenysolutions/t-rex/=node_modules/@tokenysolutions/t-rex/",  # ERC-3643 (T-REX 4.x) interfaces
+    "@onchain-id/solidity/=node_modules/@onchain-id/solidity/",  # ... and the ONCHAINID interfaces they import
+    "solady/=node_modules/solady/src/",  # audited primitives (SSTORE2)
+]
+
+RELAXED_PRAGMA_ROOTS = ("node_modules/@tokenysolutions/t-rex/contracts/token/IToken.sol",)
+"""Published interface files (pinned by ``package-lock.json``) that declare an exact ``pragma solidity 0.8.17;``
+older than :data:`SOLC_VERSION`. They and the files they import from the same packages are compiled exactly as
+published except that the pragma is read as ``^0.8.17``: rewritten in memory when building the compiler input,
+never copied into ``contracts/`` (see :func:`relaxed_pragma_sources`)."""
+_RELAXED_PACKAGES = ("node_modules/@tokenysolutions/", "node_modules/@onchain-id/")
 
 SETTINGS: dict[str, Any] = {
-    "optimizer": {"enabled": True, "runs": 200},
+    "optimizer": {"enabled": True, "runs": 1000},
     "evmVersion": "cancun",
-    "remappings": [OZ_REMAPPING],
+    "remappings": REMAPPINGS,
     "metadata": {"bytecodeHash": "ipfs"},
     "outputSelection": {
         "*": {
@@ -50,10 +65,29 @@ SETTINGS: dict[str, Any] = {
 """The one set of compiler settings every build uses."""
 
 SHIM = Path(__file__).with_name("solcjs_shim.js")
-CACHE_FORMAT = 2
+CACHE_FORMAT = 3
 
 # Interfaces from dependencies whose ABI the library uses (payment tokens are any ERC-20).
-EXTERNAL_ARTIFACTS = {"IERC20": "node_modules/@openzeppelin/contracts/token/ERC20/IERC20.sol"}
+EXTERNAL_ARTIFACTS = {
+    "IERC20": "node_modules/@openzeppelin/contracts/token/ERC20/IERC20.sol",
+    "IToken": "node_modules/@tokenysolutions/t-rex/contracts/token/IToken.sol",  # ERC-3643, for conformance checks
+}
+
+DELEGATED_MODULES = {"PropertyShareToken": "CompliantTokenModule", "CommodityToken": "CompliantTokenModule"}
+"""Token implementations whose fallback DELEGATECALLs a shared module: a token's ABI is its implementation's plus the
+module's (every call the implementation does not define reaches the module)."""
+
+
+def _abi_key(item: dict[str, Any]) -> tuple[str, str, tuple[str, ...]]:
+    return (item.get("type", ""), item.get("name", ""), tuple(i["type"] for i in item.get("inputs", [])))
+
+
+def compose_abi(own: list[dict[str, Any]], module: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``own`` followed by the entries of ``module`` it does not already have (same kind, name and input types);
+    the module's constructor and the fallback are not the token's."""
+    seen = {_abi_key(i) for i in own}
+    extra = [i for i in module if i.get("type") not in ("constructor", "fallback", "receive") and _abi_key(i) not in seen]
+    return [*own, *extra]
 
 
 @dataclass(frozen=True)
@@ -80,6 +114,7 @@ class Artifact:
     metadata: str
     bytecode_hash: str  # keccak256 of the creation code, 0x-hex
     source_hash: str  # keccak256 of the contract's source file, from solc's metadata
+    storage_layout: list[dict[str, Any]] = field(default_factory=list)  # solc's storageLayout.storage entries
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Artifact":
@@ -193,6 +228,40 @@ def _keccak_hex(data: bytes) -> str:
     return "0x" + keccak(data).hex()
 
 
+_IMPORT = re.compile(r"""^\s*import\s+(?:[^"']*from\s+)?["']([^"']+)["']""", re.M)
+_EXACT_PRAGMA = re.compile(r"^pragma solidity (\d+\.\d+\.\d+);", re.M)
+
+
+def _unit_name(importer: str, path: str) -> str:
+    """The source unit name solc gives ``import path`` in ``importer`` (relative, or through the remappings)."""
+    if path.startswith("."):
+        return posixpath.normpath(posixpath.join(posixpath.dirname(importer), path))
+    for mapping in REMAPPINGS:
+        prefix, target = mapping.split("=", 1)
+        if path.startswith(prefix):
+            return target + path[len(prefix):]
+    return path
+
+
+def relaxed_pragma_sources(root: Path) -> dict[str, str]:
+    """``{unit name: content}`` of :data:`RELAXED_PRAGMA_ROOTS` and their imports within the same packages, each
+    with its exact pragma read as a caret range (exactly one pragma line per file changes, nothing else)."""
+    out: dict[str, str] = {}
+    todo = list(RELAXED_PRAGMA_ROOTS)
+    while todo:
+        name = todo.pop()
+        if name in out or not name.startswith(_RELAXED_PACKAGES):
+            continue
+        try:
+            text = (root / name).read_text()
+        except OSError:
+            continue  # a project without the package: solc reports any import of it as not found
+        relaxed, n = _EXACT_PRAGMA.subn(r"pragma solidity ^\1;", text, count=1)
+        out[name] = relaxed if n else text
+        todo.extend(_unit_name(name, path) for path in _IMPORT.findall(text))
+    return out
+
+
 def _source_files(contracts_dir: Path, root: Path) -> dict[str, Path]:
     return {p.relative_to(root).as_posix(): p for p in sorted(contracts_dir.rglob("*.sol"))}
 
@@ -246,7 +315,11 @@ def _run_solc(compiler: Compiler, solc_input: dict[str, Any], root: Path) -> dic
 
 def _self_contained_input(solc_input: dict[str, Any], output: dict[str, Any], root: Path) -> dict[str, Any]:
     """The same input with every source (imports included) inlined as content."""
-    sources = {name: {"content": (root / name).read_text()} for name in sorted(output.get("sources", {}))}
+    given = solc_input["sources"]
+    sources = {
+        name: {"content": given.get(name, {}).get("content") or (root / name).read_text()}
+        for name in sorted(output.get("sources", {}))
+    }
     return {**solc_input, "sources": sources}
 
 
@@ -273,7 +346,15 @@ def _artifacts_from(output: dict[str, Any], sources_dir_prefix: str) -> dict[str
                 metadata=metadata,
                 bytecode_hash=_keccak_hex(bytes.fromhex(bytecode[2:])),
                 source_hash=src_hash,
+                storage_layout=[
+                    {k: e[k] for k in ("label", "slot", "offset", "type", "contract")}
+                    for e in c.get("storageLayout", {}).get("storage", [])
+                ],
             )
+    for name, module in DELEGATED_MODULES.items():
+        if name in artifacts and module in artifacts:
+            a = artifacts[name]
+            artifacts[name] = Artifact(**{**a.__dict__, "abi": compose_abi(a.abi, artifacts[module].abi)})
     return artifacts
 
 
@@ -296,15 +377,19 @@ def _literal(node: dict[str, Any]) -> Any:
 
 
 def extract_constants(output: dict[str, Any], sources_dir_prefix: str) -> dict[str, Any]:
-    """Enums (``"Contract.Enum"`` or ``"Enum"`` at file level -> member names) and public or file-level constants
+    """Enums (``"Contract.Enum"`` or ``"Enum"`` at file level -> member names) and public, library or file-level constants
     (``"Contract.NAME"`` / ``"NAME"`` -> value; ``keccak256("...")`` as 0x-hex) of the project's own sources,
     from solc's AST. Test-only sources are skipped. Python takes these instead of copying them."""
     enums: dict[str, list[str]] = {}
     values: dict[str, Any] = {}
 
+    libraries: set[str] = set()
+
     def walk(node: dict[str, Any], scope: str | None) -> None:
         kind = node.get("nodeType")
         if kind == "ContractDefinition":
+            if node.get("contractKind") == "library":
+                libraries.add(node["name"])
             for child in node.get("nodes", []):
                 walk(child, node["name"])
             return
@@ -312,7 +397,7 @@ def extract_constants(output: dict[str, Any], sources_dir_prefix: str) -> dict[s
         if kind == "EnumDefinition":
             enums[name] = [m["name"] for m in node["members"]]
         elif kind == "VariableDeclaration" and node.get("constant"):
-            if scope is None or node.get("visibility") == "public":
+            if scope is None or scope in libraries or node.get("visibility") == "public":
                 value = _literal(node.get("value") or {})
                 if value is not None:
                     values[name] = value
@@ -362,7 +447,10 @@ def compile_project(
 
     solc_input = {
         "language": "Solidity",
-        "sources": {name: {"urls": [name]} for name in sources},
+        "sources": {
+            **{name: {"urls": [name]} for name in sources},
+            **{name: {"content": text} for name, text in relaxed_pragma_sources(root).items()},
+        },
         "settings": SETTINGS,
     }
     output = _run_solc(compiler, solc_input, root)

@@ -20,11 +20,15 @@ def _lower(name: str) -> tuple[str, ...]:
     return tuple(m.lower() for m in _ENUMS[name])
 
 
-REASONS: tuple[str, ...] = _enum("CompliantToken.Reason")
-"""``CompliantToken.Reason``: the code of ``canTransfer`` and ``TransferNotAllowed`` is the index."""
+REASONS: tuple[str, ...] = _enum("ICompliantToken.Reason")
+"""``ICompliantToken.Reason``: the code of ``detectTransferRestriction`` (ERC-1404) and ``TransferNotAllowed`` is the
+index."""
+REASON_TEXT: dict[str, str] = dict(zip(REASONS, str(_VALUES["REASON_MESSAGES"]).split("\n")))
+"""What each rule means, for people: ``REASON_MESSAGES`` in ``ICompliantToken.sol``, which the tokens also serve as
+ERC-1404's ``messageForTransferRestriction``."""
 ASSET_KINDS: tuple[str, ...] = _lower("AssetKind")  # ("property", "commodity")
 ASSET_STATUSES: tuple[str, ...] = _lower("AssetStatus")  # ("registered", "active", "suspended", "retired")
-COUNTRY_MODES: tuple[str, ...] = _lower("CompliantToken.CountryMode")  # ("none", "allowlist", "blocklist")
+COUNTRY_MODES: tuple[str, ...] = _lower("ICompliantToken.CountryMode")  # ("none", "allowlist", "blocklist")
 LOT_STATUSES: tuple[str, ...] = _lower("CommodityToken.LotStatus")
 REDEMPTION_STATUSES: tuple[str, ...] = _lower("CommodityToken.RedemptionStatus")
 WALLET_STATUSES: tuple[str, ...] = tuple(

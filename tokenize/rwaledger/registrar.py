@@ -1,7 +1,7 @@
 """The registrar service: what a registrar office does, over the deployed stack.
 
 Register an asset and create its token, onboard investors and their wallets, attest custody lots, mint once per
-allocation, transfer (checked with ``canTransfer`` first), force transfers within the rules, freeze, recover a lost
+allocation, transfer (checked with ``detectTransferRestriction`` first), force transfers within the rules, freeze, recover a lost
 wallet into another wallet of the same investor, handle redemptions, and run distributions (entitlements from the
 cap table at a record block, a Merkle tree, funding, proofs, claims). Batch work is signed locally and pipelined.
 
@@ -37,7 +37,7 @@ from eth_utils import function_abi_to_4byte_selector
 from .amounts import AmountError, format_amount, parse_amount
 from .constants import ASSET_KINDS as KINDS
 from .constants import ASSET_STATUSES as STATUSES
-from .constants import COUNTRY_MODES, REASONS, WALLET_STATUSES
+from .constants import COUNTRY_MODES, REASON_TEXT, REASONS, WALLET_STATUSES
 from .encoding import b32 as _b32
 from .errors import RwaError
 from .merkle import MerkleTree
@@ -60,27 +60,6 @@ from .signers import Signer
 from .stack import Stack
 from .transactions import Receipt, SignedTx, Transactor, call_functions, call_many, pending_nonces, pipeline
 
-# What each rule means, for people (the codes and names come from the compiler: rwaledger.constants.REASONS).
-REASON_TEXT = {
-    "Paused": "the token is paused",
-    "SenderNotVerified": "the sender has no valid KYC identity (unregistered, removed, lost or expired)",
-    "RecipientNotVerified": "the recipient has no valid KYC identity (unregistered, removed, lost or expired)",
-    "SenderFrozen": "the sender's wallet is frozen",
-    "RecipientFrozen": "the recipient's wallet is frozen",
-    "LockedUp": "the token is still in its lock-up period",
-    "CountryNotAllowed": "the recipient's country is not allowed for this token",
-    "InsufficientBalance": "the sender does not hold that many units",
-    "InsufficientUnlockedBalance": "part of the sender's balance is frozen, under a lien or locked for redemption",
-    "MaxBalanceExceeded": "the recipient investor (all its wallets) would exceed the maximum balance per investor",
-    "MaxHoldersExceeded": "a new investor would exceed the token's maximum number of holders",
-    "CapExceeded": "the mint would exceed the asset's fixed number of shares",
-    "ReserveExceeded": "the mint would exceed the attested custody reserve",
-    "Disabled": "this address is the shared implementation, not a token",
-    "CategoryHoldersExceeded": "a new investor would exceed the holder cap of its category",
-    "ForeignHoldersExceeded": "a new foreign investor would exceed the cap on foreign holders",
-    "ForeignShareExceeded": "investors from outside the home country would hold more than their cap",
-    "AssetNotActive": "the asset is not active in the registry (register, then activate it; retired assets never mint)",
-}
 ZERO = "0x0000000000000000000000000000000000000000"
 
 
@@ -93,7 +72,7 @@ def _selector(contract: str, name: str, inputs: int) -> bytes:
     return function_abi_to_4byte_selector(item)
 
 
-CAN_TRANSFER = _selector("PropertyShareToken", "canTransfer", 3)
+DETECT_RESTRICTION = _selector("PropertyShareToken", "detectTransferRestriction", 3)  # ERC-1404: the reason code
 TRANSFER = _selector("PropertyShareToken", "transfer", 2)
 TRANSFER_GAS = 150_000  # generous upper bound for one compliant transfer (measured 51k-108k, scripts/gas_report.py)
 
@@ -581,7 +560,7 @@ class Registrar:
         registry = self.stack.registry.functions
         status, current = call_functions(self.session.chain, [registry.statusOf(asset_id),
                                                               registry.currentDocument(asset_id, doc.name)])
-        if status == 3:
+        if STATUSES[status] == "retired":
             raise RegistrarError(f"asset #{asset_id} is retired: its record takes no new documents")
         digest = doc.sha256()
         if current:
@@ -746,7 +725,7 @@ class Registrar:
         owner, target = call_functions(self.session.chain, [ident.investorOf(wallet), ident.investorOf(investor_wallet)])
         if target == ZERO:
             raise RegistrarError(f"{investor_wallet} belongs to no investor")
-        if owner == target and ident.walletStatus(wallet).call() == 1:
+        if owner == target and WALLET_STATUSES[ident.walletStatus(wallet).call()] == "active":
             return Outcome("skipped", f"{wallet} already is a wallet of investor {target}")
         if owner not in (ZERO, target):
             raise RegistrarError(f"{wallet} belongs to investor {owner}, and a wallet never changes investor")
@@ -909,12 +888,12 @@ class Registrar:
         for p in todo:
             per_recipient[(p.token, p.to)] = per_recipient.get((p.token, p.to), 0) + p.amount
         keys = list(per_recipient)
-        calls = [(t, CAN_TRANSFER + abi_encode(["address", "address", "uint256"], [ZERO, to, per_recipient[(t, to)]]))
+        calls = [(t, DETECT_RESTRICTION + abi_encode(["address", "address", "uint256"], [ZERO, to, per_recipient[(t, to)]]))
                  for t, to in keys]
         by_token = infos_by_token(infos)
         for (token, to), raw in zip(keys, call_many(self.session.chain, calls)):
-            ok, code = abi_decode(["bool", "uint8"], raw) if raw else (False, 255)
-            if not ok:
+            code = abi_decode(["uint8"], raw)[0] if raw else 255
+            if code:
                 first = next(p for p in todo if p.token == token and p.to == to)
                 raise TransferRejected(_rule(code), "mint", to, by_token[token].amount(per_recipient[(token, to)]),
                                        by_token[token].symbol, what=f"{first.source}: mint")
@@ -960,8 +939,8 @@ class Registrar:
     # --- transfers ------------------------------------------------------------------------
 
     def check_transfer(self, asset: str | int, sender: str, to: str, amount: int) -> tuple[bool, str]:
-        ok, code = self.token(asset).functions.canTransfer(sender, to, amount).call()
-        return ok, _rule(code)
+        code = self.token(asset).functions.detectTransferRestriction(sender, to, amount).call()
+        return code == 0, _rule(code)
 
     def _sender(self, signer: Signer) -> Transactor:
         if signer.address == self.tx.address:
@@ -981,13 +960,13 @@ class Registrar:
             self._sender(signer).set_nonce(nonce)
 
     def transfer(self, asset: str | int, signer: Signer, to: str, amount: int | str) -> Receipt:
-        """Transfer as ``signer``; asks ``canTransfer`` first and raises :class:`TransferRejected` naming the rule."""
+        """Transfer as ``signer``; asks ``detectTransferRestriction`` first and raises :class:`TransferRejected` naming the rule."""
         to = _address(to)
         info = self.asset(asset)
         value = self.amount(info, amount)
         token = self.stack.token(info.token, info.kind)
-        ok, code = token.functions.canTransfer(signer.address, to, value).call()
-        if not ok:
+        code = token.functions.detectTransferRestriction(signer.address, to, value).call()
+        if code:
             raise TransferRejected(_rule(code), signer.address, to, info.amount(value), info.symbol)
         return self._sender(signer).transact(token.functions.transfer(to, value))
 
@@ -1003,11 +982,11 @@ class Registrar:
         items = [(asset, signer, _address(to), amount) for asset, signer, to, amount in transfers]
         tokens = {a: self.token(a) for a in {t[0] for t in items}}
         if check:  # checked against the current state: earlier transfers of the same batch are not applied yet
-            calls = [(tokens[a].address, CAN_TRANSFER + abi_encode(["address", "address", "uint256"], [s.address, to, n]))
+            calls = [(tokens[a].address, DETECT_RESTRICTION + abi_encode(["address", "address", "uint256"], [s.address, to, n]))
                      for a, s, to, n in items]
             for (asset, signer, to, amount), raw in zip(items, call_many(self.session.chain, calls)):
-                ok, code = abi_decode(["bool", "uint8"], raw) if raw else (False, 255)
-                if not ok:
+                code = abi_decode(["uint8"], raw)[0] if raw else 255
+                if code:
                     raise TransferRejected(_rule(code), signer.address, to, amount, str(asset))
         self._prepare_senders(signer for _, signer, _, _ in items)
 
@@ -1035,7 +1014,7 @@ class Registrar:
                                                       what="forced transfer")) + hint)
         tx = self._require_role("registrar", "a forced transfer")
         receipt = tx.transact(token.functions.forcedTransfer(sender, to, value, _b32(reason), include_frozen))
-        (log,) = token.events.ForcedTransfer().process_receipt(receipt.raw, errors=DISCARD)
+        (log,) = token.events.ForcedTransferReason().process_receipt(receipt.raw, errors=DISCARD)
         frozen = log["args"]["frozenUnitsMoved"]
         return Outcome("done", f"forced transfer of {info.amount(value)} from {sender} to {to} ({reason})"
                        + (f", of which {info.amount(frozen)} frozen" if frozen else ""), receipt.tx_hash,
@@ -1104,8 +1083,8 @@ class Registrar:
         info = self.asset(asset)
         value = self.amount(info, amount)
         token = self.stack.token(info.token, info.kind)
-        ok, code = token.functions.canTransfer(signer.address, ZERO, value).call()
-        if not ok:
+        code = token.functions.detectTransferRestriction(signer.address, ZERO, value).call()
+        if code:
             raise TransferRejected(_rule(code), signer.address, "redemption", info.amount(value), info.symbol,
                                    what="redemption request")
         receipt = self._sender(signer).transact(token.functions.requestRedemption(value, _b32(delivery_ref)))

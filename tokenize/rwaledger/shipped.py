@@ -21,9 +21,10 @@ from .errors import CompilerError
 
 SHIPPED_DIR = Path(__file__).with_name("artifacts")
 STACK_FILE = SHIPPED_DIR / "stack.json"
-CONTRACTS = ("RWAAccess", "IdentityRegistry", "AssetRegistry", "PropertyShareToken", "CommodityToken", "TokenFactory",
-             "DistributionManager", "IERC20")
-"""What is shipped: the deployable stack, and the ERC-20 interface payment tokens are used through."""
+CONTRACTS = ("RWAAccess", "IdentityRegistry", "AssetRegistry", "CompliantTokenModule", "PropertyShareToken",
+             "CommodityToken", "TokenFactory", "DistributionManager", "IERC20", "IToken")
+"""What is shipped: the deployable stack, the ERC-20 interface payment tokens are used through, and ERC-3643's
+``IToken`` (an integrator's view of a token)."""
 
 
 def content(result: CompileResult) -> dict[str, Any]:

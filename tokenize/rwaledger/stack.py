@@ -5,7 +5,9 @@ Deployment order (each step reuses its record when the bytecode is unchanged):
 1. ``RWAAccess(admin)`` - the shared role authority;
 2. ``IdentityRegistry(access)``;
 3. ``AssetRegistry(access)``;
-4. implementations ``PropertyShareToken`` and ``CommodityToken(identity, access, registry)``;
+4. ``CompliantTokenModule(identity, access, registry)`` - the part of every token its implementation delegates to
+   (rules, freezes, liens, ERC-3643 batch calls, views), then the implementations ``PropertyShareToken`` and
+   ``CommodityToken(identity, access, registry, module)``;
 5. ``TokenFactory(access, registry, propertyImpl, commodityImpl)``, then ``registry.setFactory``;
 6. ``DistributionManager(access)``.
 
@@ -25,7 +27,8 @@ from .constants import ADMIN_ROLE, COMPLIANCE_ROLE, CUSTODIAN_ROLE, REGISTRAR_RO
 from .errors import DeploymentError
 from .session import Session
 
-CORE = ("RWAAccess", "IdentityRegistry", "AssetRegistry", "PropertyShareToken", "CommodityToken", "TokenFactory", "DistributionManager")
+CORE = ("RWAAccess", "IdentityRegistry", "AssetRegistry", "CompliantTokenModule", "PropertyShareToken", "CommodityToken",
+        "TokenFactory", "DistributionManager")
 
 
 @dataclass
@@ -36,6 +39,7 @@ class Stack:
     access: Contract
     identity: Contract
     registry: Contract
+    token_module: Contract
     property_impl: Contract
     commodity_impl: Contract
     factory: Contract
@@ -51,6 +55,7 @@ class Stack:
             "RWAAccess": self.access.address,
             "IdentityRegistry": self.identity.address,
             "AssetRegistry": self.registry.address,
+            "CompliantTokenModule": self.token_module.address,
             "TokenFactory": self.factory.address,
             "DistributionManager": self.distributions.address,
         }
@@ -88,8 +93,9 @@ def deploy_stack(
     identity = d.deploy("IdentityRegistry", access.address, redeploy=redeploy)
     registry = d.deploy("AssetRegistry", access.address, redeploy=redeploy)
     impl_args = (identity.address, access.address, registry.address)
-    prop = d.deploy("PropertyShareToken", *impl_args, redeploy=redeploy)
-    comm = d.deploy("CommodityToken", *impl_args, redeploy=redeploy)
+    module = d.deploy("CompliantTokenModule", *impl_args, redeploy=redeploy)
+    prop = d.deploy("PropertyShareToken", *impl_args, module.address, redeploy=redeploy)
+    comm = d.deploy("CommodityToken", *impl_args, module.address, redeploy=redeploy)
     factory = d.deploy("TokenFactory", access.address, registry.address, prop.address, comm.address, redeploy=redeploy)
     distributions = d.deploy("DistributionManager", access.address, redeploy=redeploy)
 
@@ -101,7 +107,7 @@ def deploy_stack(
         for account in accounts:
             if not access.functions.hasRole(ROLES[role], account).call():
                 tx.transact(access.functions.grantRole(ROLES[role], Web3.to_checksum_address(account)))
-    return Stack(session, access, identity, registry, prop, comm, factory, distributions)
+    return Stack(session, access, identity, registry, module, prop, comm, factory, distributions)
 
 
 def load_stack(session: Session) -> Stack:
@@ -117,5 +123,5 @@ def load_stack(session: Session) -> Stack:
                 f"{name} is recorded at {c.address} but has no code on {session.chain.name} (was the node reset?); "
                 "run `rwa deploy` again"
             )
-    access, identity, registry, prop, comm, factory, distributions = contracts
-    return Stack(session, access, identity, registry, prop, comm, factory, distributions)
+    access, identity, registry, module, prop, comm, factory, distributions = contracts
+    return Stack(session, access, identity, registry, module, prop, comm, factory, distributions)
