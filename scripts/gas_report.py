@@ -20,13 +20,14 @@ from eth_utils import keccak
 from web3 import Web3
 
 from rwaledger import paths
+from rwaledger import safe as safes
 from rwaledger.compiler import SETTINGS, SOLC_VERSION
 from rwaledger.encoding import b32
 from rwaledger.models import allocation_ref
 from rwaledger.registrar import Registrar
 from rwaledger.session import open_session
 from rwaledger.signers import Signer
-from rwaledger.stack import deploy_stack
+from rwaledger.stack import REGISTRAR_ROLE, deploy_stack
 
 PK, IR, KP, AE = 586, 364, 408, 784  # ISO 3166-1 numeric
 LEGAL_REF = "LHR/GULBERG-III/KHEWAT-1187/FLAT-12B"
@@ -126,6 +127,16 @@ def main() -> int:
         w3, tx = s.chain.w3, s.tx
         stack = deploy_stack(s)
         registrar = Registrar(stack)
+        # a 2-of-3 Safe that also holds the registrar role (Safe 1.4.1 from its published build)
+        owners = [Signer(s.chain.dev_accounts[i], f"owner {i}") for i in (3, 4, 5)]
+        vault = safes.create_safe(s, safes.deploy_safe_infrastructure(s), [o.address for o in owners], 2)
+        tx.transact(stack.access.functions.grantRole(REGISTRAR_ROLE, vault.address))
+
+        def via_safe(key: str, label: str, target, fn) -> None:
+            t = safes.safe_tx(vault, target.address, target.encode_abi(fn.abi_element_identifier, args=list(fn.args)))
+            receipt = safes.execute(s, vault, t, [safes.sign(o, t) for o in owners[:2]])
+            r.record(key, label, receipt.gas_used)
+
         alice = Signer(s.chain.dev_accounts[1], "alice")  # the investors who sign (transfers, redemption)
         as_alice = s.transactor(alice)
         carol2_signer = Signer(s.chain.dev_accounts[2], "carol's second wallet")
@@ -184,6 +195,9 @@ def main() -> int:
                   sf.mint(alice.address, 3000, ref("SALE-DEED-2026-0102")), tx)
         r.measure("share_mint_existing_holder", "share mint, existing holder",
                   sf.mint(bob, 100, ref("SALE-DEED-2026-0103")), tx)
+        prop_token = stack.token(registry.tokenOf(asset_id).call(), "property")
+        via_safe("safe_mint_existing_holder", "the same mint executed by a 2-of-3 Safe (execTransaction, 2 signatures)",
+                 prop_token, sf.mint(bob, 100, ref("SALE-DEED-2026-0103-SAFE")))
         r.measure("erc20_mint_new_holder", "PlainERC20 mint, new holder", plain.mint(alice.address, 3000), tx)
         r.measure("erc20_mint_existing_holder", "PlainERC20 mint, existing holder", plain.mint(bob, 100), tx)
         tx.transact(sf.mint(dubai, 100, ref("SALE-DEED-2026-0104")))
@@ -214,6 +228,8 @@ def main() -> int:
                   sf.transfer(carol3, 25), as_carol2)
         r.measure("forced_transfer", "forced transfer (registrar), existing holder, ALL rules (recipient's checked)",
                   sf.forcedTransfer(alice.address, bob, 25, b32("LHC-ORDER-2026-118"), False), tx)
+        via_safe("safe_forced_transfer", "the same forced transfer executed by a 2-of-3 Safe (2 signatures)",
+                 prop_token, sf.forcedTransfer(alice.address, bob, 25, b32("LHC-ORDER-2026-118-S"), False))
         r.measure("forced_transfer_frozen_units", "forced transfer of partially frozen units (includeFrozen), ALL rules",
                   sf.forcedTransfer(alice.address, bob, 2_200, b32("LHC-ORDER-2026-119"), True), tx)
         r.measure("erc7943_forced_transfer", "ERC-7943 / ERC-3643 forcedTransfer(from, to, amount), ALL rules",

@@ -71,3 +71,16 @@ def test_background_node_keeps_its_chain_between_runs(tmp_path):
 def test_node_status_cli_when_not_running(tmp_path):
     proc = rwa("--json", "node", "status")
     assert json.loads(proc.stdout)["running"] in (True, False)
+
+
+def test_deploy_refuses_a_bad_safe_spec_in_one_line():
+    proc = rwa("deploy", "--network", "tester", "--registrar-safe", "0x7099:2", check=False)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert proc.stderr.strip().startswith("error:") and "--registrar-safe" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_deploy_gives_a_role_to_a_safe():
+    owners = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8,0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC,0x90F79bf6EB2c4f870365E785982E1f101E93b906"
+    data = json.loads(rwa("--json", "deploy", "--network", "tester", "--registrar-safe", f"{owners}:2").stdout)
+    assert "registrar Safe" in data["contracts"] and data["contracts"]["registrar Safe"].startswith("0x")

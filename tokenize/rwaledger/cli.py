@@ -183,19 +183,41 @@ def deploy_cmd(
     network: str = NetworkOpt,
     keystore: Optional[Path] = KeystoreOpt,
     redeploy: bool = typer.Option(False, "--redeploy", help="Deploy again even if recorded contracts changed."),
+    registrar_safe: Optional[str] = typer.Option(None, "--registrar-safe", metavar="OWNERS:M",
+                                                 help="Give the registrar role to a Safe: OWNER,OWNER,...:THRESHOLD."),
+    compliance_safe: Optional[str] = typer.Option(None, "--compliance-safe", metavar="OWNERS:M",
+                                                  help="Give the compliance role to a Safe (same form)."),
+    custodian_safe: Optional[str] = typer.Option(None, "--custodian-safe", metavar="OWNERS:M",
+                                                 help="Give the custodian role to a Safe (same form)."),
 ) -> None:
-    """Deploy the contract stack (reusing recorded contracts) and record it under deployments/."""
+    """Deploy the contract stack (reusing recorded contracts) and record it under deployments/. A role given to a
+    Safe (Safe 1.4.1 multisig, deployed from Safe's published build on local chains) is revoked from the deployer."""
+    from . import safe as safes
     from .stack import deploy_stack
 
+    specs = {role: safes.parse_safe_spec(text, f"--{role}-safe")
+             for role, text in (("registrar", registrar_safe), ("compliance", compliance_safe),
+                                ("custodian", custodian_safe)) if text}  # checked before anything is sent
     lines: list[str] = []
     with _session(network, keystore, log=lines.append) as s:
-        stack = deploy_stack(s, redeploy=redeploy)
-        data = {"network": s.chain.name, "chain_id": s.chain.chain_id, "contracts": stack.addresses(),
+        roles = {role: [s.signer.address] for role in ("registrar", "compliance", "custodian")}
+        held: dict[str, str] = {}
+        if specs:
+            if not s.chain.dev_accounts:
+                raise RwaError("Safes are deployed from Safe's published build on local chains only so far; on a "
+                               "network, use the canonical Safe deployments (not supported yet)")
+            infra = safes.deploy_safe_infrastructure(s, redeploy=redeploy)
+            for role, (owners, threshold) in specs.items():  # one salt per role: the same spec finds its Safe again
+                vault, _ = safes.ensure_safe(s, infra, owners, threshold, salt=safes.ROLE_SALTS[role])
+                roles[role], held[role] = [vault.address], vault.address
+        stack = deploy_stack(s, redeploy=redeploy, roles=roles, exclusive=list(specs))
+        contracts = {**stack.addresses(), **{f"{role} Safe": a for role, a in held.items()}}
+        data = {"network": s.chain.name, "chain_id": s.chain.chain_id, "contracts": contracts,
                 "records": str(s.deployer.store.dir) if s.deployer.store.dir else None}
         t = Table(title=f"stack on {s.chain.name} (chain {s.chain.chain_id})")
         t.add_column("contract")
         t.add_column("address")
-        for k, v in stack.addresses().items():
+        for k, v in contracts.items():
             t.add_row(k, v)
         emit(data, t)
         if not state.json:

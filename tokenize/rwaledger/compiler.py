@@ -73,6 +73,40 @@ EXTERNAL_ARTIFACTS = {
     "IToken": "node_modules/@tokenysolutions/t-rex/contracts/token/IToken.sol",  # ERC-3643, for conformance checks
 }
 
+_SAFE_BUILD = "node_modules/@safe-global/safe-contracts/build/artifacts/contracts/"
+PRECOMPILED = {
+    "SafeL2": _SAFE_BUILD + "SafeL2.sol/SafeL2.json",
+    "SafeProxyFactory": _SAFE_BUILD + "proxies/SafeProxyFactory.sol/SafeProxyFactory.json",
+    "CompatibilityFallbackHandler": _SAFE_BUILD + "handler/CompatibilityFallbackHandler.sol/CompatibilityFallbackHandler.json",
+    "MultiSendCallOnly": _SAFE_BUILD + "libraries/MultiSendCallOnly.sol/MultiSendCallOnly.json",
+}
+"""Contracts used as their authors published them compiled (Safe smart account 1.4.1, npm
+``@safe-global/safe-contracts``, pinned by ``package-lock.json``): never recompiled, so their bytecode is the audited
+one. A build includes them when the package is installed."""
+
+
+def precompiled_artifacts(root: Path) -> dict[str, Artifact]:
+    """The :data:`PRECOMPILED` artifacts present under ``root`` (hardhat's JSON format)."""
+    out: dict[str, Artifact] = {}
+    for name, rel in PRECOMPILED.items():
+        path = root / rel
+        if not path.exists():
+            continue
+        data = json.loads(path.read_text())
+        bytecode = data["bytecode"] if data["bytecode"].startswith("0x") else "0x" + data["bytecode"]
+        out[name] = Artifact(
+            name=name,
+            source=rel,
+            abi=data["abi"],
+            bytecode=bytecode,
+            deployed_bytecode=data["deployedBytecode"],
+            metadata="",
+            bytecode_hash=_keccak_hex(bytes.fromhex(bytecode[2:])),
+            source_hash=_keccak_hex(path.read_bytes()),
+        )
+    return out
+
+
 DELEGATED_MODULES = {"PropertyShareToken": "CompliantTokenModule", "CommodityToken": "CompliantTokenModule"}
 """Token implementations whose fallback DELEGATECALLs a shared module: a token's ABI is its implementation's plus the
 module's (every call the implementation does not define reaches the module)."""
@@ -458,7 +492,7 @@ def compile_project(
     full_input = _self_contained_input(solc_input, output, root)
     input_text = json.dumps(full_input, sort_keys=True, separators=(",", ":"))
     input_hash = _sha256(input_text.encode())
-    artifacts = _artifacts_from(output, prefix)
+    artifacts = {**_artifacts_from(output, prefix), **precompiled_artifacts(root)}
     constants = extract_constants(output, prefix)
 
     cache_dir.mkdir(parents=True, exist_ok=True)

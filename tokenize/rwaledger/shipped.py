@@ -22,9 +22,10 @@ from .errors import CompilerError
 SHIPPED_DIR = Path(__file__).with_name("artifacts")
 STACK_FILE = SHIPPED_DIR / "stack.json"
 CONTRACTS = ("RWAAccess", "IdentityRegistry", "AssetRegistry", "CompliantTokenModule", "PropertyShareToken",
-             "CommodityToken", "TokenFactory", "DistributionManager", "IERC20", "IToken")
-"""What is shipped: the deployable stack, the ERC-20 interface payment tokens are used through, and ERC-3643's
-``IToken`` (an integrator's view of a token)."""
+             "CommodityToken", "TokenFactory", "DistributionManager", "IERC20", "IToken",
+             "SafeL2", "SafeProxyFactory", "CompatibilityFallbackHandler", "MultiSendCallOnly")
+"""What is shipped: the deployable stack, the ERC-20 interface payment tokens are used through, ERC-3643's
+``IToken`` (an integrator's view of a token), and Safe 1.4.1's published contracts (roles held by multisig accounts)."""
 
 
 def content(result: CompileResult) -> dict[str, Any]:

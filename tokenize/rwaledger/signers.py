@@ -18,6 +18,7 @@ from eth_account import Account
 from eth_keys import keys
 from eth_utils import keccak
 from eth_account.datastructures import SignedTransaction
+from eth_account.messages import SignableMessage
 from eth_account.signers.local import LocalAccount
 
 from .errors import SignerError
@@ -39,6 +40,10 @@ class Signer:
 
     def sign(self, tx: dict) -> SignedTransaction:
         return self._account.sign_transaction(tx)
+
+    def sign_message(self, message: SignableMessage) -> bytes:
+        """A 65-byte signature (r ‖ s ‖ v, v 27 or 28) of an EIP-191 / EIP-712 message (e.g. a Safe transaction)."""
+        return bytes(self._account.sign_message(message).signature)
 
     def sign_eip1559(
         self, chain_id: int, nonce: int, tip: int, max_fee: int, gas: int, to: str, value: int, data: bytes

@@ -85,8 +85,10 @@ def deploy_stack(
     *,
     redeploy: bool = False,
     roles: dict[str, Iterable[str]] | None = None,
+    exclusive: Iterable[str] = (),
 ) -> Stack:
-    """Deploy (or reuse) every contract of the stack and grant roles; idempotent."""
+    """Deploy (or reuse) every contract of the stack and grant roles; idempotent. Roles named in ``exclusive`` are
+    revoked from the deployer when it is not among their holders (a role moved to a Safe)."""
     d = session.deployer
     admin = session.signer.address
     access = d.deploy("RWAAccess", admin, redeploy=redeploy)
@@ -103,10 +105,14 @@ def deploy_stack(
     if registry.functions.factory().call() != factory.address:
         tx.transact(registry.functions.setFactory(factory.address))
     wanted = roles if roles is not None else {"registrar": [admin], "compliance": [admin], "custodian": [admin]}
+    wanted = {role: [Web3.to_checksum_address(a) for a in accounts] for role, accounts in wanted.items()}
     for role, accounts in wanted.items():
         for account in accounts:
             if not access.functions.hasRole(ROLES[role], account).call():
                 tx.transact(access.functions.grantRole(ROLES[role], Web3.to_checksum_address(account)))
+    for role in exclusive:  # held by a Safe now: the deployer's own key must not keep it
+        if admin not in wanted.get(role, []) and access.functions.hasRole(ROLES[role], admin).call():
+            tx.transact(access.functions.revokeRole(ROLES[role], admin))
     return Stack(session, access, identity, registry, module, prop, comm, factory, distributions)
 
 
