@@ -19,7 +19,7 @@ be refused (single mint) or skipped (same batch again), and at the end of the ex
   the sum of its active liens and the locked amount the sum of its pending redemptions;
 * commodity: ``totalSupply <= attestedReserve`` and the reserve is the sum of the active lots' quantities.
 
-``RWA_INVARIANT_EXAMPLES=500`` (environment) runs more examples (the default suite runs 15 per token, plus the explicit @example cases).
+``RWA_INVARIANT_EXAMPLES=500`` (environment) runs more examples (the default suite runs 10 per token, plus the explicit @example cases).
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from rwaledger.signers import Signer
 from contracts_kit import GB, PK, US, Actor, allocation, b32, sha, verdict
 
 MAX_OPS = 15
-EXAMPLES = int(os.environ.get("RWA_INVARIANT_EXAMPLES", "15"))
+EXAMPLES = int(os.environ.get("RWA_INVARIANT_EXAMPLES", "10"))
 SETTINGS = settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
                     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 N_SPARES = 4
