@@ -19,7 +19,6 @@ import {AccountWord, CounterWord, RulesWord, SupplyWord} from "./token/TokenWord
  */
 contract CommodityToken is CompliantToken {
     using AccountWord for uint256;
-    using RulesWord for uint256;
     using CounterWord for uint256;
     using SupplyWord for uint256;
     /// @notice Life cycle of a custody lot.

@@ -36,7 +36,6 @@ import {AccountWord, CounterWord, RulesWord, SupplyWord} from "./token/TokenWord
  */
 abstract contract CompliantToken is CompliantTokenChecks {
     using AccountWord for uint256;
-    using RulesWord for uint256;
     using CounterWord for uint256;
     using SupplyWord for uint256;
     using IdentityWord for uint256;

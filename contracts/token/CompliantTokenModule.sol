@@ -24,7 +24,6 @@ import {AccountWord, CounterWord, RulesWord, SupplyWord} from "./TokenWords.sol"
  */
 contract CompliantTokenModule is TokenRulesAdmin, TokenViews {
     using AccountWord for uint256;
-    using RulesWord for uint256;
     using CounterWord for uint256;
     using SupplyWord for uint256;
     using BitMaps for BitMaps.BitMap;

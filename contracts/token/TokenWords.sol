@@ -51,10 +51,6 @@ library AccountWord {
         return a & FROZEN != 0;
     }
 
-    function isShort(uint256 a) internal pure returns (bool) {
-        return a & SHORT != 0;
-    }
-
     function class_(uint256 a) internal pure returns (uint256) {
         return (a >> CLASS_SHIFT) & 7;
     }
@@ -87,18 +83,6 @@ library RulesWord {
     uint256 internal constant LOCKUP_SHIFT = 16;
     uint256 internal constant MAX_HOLDERS_SHIFT = 56;
     uint256 internal constant MAX_BALANCE_SHIFT = 88;
-
-    function lockupUntil(uint256 w) internal pure returns (uint256) {
-        return (w >> LOCKUP_SHIFT) & type(uint40).max;
-    }
-
-    function maxHolders(uint256 w) internal pure returns (uint256) {
-        return (w >> MAX_HOLDERS_SHIFT) & type(uint32).max;
-    }
-
-    function maxBalance(uint256 w) internal pure returns (uint256) {
-        return (w >> MAX_BALANCE_SHIFT) & type(uint104).max;
-    }
 }
 
 /// @dev The counters word and the caps word: 32-bit fields.
