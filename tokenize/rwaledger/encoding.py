@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from eth_utils import keccak
 
 
@@ -18,3 +20,13 @@ def text_of_b32(value: bytes) -> str:
     if stripped and all(32 <= c < 127 for c in stripped):
         return stripped.decode()
     return "0x" + bytes(value).hex()
+
+
+def calldata(fn: Any) -> bytes:
+    """The calldata of a bound web3 ``ContractFunction`` (its selector and ABI-encoded arguments), from the
+    function's public ABI and arguments (web3's own encoder for this is private)."""
+    from eth_abi import encode
+    from eth_utils import function_abi_to_4byte_selector
+    from eth_utils.abi import get_abi_input_types
+
+    return function_abi_to_4byte_selector(fn.abi) + encode(get_abi_input_types(fn.abi), list(fn.arguments))

@@ -58,6 +58,7 @@ from .models import (
 )
 from .signers import Signer
 from .stack import Stack
+from .proposals import SafeRoute
 from .transactions import Receipt, SignedTx, Transactor, call_functions, call_many, pending_nonces, pipeline
 
 ZERO = "0x0000000000000000000000000000000000000000"
@@ -240,6 +241,7 @@ class Registrar:
         ledger: Any = None,
         compliance: Signer | None = None,
         custodian: Signer | None = None,
+        via: "SafeRoute | Sequence[SafeRoute] | None" = None,
     ):
         self.stack = stack
         self.session = stack.session
@@ -252,14 +254,20 @@ class Registrar:
         self._senders: dict[str, Transactor] = {}
         self._role_signers = {"compliance": compliance, "custodian": custodian}
         self._role_cache: dict[tuple[str, str], bool] = {}
+        self.via: list[SafeRoute] = [via] if isinstance(via, SafeRoute) else list(via or [])
 
     # --- roles ------------------------------------------------------------------------
 
-    def _role_tx(self, role: str) -> Transactor | None:
-        """The transactor to send a ``role`` step with, or None when no available signer holds the role."""
-        signer = self._role_signers.get(role)
-        candidates = [self._sender(signer)] if signer else []
-        candidates.append(self.tx)
+    def _role_tx(self, role: str) -> "Transactor | SafeRoute | None":
+        """The transactor to send a ``role`` step with, or None when no available signer holds the role. Built
+        ``via`` Safes, only those Safes act: a step of a role one of them holds becomes a proposal."""
+        candidates: list[Any]
+        if self.via:
+            candidates = list(self.via)
+        else:
+            signer = self._role_signers.get(role)
+            candidates = [self._sender(signer)] if signer else []
+            candidates.append(self.tx)
         for tx in candidates:
             key = (role, tx.address)
             if key not in self._role_cache:
@@ -268,12 +276,34 @@ class Registrar:
                 return tx
         return None
 
-    def _require_role(self, role: str, what: str) -> Transactor:
+    def _require_role(self, role: str, what: str) -> "Transactor | SafeRoute":
         tx = self._role_tx(role)
+        if tx is None and self.via:
+            raise RegistrarError(f"{what} needs the {role} role, which none of the Safes "
+                                 f"{', '.join(r.address for r in self.via)} holds")
         if tx is None:
             raise RegistrarError(f"{what} needs the {role} role, which {self.tx.address} does not hold: sign with the "
                                  f"{role} officer's key")
         return tx
+
+    def _send(self, tx: "Transactor | SafeRoute", what: str, calls: Sequence[Any], *,
+              progress: Callable[[int], None] | None = None,
+              references: dict[bytes, str] | None = None) -> "list[Receipt] | Outcome":
+        """Send ``calls`` in order with ``tx`` (several pipelined), or, when ``tx`` is a Safe, store them as one
+        proposal (a MultiSend for several: all or none) and return its ``proposed`` outcome: nothing is sent."""
+        if isinstance(tx, SafeRoute):
+            p = tx.propose(calls, what, references)
+            return Outcome(
+                "proposed",
+                f"proposal #{p.id} to the Safe {tx.address} (nonce {p.tx.nonce}, needs {tx.threshold()} of "
+                f"{len(tx.owners())} owners): " + "; ".join(c.text for c in p.calls),
+                None,
+                {"proposal": p.id, "safe": tx.address, "safe_tx_hash": p.safe_tx_hash, "nonce": p.tx.nonce,
+                 "calls": [c.text for c in p.calls]},
+            )
+        if len(calls) == 1:
+            return [tx.transact(calls[0])]
+        return tx.send_batch(list(calls), progress=progress)
 
     # --- assets ---------------------------------------------------------------------
 
@@ -396,7 +426,11 @@ class Registrar:
             fn = self.stack.factory.functions.createCommodityToken(
                 params, (spec.name, spec.symbol, spec.decimals, spec.unit, home))
             event = self.stack.factory.events.CommodityTokenCreated()
-        receipt = registrar.transact(fn)
+        sent = self._send(registrar, f"registering {spec.symbol}", [fn])
+        if isinstance(sent, Outcome):
+            sent.detail += " (once executed, run the spec again to apply its rules, documents and lots)"
+            return sent
+        (receipt,) = sent
         (log,) = event.process_receipt(receipt.raw, errors=DISCARD)
         asset_id = log["args"]["assetId"]
         steps, pending = self._complete(asset_id, spec)
@@ -549,7 +583,9 @@ class Registrar:
                 return Outcome("pending", f"rules ({', '.join(d for d, _ in calls)}) need the compliance officer: "
                                           f"`rwa asset rules {token.address} SPEC`")
             self._require_role("compliance", "changing rules")
-        receipts = tx.send_batch([c for _, c in calls])  # type: ignore[union-attr]
+        receipts = self._send(tx, "changing rules", [c for _, c in calls])  # type: ignore[arg-type]
+        if isinstance(receipts, Outcome):
+            return receipts
         return Outcome("done", "rules: " + ", ".join(d for d, _ in calls), receipts[-1].tx_hash,
                        {"changes": [d for d, _ in calls]})
 
@@ -570,7 +606,11 @@ class Registrar:
             if not supersede:
                 raise RegistrarError(f"asset #{asset_id} already has a current {doc.name!r}; supersede it")
         tx = self._require_role("registrar", "recording a document")
-        receipt = tx.transact(registry.addDocument(asset_id, doc.name, doc.uri, digest, _ts(doc.effective_date), current))
+        sent = self._send(tx, f"recording document {doc.name!r}",
+                          [registry.addDocument(asset_id, doc.name, doc.uri, digest, _ts(doc.effective_date), current)])
+        if isinstance(sent, Outcome):
+            return sent
+        (receipt,) = sent
         verb = f"superseding #{current}" if current else "first version"
         return Outcome("done", f"document {doc.name!r} recorded ({verb})", receipt.tx_hash)
 
@@ -589,7 +629,10 @@ class Registrar:
             allowed = [s for i, s in enumerate(STATUSES) if i > have] + (["active"] if current == "suspended" else [])
             raise RegistrarError(f"asset #{asset_id} is {current}: it can only become {' or '.join(allowed) or 'nothing (retired is final)'}")
         tx = self._require_role("registrar", "changing an asset's status")
-        receipt = tx.transact(self.stack.registry.functions.setStatus(asset_id, wanted))
+        sent = self._send(tx, f"making asset #{asset_id} {status}", [self.stack.registry.functions.setStatus(asset_id, wanted)])
+        if isinstance(sent, Outcome):
+            return sent
+        (receipt,) = sent
         return Outcome("done", f"asset #{asset_id} is now {status}", receipt.tx_hash)
 
     # --- investors ------------------------------------------------------------------
@@ -701,6 +744,10 @@ class Registrar:
                 [s.kyc_expiry_timestamp() for s in part],
                 [int(s.category or 1) for s in part],
             ))
+        if isinstance(tx, SafeRoute):  # one proposal: the wallets join once their investors are registered
+            self._store_labels(labels)
+            return self._send(tx, "onboarding investors", calls + [c for _, c in updates]  # type: ignore[return-value]
+                              + [ident.addWallet(inv, w) for inv, w in links])
         receipts = tx.send_batch(calls + [c for _, c in updates], progress=progress) if calls or updates else []
         # wallets join investors only once those are registered (each call is estimated against the chain)
         receipts += tx.send_batch([ident.addWallet(inv, w) for inv, w in links], progress=progress) if links else []
@@ -729,8 +776,10 @@ class Registrar:
             return Outcome("skipped", f"{wallet} already is a wallet of investor {target}")
         if owner not in (ZERO, target):
             raise RegistrarError(f"{wallet} belongs to investor {owner}, and a wallet never changes investor")
-        tx = self._require_role("compliance", "adding a wallet")
-        receipt = tx.transact(ident.addWallet(target, wallet))
+        sent = self._send(self._require_role("compliance", "adding a wallet"), "adding a wallet", [ident.addWallet(target, wallet)])
+        if isinstance(sent, Outcome):
+            return sent
+        (receipt,) = sent
         return Outcome("done", f"{wallet} is now a wallet of investor {target}", receipt.tx_hash, {"investor": target})
 
     def remove_wallet(self, wallet: str) -> Outcome:
@@ -740,8 +789,10 @@ class Registrar:
         status = WALLET_STATUSES[ident.walletStatus(wallet).call()]
         if status != "active":
             raise RegistrarError(f"{wallet} is not an active wallet ({status})")
-        tx = self._require_role("compliance", "removing a wallet")
-        receipt = tx.transact(ident.removeWallet(wallet))
+        sent = self._send(self._require_role("compliance", "removing a wallet"), "removing a wallet", [ident.removeWallet(wallet)])
+        if isinstance(sent, Outcome):
+            return sent
+        (receipt,) = sent
         return Outcome("done", f"{wallet} removed from investor {ident.investorOf(wallet).call()}", receipt.tx_hash)
 
     def recover_wallet(self, lost: str, new: str) -> Outcome:
@@ -764,6 +815,18 @@ class Registrar:
         holdings = self._token_state(tokens, lost)
         registrar = self._role_tx("registrar")
         steps: list[str] = []
+        if self.via:  # through a Safe: the replacement and every token's move as one proposal, all or none
+            calls = [ident.replaceWallet(lost, new)] if WALLET_STATUSES[lost_status] != "lost" else []
+            calls += [t.functions.recoveryAddress(lost, new) for t in holdings]
+            if not calls:
+                return Outcome("skipped", f"{lost} was already recovered into a wallet of investor {investor}: nothing held")
+            routes = {self._require_role("compliance", "replacing a lost wallet").address if WALLET_STATUSES[lost_status] != "lost" else None,
+                      self._require_role("registrar", "recovering units").address if holdings else None} - {None}
+            if len(routes) != 1:
+                raise RegistrarError("recovering a wallet through Safes needs the compliance and registrar roles in one "
+                                     "Safe (the replacement and the moves are one transaction): nothing was proposed")
+            (route,) = [r for r in self.via if r.address in routes]
+            return self._send(route, f"recovering {lost} into {new}", calls)  # type: ignore[return-value]
         if WALLET_STATUSES[lost_status] != "lost":
             compliance = self._require_role("compliance", "replacing a lost wallet")
             if holdings and registrar is None:
@@ -795,8 +858,11 @@ class Registrar:
         return [t for i, t in enumerate(tokens) if any(values[3 * i : 3 * i + 3])]
 
     def delete_investor(self, wallet: str) -> Outcome:
-        tx = self._require_role("compliance", "deleting an investor")
-        receipt = tx.transact(self.stack.identity.functions.deleteIdentity(_address(wallet)))
+        sent = self._send(self._require_role("compliance", "deleting an investor"), "deleting an investor",
+                          [self.stack.identity.functions.deleteIdentity(_address(wallet))])
+        if isinstance(sent, Outcome):
+            return sent
+        (receipt,) = sent
         return Outcome("done", f"the investor of {wallet} is deleted: none of its wallets is verified", receipt.tx_hash)
 
     def sync_investor(self, wallet: str) -> Outcome:
@@ -824,7 +890,11 @@ class Registrar:
             if _pending_ok:
                 return Outcome("pending", f"lot {lot.lot_id} needs the custodian: `rwa lot attest ...`")
             self._require_role("custodian", "attesting a lot")
-        receipt = tx.transact(token.functions.attestLot(lot_id, lot.vault, lot.quantity, lot.receipt_hash()))  # type: ignore[union-attr]
+        sent = self._send(tx, f"attesting lot {lot.lot_id}",  # type: ignore[arg-type]
+                          [token.functions.attestLot(lot_id, lot.vault, lot.quantity, lot.receipt_hash())])
+        if isinstance(sent, Outcome):
+            return sent
+        (receipt,) = sent
         return Outcome("done", f"lot {lot.lot_id}: {lot.quantity} units in {lot.vault}", receipt.tx_hash)
 
     # --- minting ------------------------------------------------------------------------
@@ -907,7 +977,11 @@ class Registrar:
                            data={"minted": 0, "skipped": 1, "ref": "0x" + p.ref.hex()})
         tx = self._require_role("registrar", "minting")
         token = self.stack.token(p.token)
-        receipt = tx.transact(token.functions.mint(p.to, p.amount, p.ref))
+        sent = self._send(tx, "minting", [token.functions.mint(p.to, p.amount, p.ref)],
+                          references={p.ref: p.reference} if p.reference else None)
+        if isinstance(sent, Outcome):
+            return sent
+        (receipt,) = sent
         return Outcome("done", f"minted {p.amount} to {p.to}", receipt.tx_hash,
                        {"minted": 1, "skipped": 0, "ref": "0x" + p.ref.hex()})
 
@@ -925,7 +999,14 @@ class Registrar:
             for i in range(0, len(part), chunk):
                 c = part[i : i + chunk]
                 calls.append(contract.functions.batchMint([p.to for p in c], [p.amount for p in c], [p.ref for p in c]))
-        receipts = self._require_role("registrar", "minting").send_batch(calls, progress=progress) if calls else []
+        tx = self._require_role("registrar", "minting")
+        if isinstance(tx, SafeRoute) and calls:  # one Safe transaction (MultiSend of the batchMint chunks)
+            proposed = self._send(tx, f"minting {len(todo)} allocations", calls,
+                                  references={p.ref: p.reference for p in todo if p.reference})
+            assert isinstance(proposed, Outcome)
+            proposed.data.update({"minted": 0, "skipped": len(planned) - len(todo), "proposed_allocations": len(todo)})
+            return proposed
+        receipts = tx.send_batch(calls, progress=progress) if calls else []  # type: ignore[union-attr]
         raced = self._count_events(receipts, "MintSkipped")  # minted by another process since the plan was made
         minted = len(todo) - raced
         skipped = len(planned) - minted
@@ -1013,7 +1094,10 @@ class Registrar:
             raise RegistrarError(str(TransferRejected(_rule(code), sender, to, info.amount(value), info.symbol,
                                                       what="forced transfer")) + hint)
         tx = self._require_role("registrar", "a forced transfer")
-        receipt = tx.transact(token.functions.forcedTransfer(sender, to, value, _b32(reason), include_frozen))
+        sent = self._send(tx, "a forced transfer", [token.functions.forcedTransfer(sender, to, value, _b32(reason), include_frozen)])
+        if isinstance(sent, Outcome):
+            return sent
+        (receipt,) = sent
         (log,) = token.events.ForcedTransferReason().process_receipt(receipt.raw, errors=DISCARD)
         frozen = log["args"]["frozenUnitsMoved"]
         return Outcome("done", f"forced transfer of {info.amount(value)} from {sender} to {to} ({reason})"
@@ -1028,13 +1112,20 @@ class Registrar:
         ok, code = token.functions.canForceTransfer(holder, ZERO, value, include_frozen).call()
         if not ok:
             raise TransferRejected(_rule(code), holder, "burn", info.amount(value), info.symbol, what="burn")
-        receipt = self._require_role("registrar", "burning").transact(
-            token.functions.burn(holder, value, _b32(reason), include_frozen))
+        sent = self._send(self._require_role("registrar", "burning"), "burning",
+                          [token.functions.burn(holder, value, _b32(reason), include_frozen)])
+        if isinstance(sent, Outcome):
+            return sent
+        (receipt,) = sent
         return Outcome("done", f"burned {info.amount(value)} of {holder} ({reason})", receipt.tx_hash)
 
     def freeze(self, asset: str | int, wallet: str, frozen: bool = True) -> Outcome:
         token = self.token(asset)
-        receipt = self._require_role("compliance", "freezing").transact(token.functions.setAddressFrozen(_address(wallet), frozen))
+        sent = self._send(self._require_role("compliance", "freezing"), "freezing",
+                          [token.functions.setAddressFrozen(_address(wallet), frozen)])
+        if isinstance(sent, Outcome):
+            return sent
+        (receipt,) = sent
         return Outcome("done", f"{wallet} {'frozen' if frozen else 'unfrozen'}", receipt.tx_hash)
 
     def freeze_partial(self, asset: str | int, wallet: str, amount: int | str, freeze: bool = True) -> Outcome:
@@ -1042,13 +1133,19 @@ class Registrar:
         value = self.amount(info, amount)
         token = self.stack.token(info.token, info.kind)
         fn = token.functions.freezePartialTokens if freeze else token.functions.unfreezePartialTokens
-        receipt = self._require_role("compliance", "freezing").transact(fn(_address(wallet), value))
+        sent = self._send(self._require_role("compliance", "freezing"), "freezing", [fn(_address(wallet), value)])
+        if isinstance(sent, Outcome):
+            return sent
+        (receipt,) = sent
         return Outcome("done", f"{info.amount(value)} of {wallet} {'frozen' if freeze else 'unfrozen'}", receipt.tx_hash)
 
     def pause(self, asset: str | int, paused: bool = True) -> Outcome:
         token = self.token(asset)
         tx = self._require_role("compliance", "pausing")
-        receipt = tx.transact(token.functions.pause() if paused else token.functions.unpause())
+        sent = self._send(tx, "pausing" if paused else "unpausing", [token.functions.pause() if paused else token.functions.unpause()])
+        if isinstance(sent, Outcome):
+            return sent
+        (receipt,) = sent
         return Outcome("done", "paused" if paused else "unpaused", receipt.tx_hash)
 
     def create_lien(self, asset: str | int, holder: str, beneficiary: str, amount: int | str, reason: str,
@@ -1057,9 +1154,11 @@ class Registrar:
         value = self.amount(info, amount)
         token = self.stack.token(info.token, info.kind)
         doc_hash = document.sha256() if document else b"\0" * 32
-        receipt = self._require_role("registrar", "creating a lien").transact(
-            token.functions.createLien(_address(holder), _address(beneficiary), value, _b32(reason), doc_hash)
-        )
+        sent = self._send(self._require_role("registrar", "creating a lien"), "creating a lien",
+                          [token.functions.createLien(_address(holder), _address(beneficiary), value, _b32(reason), doc_hash)])
+        if isinstance(sent, Outcome):
+            return sent
+        (receipt,) = sent
         (log,) = token.events.LienCreated().process_receipt(receipt.raw, errors=DISCARD)
         return Outcome("done", f"lien #{log['args']['lienId']} of {info.amount(value)} on {holder}", receipt.tx_hash,
                        {"lien_id": log["args"]["lienId"]})
@@ -1104,14 +1203,20 @@ class Registrar:
         if available < amount:
             raise RegistrarError(f"redemption #{request_id} asks {amount} units; the lots {', '.join(lots)} hold "
                                  f"{available}: add lots")
-        receipt = self._require_role("custodian", "delivering a redemption").transact(
-            token.functions.fulfilRedemption(request_id, [_b32(lot) for lot in lots]))
+        sent = self._send(self._require_role("custodian", "delivering a redemption"), f"delivering redemption #{request_id}",
+                          [token.functions.fulfilRedemption(request_id, [_b32(lot) for lot in lots])])
+        if isinstance(sent, Outcome):
+            return sent
+        (receipt,) = sent
         return Outcome("done", f"redemption #{request_id} fulfilled from {', '.join(lots)}", receipt.tx_hash)
 
     def reject_redemption(self, asset: str | int, request_id: int, reason: str) -> Outcome:
         token = self.token(asset)
-        receipt = self._require_role("custodian", "rejecting a redemption").transact(
-            token.functions.rejectRedemption(request_id, _b32(reason)))
+        sent = self._send(self._require_role("custodian", "rejecting a redemption"), f"rejecting redemption #{request_id}",
+                          [token.functions.rejectRedemption(request_id, _b32(reason))])
+        if isinstance(sent, Outcome):
+            return sent
+        (receipt,) = sent
         return Outcome("done", f"redemption #{request_id} rejected ({reason})", receipt.tx_hash)
 
     # --- distributions ------------------------------------------------------------------------
@@ -1155,11 +1260,12 @@ class Registrar:
         dist = self.stack.distributions
         tx = self._require_role("registrar", "funding a distribution")
         allowance = pay.functions.allowance(tx.address, dist.address).call()
-        if allowance < total:
-            tx.transact(pay.functions.approve(dist.address, total))
-        receipt = tx.transact(dist.functions.createDistribution(
-            plan.token, pay.address, total, plan.root, plan.record_block, _ts(expiry)
-        ))
+        calls = [pay.functions.approve(dist.address, total)] if allowance < total else []
+        calls.append(dist.functions.createDistribution(plan.token, pay.address, total, plan.root, plan.record_block,
+                                                       _ts(expiry)))
+        if isinstance(tx, SafeRoute):  # the proofs are published once the distribution exists: run it again then
+            return self._send(tx, f"funding a distribution of {total} to {len(plan.entries)} holders", calls)  # type: ignore[return-value]
+        receipt = [tx.transact(c) for c in calls][-1]  # in turn: the creation is estimated after the approval
         (log,) = dist.events.DistributionCreated().process_receipt(receipt.raw, errors=DISCARD)
         dist_id = int(log["args"]["distributionId"])
         self._plans[dist_id] = plan
@@ -1213,13 +1319,19 @@ class Registrar:
         """Withhold (or release) the entitlements of ``accounts`` in a distribution."""
         plan = self.plan(distribution_id)
         indexes = [plan.proof(_address(a))[0] for a in accounts]
-        receipt = self._require_role("registrar", "withholding").transact(
-            self.stack.distributions.functions.setWithheld(distribution_id, indexes, withheld))
+        sent = self._send(self._require_role("registrar", "withholding"), "withholding",
+                          [self.stack.distributions.functions.setWithheld(distribution_id, indexes, withheld)])
+        if isinstance(sent, Outcome):
+            return sent
+        (receipt,) = sent
         return Outcome("done", f"{len(indexes)} entitlements {'withheld' if withheld else 'released'}", receipt.tx_hash)
 
     def reclaim_expired(self, distribution_id: int) -> Outcome:
-        receipt = self._require_role("registrar", "reclaiming").transact(
-            self.stack.distributions.functions.reclaimExpired(distribution_id))
+        sent = self._send(self._require_role("registrar", "reclaiming"), "reclaiming",
+                          [self.stack.distributions.functions.reclaimExpired(distribution_id)])
+        if isinstance(sent, Outcome):
+            return sent
+        (receipt,) = sent
         return Outcome("done", f"unclaimed funds of distribution #{distribution_id} returned", receipt.tx_hash)
 
 

@@ -19,6 +19,8 @@ unique key because eth-tester numbers logs per transaction and nodes per block):
 ``investor_labels`` investor -> label (name): off-chain only, written by the registrar service, never public
 ``assets``          current asset/token record (rebuilt from ``events`` after a rollback)
 ``distributions``   distribution id -> token (to attribute claims to an asset)
+``safe_proposals``  Safe transactions proposed by the registrar service (off-chain until executed)
+``safe_approvals``  owners' EIP-712 signatures of a proposal, each verified before it is stored
 
 Investors, not wallets (schema version 2): the IdentityRegistry keeps *investors* (country, KYC expiry,
 category; the id is the address of the investor's first wallet) that own *wallets*. The state of an investor
@@ -250,6 +252,42 @@ distributions = Table(
     Column("total", Amount, nullable=False),
     Column("record_block", BigInteger, nullable=False),
     Column("block_number", BigInteger, nullable=False),
+)
+
+safe_proposals = Table(
+    "safe_proposals",
+    metadata,
+    # Off-chain work in progress, like the labels: a proposal is not on chain until it is executed, so it is not
+    # block-scoped (a rollback keeps it; its execution is read back from the Safe's events). Everything the Safe
+    # signs is stored, so the hash can be recomputed and checked before any owner signs or anyone executes.
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("chain_id", BigInteger, nullable=False),
+    Column("safe", Addr, nullable=False),
+    Column("nonce", BigInteger, nullable=False),
+    Column("to", Addr, nullable=False),
+    Column("value", Amount, nullable=False),
+    Column("data", Text, nullable=False),  # 0x-hex calldata (a MultiSend batch for more than one call)
+    Column("operation", Integer, nullable=False),  # 0 call, 1 delegatecall (MultiSendCallOnly only)
+    Column("safe_tx_hash", Hash, nullable=False, unique=True),  # the EIP-712 hash owners sign
+    Column("title", Text, nullable=False),  # what the registrar asked for, e.g. "minting"
+    Column("calls", Text, nullable=False),  # JSON [{to, data, text}]: each call and its plain-words decoding
+    Column("proposer", Addr),
+    Column("created_at", BigInteger, nullable=False),  # unix seconds
+    # open -> executed | failed (ExecutionFailure) | replaced (another transaction used its nonce)
+    Column("status", String(16), nullable=False),
+    Column("executed_tx", Hash),
+    Column("executed_block", BigInteger),
+    Index("ix_safe_proposals_safe", "safe", "nonce"),
+)
+
+safe_approvals = Table(
+    "safe_approvals",
+    metadata,
+    Column("proposal_id", BigInteger, nullable=False),
+    Column("owner", Addr, nullable=False),
+    Column("signature", String(132), nullable=False),  # 0x + 65 bytes r|s|v over safe_tx_hash (EIP-712)
+    Column("created_at", BigInteger, nullable=False),
+    UniqueConstraint("proposal_id", "owner", name="uq_safe_approvals"),  # one signature per owner
 )
 
 # Tables whose rows belong to one block: a rollback deletes the rows above the fork point.

@@ -1,0 +1,257 @@
+"""Registrar operations proposed to a 2-of-3 Safe, approved by its owners and executed, on both local chains.
+
+``Registrar(stack, via=SafeRoute(...))`` checks each operation as it always does and stores it as a Safe transaction
+(with its EIP-712 hash, each call in plain words) in the ledger database instead of sending it; owners approve with
+verified EIP-712 signatures; execution needs the threshold, runs in nonce order and never twice. A batch of 100
+mints is one MultiSend transaction: all or nothing.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from eth_utils import keccak, to_checksum_address
+from sqlalchemy import update
+
+from rwaledger import safe as safes
+from rwaledger.errors import ContractRevert, ReasonRevert
+from rwaledger.ledger import Ledger, schema
+from rwaledger.models import InvestorSpec, MintRequest, PropertySpec
+from rwaledger.proposals import EXECUTED, OPEN, ProposalError, ProposalStore, SafeRoute, short
+from rwaledger.registrar import Registrar, RegistrarError
+from rwaledger.session import open_session
+from rwaledger.signers import Signer
+from rwaledger.stack import deploy_stack
+
+pytestmark = pytest.mark.chains("tester", "anvil")
+
+BATCH = 100
+
+
+@pytest.fixture(scope="module")
+def env(chain, rwa_build, tmp_path_factory):
+    """Registrar and compliance roles held by a 2-of-3 Safe of dev accounts 1..3; one Active property with verified
+    investors (registered before the roles moved); the proposals kept in a ledger database."""
+    snapshot = chain.snapshot()
+    session = open_session(chain=chain, build=rwa_build, record=False)
+    keys = chain.dev_accounts
+    owners = [Signer(keys[i], f"owner {i}") for i in (1, 2, 3)]
+    stranger = Signer(keys[4], "stranger")
+    infra = safes.deploy_safe_infrastructure(session)
+    vault = safes.create_safe(session, infra, [o.address for o in owners], 2)
+    stack = deploy_stack(session)
+    direct = Registrar(stack)
+    spec = {"kind": "property", "name": "Gulberg Heights 12B", "symbol": "LHR-GH12B", "jurisdiction": "PK",
+            "legal_reference": "LHR/GULBERG-III/KHEWAT-1187/PROPOSALS", "total_shares": 10_000,
+            "valuation": {"amount": "1000000", "currency": "PKR", "date": "2026-01-01"},
+            "metadata_uri": "ipfs://proposals", "location": "Gulberg III, Lahore"}
+    from rwaledger.models import parse
+
+    direct.register_asset(parse(PropertySpec, spec, "spec"))
+    investors = [keys[5].address, keys[6].address] + [to_checksum_address(keccak(text=f"holder {i}")[12:]) for i in range(BATCH)]
+    expiry = "2030-01-01"
+    direct.add_investors([parse(InvestorSpec, {"wallet": w, "country": "PK", "kyc_expiry": expiry}, "inv")
+                          for w in investors])
+    deploy_stack(session, roles={"registrar": [vault.address], "compliance": [vault.address]},
+                 exclusive=["registrar", "compliance"])
+    ledger = Ledger.open(str(tmp_path_factory.mktemp("proposals") / "ledger.sqlite"))
+    route = SafeRoute(session, stack, vault, ProposalStore(ledger.engine), infra)
+    registrar = Registrar(stack, via=route)
+    yield session, stack, infra, vault, owners, stranger, investors, route, registrar, ledger
+    ledger.close()
+    chain.revert(snapshot)
+
+
+@pytest.fixture(autouse=True)
+def _isolated(isolation, env):
+    yield
+    with env[9].engine.begin() as conn:  # the proposals of one test are not the next test's
+        conn.execute(schema.safe_approvals.delete())
+        conn.execute(schema.safe_proposals.delete())
+
+
+def _mint(registrar, to, amount="2500", ref="sale-deed-2026-0101"):
+    return registrar.mint(MintRequest(asset="LHR-GH12B", to=to, amount=amount, reference=ref))
+
+
+def _balance(stack, who):
+    token = stack.token(stack.registry.functions.tokenOf(1).call(), "property")
+    return token.functions.balanceOf(who).call()
+
+
+def test_a_mint_is_proposed_in_plain_words_and_nothing_is_sent(env):
+    session, stack, _, vault, owners, _, investors, route, registrar, _ = env
+    block = session.chain.w3.eth.block_number
+    outcome = _mint(registrar, investors[0])
+    assert outcome.status == "proposed" and outcome.tx_hash is None
+    assert session.chain.w3.eth.block_number == block and _balance(stack, investors[0]) == 0
+    p = route.store.get(outcome.data["proposal"])
+    assert p.status == OPEN and p.tx.nonce == vault.functions.nonce().call()
+    assert [c.text for c in p.calls] == [f"mint 2,500 shares LHR-GH12B to {short(investors[0])} ref sale-deed-2026-0101"]
+    theirs = vault.functions.getTransactionHash(p.tx.to, 0, p.tx.data, 0, 0, 0, 0, safes.ZERO, safes.ZERO,
+                                                p.tx.nonce).call()
+    assert p.safe_tx_hash == "0x" + bytes(theirs).hex()
+    assert route.precheck(p) == (True, "ok")
+
+
+def test_one_approval_cannot_execute_and_two_do(env):
+    session, stack, _, vault, owners, _, investors, route, registrar, _ = env
+    pid = _mint(registrar, investors[0]).data["proposal"]
+    route.approve(pid, owners[0])
+    block = session.chain.w3.eth.block_number
+    with pytest.raises(ProposalError, match="1 of the 2 approvals"):
+        route.execute(pid)
+    assert session.chain.w3.eth.block_number == block and _balance(stack, investors[0]) == 0
+    route.approve(pid, owners[2])
+    p, receipt = route.execute(pid)
+    assert p.status == EXECUTED and p.executed_tx == receipt.tx_hash and sorted(p.signers) == sorted(
+        [owners[0].address, owners[2].address])
+    assert _balance(stack, investors[0]) == 2500
+    with pytest.raises(ProposalError, match="executed"):  # a replay is refused before anything is sent
+        route.execute(pid)
+    with pytest.raises(ProposalError, match="executed"):
+        route.approve(pid, owners[1])
+
+
+def test_approvals_the_service_refuses(env):
+    session, stack, _, vault, owners, stranger, investors, route, registrar, ledger = env
+    pid = _mint(registrar, investors[0]).data["proposal"]
+    with pytest.raises(ProposalError, match="no owner"):
+        route.approve(pid, stranger)
+    route.approve(pid, owners[0])
+    with pytest.raises(ProposalError, match="approved proposal .* already"):
+        route.approve(pid, owners[0])
+    p = route.store.get(pid)
+    with pytest.raises(ProposalError, match="no owner"):  # a signature made elsewhere, by a non-owner
+        route.add_signature(pid, safes.sign(stranger, p.tx))
+    other = safes.safe_tx(vault, p.tx.to, p.tx.data[:-1] + b"\x01", nonce=p.tx.nonce)  # over other data
+    with pytest.raises(ProposalError, match="no owner"):
+        route.add_signature(pid, safes.sign(owners[1], other))
+    with ledger.engine.begin() as conn:  # the stored transaction is changed behind the owners' backs
+        conn.execute(update(schema.safe_proposals).where(schema.safe_proposals.c.id == pid)
+                     .values(data="0x" + other.data.hex()))
+    with pytest.raises(ProposalError, match="no longer hash"):
+        route.approve(pid, owners[1])
+    with pytest.raises(ProposalError, match="no longer hash"):
+        route.execute(pid)
+    assert _balance(stack, investors[0]) == 0
+
+
+def test_proposals_run_in_nonce_order(env):
+    session, stack, _, vault, owners, _, investors, route, registrar, _ = env
+    first = _mint(registrar, investors[0], "10", "order-1").data["proposal"]
+    second = _mint(registrar, investors[1], "20", "order-2").data["proposal"]
+    p1, p2 = route.store.get(first), route.store.get(second)
+    assert p2.tx.nonce == p1.tx.nonce + 1
+    for pid in (first, second):
+        route.approve(pid, owners[0])
+        route.approve(pid, owners[1])
+    with pytest.raises(ProposalError, match="execute the earlier proposals"):
+        route.execute(second)
+    assert _balance(stack, investors[1]) == 0
+    route.execute(first)
+    route.execute(second)
+    assert (_balance(stack, investors[0]), _balance(stack, investors[1])) == (10, 20)
+
+
+def test_a_proposal_whose_nonce_was_used_is_replaced_not_run(env):
+    session, stack, _, vault, owners, _, investors, route, registrar, _ = env
+    stale = _mint(registrar, investors[0], "10", "stale-1").data["proposal"]
+    p = route.store.get(stale)
+    # the same nonce used outside the service (another transaction of the Safe's owners)
+    replacement = safes.safe_tx(vault, stack.registry.address,
+                                stack.registry.encode_abi("setStatus", args=[1, 2]), nonce=p.tx.nonce)
+    safes.execute(session, vault, replacement, [safes.sign(owners[0], replacement), safes.sign(owners[1], replacement)])
+    assert vault.functions.nonce().call() == p.tx.nonce + 1
+    with pytest.raises(ProposalError, match="nonce .* used"):
+        route.approve(stale, owners[0])
+    with pytest.raises(ProposalError, match="used by another transaction"):
+        route.execute(stale)
+    assert route.store.get(stale).status == "replaced" and _balance(stack, investors[0]) == 0
+
+
+def test_the_precheck_decodes_what_the_safe_could_not_do(env):
+    session, stack, _, vault, owners, _, investors, route, registrar, _ = env
+    token = stack.token(stack.registry.functions.tokenOf(1).call(), "property")
+    with pytest.raises(ContractRevert):  # the token is not paused: unpausing it would revert; nothing is stored
+        route.propose([token.functions.unpause()], "unpausing")
+    assert route.store.list() == []
+    stray = Signer(session.chain.dev_accounts[7], "someone")
+    with pytest.raises(RegistrarError):  # refused by the registrar's own checks first (not verified)
+        _mint(registrar, stray.address)
+    assert route.store.list() == []
+
+
+def test_a_role_the_safe_does_not_hold_is_refused(env):
+    session, stack, _, vault, owners, _, investors, route, registrar, _ = env
+    with pytest.raises(RegistrarError, match="custodian role, which none of the Safes"):
+        registrar.reject_redemption("LHR-GH12B", 1, "no")
+
+
+def test_a_forced_transfer_and_a_freeze_through_the_safe(env):
+    session, stack, _, vault, owners, _, investors, route, registrar, _ = env
+    pid = _mint(registrar, investors[0], "100", "ft-1").data["proposal"]
+    for o in owners[:2]:
+        route.approve(pid, o)
+    route.execute(pid)
+    ft = registrar.forced_transfer("LHR-GH12B", investors[0], investors[1], "40", "court-order-7")
+    assert ft.status == "proposed"
+    (call,) = route.store.get(ft.data["proposal"]).calls
+    assert call.text == (f"forced transfer of 40 shares LHR-GH12B from {short(investors[0])} to {short(investors[1])}, "
+                         "reason court-order-7")
+    fr = registrar.freeze("LHR-GH12B", investors[1])
+    assert route.store.get(fr.data["proposal"]).calls[0].text == f"freeze {short(investors[1])} in LHR-GH12B"
+    for pid in (ft.data["proposal"], fr.data["proposal"]):
+        for o in owners[1:]:
+            route.approve(pid, o)
+        route.execute(pid)
+    token = stack.token(stack.registry.functions.tokenOf(1).call(), "property")
+    assert (_balance(stack, investors[0]), _balance(stack, investors[1])) == (60, 40)
+    assert token.functions.isFrozen(investors[1]).call()
+
+
+def test_a_batch_of_100_mints_is_one_safe_transaction_all_or_nothing(env):
+    session, stack, infra, vault, owners, _, investors, route, registrar, _ = env
+    recipients = investors[2:]
+    requests = [MintRequest(asset="LHR-GH12B", to=w, amount="3", reference=f"batch-{i}")
+                for i, w in enumerate(recipients)]
+    outcome = registrar.mint_many(requests, chunk=40)  # three batchMint calls in one MultiSend
+    p = route.store.get(outcome.data["proposal"])
+    assert p.tx.operation == safes.DELEGATECALL and p.tx.to == infra.multisend.address and len(p.calls) == 3
+    assert p.calls[0].text == "mint 120 shares LHR-GH12B to 40 recipients"
+    for o in owners[:2]:
+        route.approve(pid := p.id, o)
+    # one recipient stops being verified after the proposal: the batch now fails as a whole
+    ident = stack.identity  # the deployer no longer holds compliance: the Safe deletes the investor itself
+    delete = safes.safe_tx(vault, ident.address, ident.encode_abi("deleteIdentity", args=[recipients[-1]]))
+    safes.execute(session, vault, delete, [safes.sign(owners[0], delete), safes.sign(owners[1], delete)])
+    assert route.precheck(route.store.get(pid))[0] is False
+    token = stack.token(stack.registry.functions.tokenOf(1).call(), "property")
+    supply = token.functions.totalSupply().call()
+    with pytest.raises(ProposalError, match="nonce .* used"):  # the deletion took its nonce: propose again
+        route.execute(pid)
+    with pytest.raises(RegistrarError):  # the service refuses to propose it now (the recipient is not verified)
+        registrar.mint_many(requests, chunk=40)
+    bad = safes.multisend(infra, vault, [(c.to, c.data) for c in p.calls])
+    with pytest.raises(ReasonRevert, match="GS013"):  # and the Safe itself runs all of it or nothing
+        safes.execute(session, vault, bad, [safes.sign(owners[0], bad), safes.sign(owners[1], bad)])
+    assert token.functions.totalSupply().call() == supply
+    ok = registrar.mint_many(requests[:-1], chunk=40)
+    pid = ok.data["proposal"]
+    for o in owners[1:]:
+        route.approve(pid, o)
+    route.execute(pid)
+    assert token.functions.totalSupply().call() == supply + 3 * (BATCH - 1)
+    assert all(token.functions.balanceOf(w).call() == 3 for w in recipients[:-1])
+
+
+def test_proposals_and_approvals_are_kept_in_the_ledger(env):
+    session, stack, _, vault, owners, _, investors, route, registrar, ledger = env
+    pid = _mint(registrar, investors[0], "5", "kept-1").data["proposal"]
+    route.approve(pid, owners[1])
+    again = ProposalStore(Ledger.open(str(ledger.engine.url.database)).engine)  # another process, same database
+    p = again.get(pid)
+    assert p.signers == [owners[1].address] and p.title == "minting"
+    assert json.loads(json.dumps(p.to_dict()))["calls"][0]["text"].startswith("mint 5 shares LHR-GH12B")
+    assert [x.id for x in again.list(status=OPEN)] == [pid]
