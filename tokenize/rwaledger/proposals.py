@@ -9,8 +9,10 @@ The maker/checker flow of a role held by a Safe multisig (:mod:`rwaledger.safe`)
 2. **approve**: an owner signs the stored transaction locally (eth-account EIP-712); the hash is recomputed from the
    stored fields first, and the signature is recovered and checked against the Safe's owners before it is stored;
 3. **execute**: once the threshold is met, anyone sends ``execTransaction`` with the signatures ordered as Safe
-   requires, after a pre-check of the whole transaction from the Safe (``simulate`` of Safe's fallback handler,
-   which runs the calls in the Safe's context and reverts): a refusal is decoded and nothing is sent.
+   requires. It is estimated first, so a transaction that would fail is never sent; Safe then only says ``GS013``,
+   so the calls are run from the Safe (``simulate`` of Safe's fallback handler, which runs them in the Safe's
+   context and reverts) to raise the failing call's own decoded error. The same simulation is the pre-check
+   shown with a proposal.
 
 Proposals and approvals are rows of the ledger database (:mod:`rwaledger.ledger.schema` ``safe_proposals``,
 ``safe_approvals``); the execution is read back from the Safe's ``ExecutionSuccess``/``ExecutionFailure`` events.
@@ -406,7 +408,8 @@ class SafeRoute:
         return self.store.get(proposal_id)
 
     def execute(self, proposal_id: int) -> tuple[Proposal, Receipt]:
-        """Send ``execTransaction`` once the threshold is met (pre-checked first; refused, typed, otherwise)."""
+        """Send ``execTransaction`` once the threshold is met, in nonce order, once. A transaction that would fail
+        raises the failing call's decoded error and nothing is sent."""
         p = self._load(proposal_id)
         if p.status != OPEN:
             raise ProposalError(f"proposal {proposal_id} is {p.status} (tx {p.executed_tx}): it cannot run twice")
@@ -421,8 +424,13 @@ class SafeRoute:
         if len(p.approvals) < threshold:
             raise ProposalError(f"proposal {proposal_id} has {len(p.approvals)} of the {threshold} approvals the "
                                 f"Safe {self.address} needs")
-        self.simulate(p.tx)
-        receipt = safes.execute(self.session, self.safe, p.tx, [a.signature for a in p.approvals])
+        try:
+            receipt = safes.execute(self.session, self.safe, p.tx, [a.signature for a in p.approvals])
+        except ContractRevert as exc:
+            if "GS013" not in str(exc):
+                raise
+            self.simulate(p.tx)  # the Safe only says "GS013" (a call failed): name the call's own error
+            raise
         ok = self.safe.events.ExecutionSuccess().process_receipt(receipt.raw, errors=DISCARD)
         status = EXECUTED if ok else FAILED
         self.store.set_status(proposal_id, status, receipt.tx_hash, receipt.block_number)
