@@ -2,7 +2,12 @@
 pragma solidity 0.8.28;
 
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
-import {REGISTRAR_ROLE as REGISTRAR, COMPLIANCE_ROLE as COMPLIANCE, CUSTODIAN_ROLE as CUSTODIAN} from "./RWAAccessed.sol";
+import {
+    REGISTRAR_ROLE as REGISTRAR,
+    COMPLIANCE_ROLE as COMPLIANCE,
+    CUSTODIAN_ROLE as CUSTODIAN,
+    GUARDIAN_ROLE as GUARDIAN
+} from "./RWAAccessed.sol";
 
 /**
  * @title RWAAccess
@@ -14,6 +19,9 @@ import {REGISTRAR_ROLE as REGISTRAR, COMPLIANCE_ROLE as COMPLIANCE, CUSTODIAN_RO
  *   distributions.
  * - `COMPLIANCE_ROLE` = keccak256("COMPLIANCE_ROLE"): identities, transfer rules, freezes, pause.
  * - `CUSTODIAN_ROLE`  = keccak256("CUSTODIAN_ROLE"): custody lots, redemption fulfilment and rejection.
+ * - `GUARDIAN_ROLE`   = keccak256("GUARDIAN_ROLE"): pause a token, nothing else. The one emergency act a single key
+ *   may do while the other roles are held by multisig accounts: it stops trading and moves nothing; unpausing
+ *   needs the compliance role (and so that Safe's threshold).
  */
 contract RWAAccess is AccessControl {
     /// @notice Role of the registrar (asset registration, mint, burn, forced transfer, recovery, liens, distributions).
@@ -22,6 +30,8 @@ contract RWAAccess is AccessControl {
     bytes32 public constant COMPLIANCE_ROLE = COMPLIANCE;
     /// @notice Role of the custodian (custody lots, redemption fulfilment and rejection).
     bytes32 public constant CUSTODIAN_ROLE = CUSTODIAN;
+    /// @notice Role of the pause guardian (pause a token; nothing else).
+    bytes32 public constant GUARDIAN_ROLE = GUARDIAN;
 
     /// @notice The admin address given is the zero address.
     error ZeroAdmin();

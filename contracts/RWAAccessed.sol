@@ -14,6 +14,8 @@ bytes32 constant REGISTRAR_ROLE = keccak256("REGISTRAR_ROLE");
 bytes32 constant COMPLIANCE_ROLE = keccak256("COMPLIANCE_ROLE");
 /// @dev keccak256("CUSTODIAN_ROLE")
 bytes32 constant CUSTODIAN_ROLE = keccak256("CUSTODIAN_ROLE");
+/// @dev keccak256("GUARDIAN_ROLE"): may pause a token and nothing else (unpausing is the compliance officer's).
+bytes32 constant GUARDIAN_ROLE = keccak256("GUARDIAN_ROLE");
 
 /**
  * @title RWAAccessed

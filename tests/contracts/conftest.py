@@ -1,7 +1,7 @@
 """Fixtures of the contract tests: one deployed stack per test module, a clean copy per test.
 
 ``world`` (module scope) takes a chain snapshot, deploys the whole stack with one account per role (admin,
-registrar, compliance, custodian: no account holds two roles), registers the investors, creates a property and a
+registrar, compliance, custodian, pause guardian: no account holds two roles), registers the investors, creates a property and a
 commodity token (home country PK), sets both assets Active (nothing mints before) and mints the opening balances; at the end of the module it reverts to its snapshot, so the shared
 session chain is left as it was found. ``isolation`` is autouse: each test runs in a snapshot of that state.
 
@@ -12,8 +12,11 @@ the deployment records of the shared ``rwa`` session, used by other test modules
 from __future__ import annotations
 
 import pytest
+from eth_account import Account
+from eth_utils import keccak
 
 from rwaledger.session import open_session
+from rwaledger.signers import Signer
 from rwaledger.stack import deploy_stack
 
 from contracts_kit import (
@@ -34,6 +37,9 @@ def build_world(chain, build, accounts) -> World:
     for name, signer in zip(names, accounts):
         tx = session.tx if name == "admin" else session.transactor(signer)
         actors[name] = Actor(name, signer.address, tx)
+    guardian = Signer(Account.from_key(keccak(text="rwaledger contract tests: the pause guardian")), "guardian")
+    session.tx.transfer_eth(guardian.address, 10**19)  # an account of its own: the dev accounts all have a part
+    actors["guardian"] = Actor("guardian", guardian.address, session.transactor(guardian))
     stack = deploy_stack(
         session,
         redeploy=True,
@@ -41,6 +47,7 @@ def build_world(chain, build, accounts) -> World:
             "registrar": [actors["registrar"].address],
             "compliance": [actors["compliance"].address],
             "custodian": [actors["custodian"].address],
+            "guardian": [guardian.address],
         },
     )
     expiry = chain.timestamp() + 5 * YEAR

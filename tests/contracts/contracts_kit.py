@@ -21,7 +21,7 @@ from web3.logs import DISCARD
 from rwaledger.errors import ContractRevert, CustomErrorRevert
 from rwaledger.registrar import REASONS
 from rwaledger.signers import Signer
-from rwaledger.stack import ADMIN_ROLE, COMPLIANCE_ROLE, CUSTODIAN_ROLE, REGISTRAR_ROLE, Stack
+from rwaledger.stack import ADMIN_ROLE, COMPLIANCE_ROLE, CUSTODIAN_ROLE, GUARDIAN_ROLE, REGISTRAR_ROLE, Stack
 from rwaledger.transactions import Receipt, Transactor
 from rwaledger import encoding
 
@@ -49,7 +49,8 @@ RETAIL, ACCREDITED, INSTITUTIONAL = 1, 2, 3
 
 ZERO = "0x" + "00" * 20
 ZERO32 = b"\0" * 32
-ROLE_IDS = {"admin": ADMIN_ROLE, "registrar": REGISTRAR_ROLE, "compliance": COMPLIANCE_ROLE, "custodian": CUSTODIAN_ROLE}
+ROLE_IDS = {"admin": ADMIN_ROLE, "registrar": REGISTRAR_ROLE, "compliance": COMPLIANCE_ROLE, "custodian": CUSTODIAN_ROLE,
+            "guardian": GUARDIAN_ROLE}
 
 # ISO 3166-1 numeric codes used by the fixtures.
 PK, US, GB = 586, 840, 826
@@ -248,6 +249,7 @@ class World:
     dave: Actor
     erin: Actor  # verified, holds nothing at the start
     outsider: Actor  # no identity, no role
+    guardian: Actor  # GUARDIAN_ROLE only (pause, nothing else); not a dev account
     kyc_expiry: int
     prop: Contract  # PropertyShareToken clone: cap PROP_CAP, 0 decimals, home PK; alice 1000, bob 500
     prop_asset: int
@@ -264,6 +266,7 @@ class World:
             "registrar": self.registrar,
             "compliance": self.compliance,
             "custodian": self.custodian,
+            "guardian": self.guardian,
             "investor": self.alice,
         }[role]
 

@@ -1,7 +1,8 @@
 """Every privileged function x every role: accepted for the role(s) that hold the right, refused with
 ``AccessControlUnauthorizedAccount(caller, neededRole)`` for every other role.
 
-Roles (one account each, see conftest): admin (DEFAULT_ADMIN_ROLE only), registrar, compliance, custodian and a plain
+Roles (one account each, see conftest): admin (DEFAULT_ADMIN_ROLE only), registrar, compliance, custodian, the pause
+guardian (which may pause and do nothing else: every other case refuses it, unpausing included) and a plain
 investor (alice: verified, holds units, no role). Token functions run on both token kinds. The last test checks that
 the matrix covers every state-changing function of the stack's ABIs except the documented public ones.
 """
@@ -13,11 +14,13 @@ from typing import Callable
 
 import pytest
 
+from rwaledger.constants import REASONS
+
 from contracts_kit import (
     COMPLIANCE_ROLE, DAY, GAS, PK, REGISTRAR_ROLE, SUSPENDED, WALLET_LOST, WALLET_REMOVED, asset_params, b32, sha,
 )
 
-ROLES = ["admin", "registrar", "compliance", "custodian", "investor"]
+ROLES = ["admin", "registrar", "compliance", "custodian", "guardian", "investor"]
 
 
 @dataclass
@@ -206,7 +209,7 @@ def token_cases(kind):
         Case("unfreezePartialTokens", ("compliance",), "compliance",
              lambda w, c: Tf(w).unfreezePartialTokens(w.alice.address, 10),
              lambda w, c: Tf(w).getFrozenTokens(w.alice.address).call() == 0, with_frozen),
-        Case("pause", ("compliance",), "compliance",
+        Case("pause", ("compliance", "guardian"), "compliance",
              lambda w, c: Tf(w).pause(), lambda w, c: Tf(w).paused().call()),
         Case("unpause", ("compliance",), "compliance",
              lambda w, c: Tf(w).unpause(), lambda w, c: not Tf(w).paused().call(), with_pause),
@@ -367,3 +370,16 @@ def test_granted_role_takes_effect_on_every_contract_at_once(world):
     world.admin.send(A.revokeRole(REGISTRAR_ROLE, carol.address))
     carol.refused(world.prop.functions.mint(world.erin.address, 1, b32("c2")), "registrar")
     assert world.prop.functions.balanceOf(world.erin.address).call() == 1
+
+
+def test_the_pause_guardian_pauses_and_cannot_unpause(world):
+    """The guardian's one act: it pauses (both token kinds), and the pause it made only the compliance officer lifts."""
+    for token in (world.prop, world.comm):
+        world.guardian.send(token.functions.pause())
+        assert token.functions.paused().call()
+        assert token.functions.detectTransferRestriction(world.alice.address, world.bob.address, 1).call() == \
+            REASONS.index("Paused")
+        world.alice.reverts(token.functions.transfer(world.bob.address, 1), "TransferNotAllowed")
+        world.guardian.refused(token.functions.unpause(), "compliance")
+        world.compliance.send(token.functions.unpause())
+        assert not token.functions.paused().call()

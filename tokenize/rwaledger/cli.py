@@ -36,6 +36,8 @@ err = Console(stderr=True)
 
 class State:
     json: bool = False
+    propose: bool = False  # under `rwa propose`: role acts become proposals to the Safes holding the roles
+    db: Optional[str] = None  # where `rwa propose` keeps its proposals
 
 
 state = State()
@@ -165,11 +167,32 @@ def _registrar(network: str, keystore: Optional[Path] = None, account: int = 0, 
         raise RwaError(IN_PROCESS_HINT)
     session = _session(network, keystore, account)
     ledger = _ledger(network, db) if with_ledger else None
-    return Registrar(load_stack(session), ledger=ledger)
+    stack = load_stack(session)
+    if state.propose:
+        return Registrar(stack, ledger=ledger, via=_routes(session, stack, network, db or state.db))
+    return Registrar(stack, ledger=ledger)
+
+
+def _routes(session, stack, network: str, db: Optional[str]):
+    """A route for every Safe the deployment records as holding a role."""
+    from .proposals import ProposalStore, SafeRoute
+
+    recorded = session.deployer.store.roles()
+    addresses = sorted({r["holder"] for r in recorded.values() if r.get("safe")})
+    if not addresses:
+        raise RwaError(f"no role of the stack on {session.chain.name} is held by a Safe: deploy with "
+                       "--registrar-safe OWNERS:M (or a [roles] table) first")
+    store = ProposalStore(_ledger(network, db).engine)
+    return [SafeRoute(session, stack, a, store) for a in addresses]
+
+
+def _no_proposal(what: str) -> None:
+    if state.propose:
+        raise RwaError(f"{what} is not a role's act: nothing to propose (run it without `propose`)")
 
 
 def _outcome(o) -> None:
-    colour = {"done": "green", "skipped": "yellow", "pending": "yellow"}.get(o.status, "yellow")
+    colour = {"done": "green", "skipped": "yellow", "pending": "yellow", "proposed": "cyan"}.get(o.status, "yellow")
     emit({"status": o.status, "detail": o.detail, "tx_hash": o.tx_hash, **o.data}, f"[{colour}]{o.status}[/]: {o.detail}")
     if not state.json:
         for line in o.data.get("steps", []) or []:
@@ -183,36 +206,39 @@ def deploy_cmd(
     network: str = NetworkOpt,
     keystore: Optional[Path] = KeystoreOpt,
     redeploy: bool = typer.Option(False, "--redeploy", help="Deploy again even if recorded contracts changed."),
+    roles_file: Optional[Path] = typer.Option(None, "--roles", help="A TOML/JSON file with a [roles] table (role = "
+                                              "\"0xKEY\" or \"OWNER,OWNER,...:THRESHOLD\")."),
+    admin_safe: Optional[str] = typer.Option(None, "--admin-safe", metavar="OWNERS:M",
+                                             help="Give the admin role to a Safe: OWNER,OWNER,...:THRESHOLD."),
     registrar_safe: Optional[str] = typer.Option(None, "--registrar-safe", metavar="OWNERS:M",
-                                                 help="Give the registrar role to a Safe: OWNER,OWNER,...:THRESHOLD."),
+                                                 help="Give the registrar role to a Safe (same form)."),
     compliance_safe: Optional[str] = typer.Option(None, "--compliance-safe", metavar="OWNERS:M",
                                                   help="Give the compliance role to a Safe (same form)."),
     custodian_safe: Optional[str] = typer.Option(None, "--custodian-safe", metavar="OWNERS:M",
                                                  help="Give the custodian role to a Safe (same form)."),
+    guardian: Optional[str] = typer.Option(None, "--guardian", metavar="ADDRESS",
+                                           help="The pause guardian: one key that may pause tokens and nothing else."),
 ) -> None:
     """Deploy the contract stack (reusing recorded contracts) and record it under deployments/. A role given to a
-    Safe (Safe 1.4.1 multisig, deployed from Safe's published build on local chains) is revoked from the deployer."""
-    from . import safe as safes
-    from .stack import deploy_stack
+    Safe (Safe 1.4.1 multisig: deployed from Safe's published build on local chains, the canonical deployments,
+    code hashes checked, on a network) is revoked from the deployer; the admin role moves last."""
+    from .roles import load_roles, parse_holder, deploy_with_roles
 
-    specs = {role: safes.parse_safe_spec(text, f"--{role}-safe")
-             for role, text in (("registrar", registrar_safe), ("compliance", compliance_safe),
-                                ("custodian", custodian_safe)) if text}  # checked before anything is sent
+    holders = load_roles(roles_file) if roles_file else {}
+    for role, text in (("admin", admin_safe), ("registrar", registrar_safe), ("compliance", compliance_safe),
+                       ("custodian", custodian_safe), ("guardian", guardian)):
+        if text:
+            option = "--guardian" if role == "guardian" else f"--{role}-safe"
+            holders[role] = parse_holder(role, text, option)  # all checked before anything is sent
+            if role != "guardian" and not holders[role].is_safe:
+                raise RwaError(f"{option}: expected OWNER,OWNER,...:THRESHOLD (e.g. 0xA,0xB,0xC:2), got {text!r}")
     lines: list[str] = []
     with _session(network, keystore, log=lines.append) as s:
-        roles = {role: [s.signer.address] for role in ("registrar", "compliance", "custodian")}
-        held: dict[str, str] = {}
-        if specs:
-            if not s.chain.dev_accounts:
-                raise RwaError("Safes are deployed from Safe's published build on local chains only so far; on a "
-                               "network, use the canonical Safe deployments (not supported yet)")
-            infra = safes.deploy_safe_infrastructure(s, redeploy=redeploy)
-            for role, (owners, threshold) in specs.items():  # one salt per role: the same spec finds its Safe again
-                vault, _ = safes.ensure_safe(s, infra, owners, threshold, salt=safes.ROLE_SALTS[role])
-                roles[role], held[role] = [vault.address], vault.address
-        stack = deploy_stack(s, redeploy=redeploy, roles=roles, exclusive=list(specs))
-        contracts = {**stack.addresses(), **{f"{role} Safe": a for role, a in held.items()}}
-        data = {"network": s.chain.name, "chain_id": s.chain.chain_id, "contracts": contracts,
+        stack, held = deploy_with_roles(s, holders, redeploy=redeploy)
+        contracts = {**stack.addresses(), **{f"{role} Safe": held[role] for role, h in holders.items() if h.is_safe}}
+        if "guardian" in holders:
+            contracts["guardian (key)"] = held["guardian"]
+        data = {"network": s.chain.name, "chain_id": s.chain.chain_id, "contracts": contracts, "roles": held,
                 "records": str(s.deployer.store.dir) if s.deployer.store.dir else None}
         t = Table(title=f"stack on {s.chain.name} (chain {s.chain.chain_id})")
         t.add_column("contract")
@@ -225,6 +251,26 @@ def deploy_cmd(
                 out.print(f"  {line}", highlight=False)
             if network == "tester":
                 out.print(f"[yellow]note:[/] {IN_PROCESS_HINT}")
+
+
+@app.command("roles")
+def roles_cmd(network: str = NetworkOpt) -> None:
+    """Who holds each role, as recorded at deploy time, checked against the chain (RoleGranted/RoleRevoked, each
+    Safe's owners and threshold); exit 1 if the chain differs."""
+    from .roles import check_roles
+    from .stack import load_stack
+
+    if network == "tester":
+        raise RwaError(IN_PROCESS_HINT)
+    findings = check_roles(load_stack(_session(network)))
+    t = Table(title="roles")
+    for c in ("role", "holder", "kind", "on chain"):
+        t.add_column(c)
+    for f in findings:
+        t.add_row(f.role, f.holder, f.kind, ("[green]" if f.ok else "[red]") + f.detail + "[/]")
+    emit([f.to_dict() for f in findings], t)
+    if not all(f.ok for f in findings):
+        raise typer.Exit(1)
 
 
 @asset_app.command("register")
@@ -423,6 +469,8 @@ def transfer_cmd(
     req = parse(TransferRequest, {"asset": asset, "to": to, "amount": amount}, "transfer")
     if forced and (not sender or not reason):
         raise RwaError("--forced needs --from WALLET and --reason TEXT")
+    if not forced:
+        _no_proposal("a holder's transfer")
     registrar = _registrar(network, keystore, account)
     if forced:
         _outcome(registrar.forced_transfer(req.asset, sender, req.to, req.amount, reason, include_frozen))
@@ -454,6 +502,14 @@ def freeze_cmd(asset: str, wallet: str, unfreeze: bool = typer.Option(False, "--
     _outcome(_registrar(network, keystore).freeze(asset, wallet, not unfreeze))
 
 
+@app.command("pause")
+def pause_cmd(asset: str, unpause: bool = typer.Option(False, "--unpause", help="Resume trading (compliance role)."),
+              network: str = NetworkOpt, keystore: Optional[Path] = KeystoreOpt, account: int = AccountOpt) -> None:
+    """Pause a token (the pause guardian's key, or the compliance role): no unit moves until it is unpaused, which
+    only the compliance role may do."""
+    _outcome(_registrar(network, keystore, account).pause(asset, not unpause))
+
+
 @redeem_app.command("request")
 def redeem_request(
     asset: str, amount: str = typer.Argument(..., help="In the asset's unit ('250 g') or smallest units."),
@@ -468,6 +524,7 @@ def redeem_request(
     except AmountError as exc:
         raise RwaError(str(exc)) from None
     amount = int(amount) if amount.strip().isdigit() else amount  # type: ignore[assignment]
+    _no_proposal("a redemption request (the holder's)")
     registrar = _registrar(network, keystore, account)
     request_id = registrar.request_redemption(asset, registrar.session.signer, amount, delivery_ref)
     emit({"request_id": request_id}, f"[green]done[/]: redemption request #{request_id} for {amount} units")
@@ -515,6 +572,7 @@ def distribute_create(
 def distribute_claim(distribution_id: int, account_address: str = typer.Option(..., "--for"),
                      network: str = NetworkOpt, keystore: Optional[Path] = KeystoreOpt) -> None:
     """Claim an entitlement (paid to --for; anyone may submit the claim)."""
+    _no_proposal("a claim")
     _outcome(_registrar(network, keystore).claim(distribution_id, account_address))
 
 
@@ -530,6 +588,115 @@ def distribute_withhold(distribution_id: int, accounts: list[str] = typer.Option
 def distribute_reclaim(distribution_id: int, network: str = NetworkOpt, keystore: Optional[Path] = KeystoreOpt) -> None:
     """After expiry, return unclaimed funds to the registrar."""
     _outcome(_registrar(network, keystore).reclaim_expired(distribution_id))
+
+
+# --- proposals (roles held by Safes) ---------------------------------------------------
+
+propose_app = typer.Typer(
+    help="Propose a registrar operation to the Safe holding its role instead of sending it: the operation is "
+         "checked as usual, stored with its Safe transaction and EIP-712 hash in the ledger database, and runs once "
+         "the Safe's owners approve it (`rwa approve`, `rwa execute`).",
+    no_args_is_help=True,
+)
+proposals_app = typer.Typer(help="Proposals to the stack's Safes: list them, show one.", no_args_is_help=True)
+app.add_typer(propose_app, name="propose")
+app.add_typer(proposals_app, name="proposals")
+
+
+@propose_app.callback()
+def _propose(db: Optional[str] = DbOpt) -> None:
+    state.propose, state.db = True, db
+
+
+for _name, _cmd in (("mint", mint_cmd), ("transfer", transfer_cmd), ("burn", burn_cmd), ("freeze", freeze_cmd),
+                    ("pause", pause_cmd)):
+    propose_app.command(_name, help=f"Propose: {_cmd.__doc__.splitlines()[0]}")(_cmd)  # type: ignore[union-attr]
+for _name, _sub in (("asset", asset_app), ("investor", investor_app), ("lot", lot_app),
+                    ("redeem", redeem_app), ("distribute", distribute_app)):
+    propose_app.add_typer(_sub, name=_name)
+
+
+def _route_for(network: str, db: Optional[str], proposal_id: int, keystore: Optional[Path] = None, account: int = 0):
+    from .proposals import ProposalStore, SafeRoute
+    from .stack import load_stack
+
+    if network == "tester":
+        raise RwaError(IN_PROCESS_HINT)
+    session = _session(network, keystore, account)
+    store = ProposalStore(_ledger(network, db).engine)
+    proposal = store.get(proposal_id)
+    return SafeRoute(session, load_stack(session), proposal.tx.safe, store), proposal
+
+
+def _show_proposal(route, p, precheck: bool = True) -> dict[str, Any]:
+    threshold = route.threshold()
+    data = {**p.to_dict(), "threshold": threshold}
+    if precheck and p.status == "open":
+        data["precheck_ok"], data["precheck"] = route.precheck(p)
+    if state.json:
+        return data
+    out.print(f"[bold]proposal #{p.id}[/] ({p.status}) to the Safe {p.tx.safe}, nonce {p.tx.nonce}: {p.title}",
+              highlight=False)
+    for i, c in enumerate(p.calls, 1):
+        out.print(f"  {i}. {c.text}", highlight=False)
+    signers = ", ".join(p.signers) or "none yet"
+    out.print(f"  approvals: {len(p.approvals)} of {threshold} ({signers})", highlight=False)
+    if "precheck" in data:
+        colour = "green" if data["precheck_ok"] else "red"
+        out.print(f"  pre-check: [{colour}]{data['precheck']}[/]", highlight=False)
+    if p.executed_tx:
+        out.print(f"  executed in {p.executed_tx} (block {p.executed_block})", highlight=False)
+    out.print(f"  safe tx hash: {p.safe_tx_hash}", highlight=False)
+    return data
+
+
+@proposals_app.command("list")
+def proposals_list(status: Optional[str] = typer.Option(None, help="open, executed, failed or replaced."),
+                   network: str = NetworkOpt, db: Optional[str] = DbOpt) -> None:
+    """Proposals, oldest first: what each does, its approvals and its fate."""
+    from .proposals import ProposalStore
+
+    chain_id = _session(network).chain.chain_id if network != "tester" else None
+    rows = ProposalStore(_ledger(network, db).engine).list(status=status, chain_id=chain_id)
+    t = Table(title="proposals")
+    for c in ("id", "status", "safe", "nonce", "approvals", "calls"):
+        t.add_column(c)
+    for p in rows:
+        t.add_row(str(p.id), p.status, p.tx.safe, str(p.tx.nonce), str(len(p.approvals)),
+                  "\n".join(c.text for c in p.calls))
+    emit([p.to_dict() for p in rows], t)
+
+
+@proposals_app.command("show")
+def proposals_show(proposal_id: int, network: str = NetworkOpt, db: Optional[str] = DbOpt) -> None:
+    """One proposal: its calls in plain words, approvals, and whether it would succeed now (run from the Safe)."""
+    route, p = _route_for(network, db, proposal_id)
+    data = _show_proposal(route, p)
+    emit(data)
+
+
+@app.command("approve")
+def approve_cmd(proposal_id: int, network: str = NetworkOpt, keystore: Optional[Path] = KeystoreOpt,
+                account: int = AccountOpt, db: Optional[str] = DbOpt) -> None:
+    """Approve a proposal as one of its Safe's owners: an EIP-712 signature made here, verified, then stored."""
+    route, _ = _route_for(network, db, proposal_id, keystore, account)
+    p = route.approve(proposal_id, route.session.signer)
+    emit(_show_proposal(route, p, precheck=False))
+
+
+@app.command("execute")
+def execute_cmd(proposal_id: int, network: str = NetworkOpt, keystore: Optional[Path] = KeystoreOpt,
+                account: int = AccountOpt, db: Optional[str] = DbOpt) -> None:
+    """Execute an approved proposal (anyone may send it; the Safe checks the owners' signatures)."""
+    route, _ = _route_for(network, db, proposal_id, keystore, account)
+    p, receipt = route.execute(proposal_id)
+    if not state.json:
+        verb = "[green]executed[/]" if p.status == "executed" else f"[red]{p.status}[/]"
+        out.print(f"{verb}: proposal #{p.id} in {receipt.tx_hash} (block {receipt.block_number}, gas {receipt.gas_used})",
+                  highlight=False)
+    emit({**p.to_dict(), "gas_used": receipt.gas_used})
+    if p.status != "executed":
+        raise typer.Exit(1)
 
 
 # --- ledger commands -------------------------------------------------------------------

@@ -42,5 +42,7 @@ ADMIN_ROLE = b"\x00" * 32  # OpenZeppelin's DEFAULT_ADMIN_ROLE
 REGISTRAR_ROLE = bytes.fromhex(str(_VALUES["REGISTRAR_ROLE"])[2:])
 COMPLIANCE_ROLE = bytes.fromhex(str(_VALUES["COMPLIANCE_ROLE"])[2:])
 CUSTODIAN_ROLE = bytes.fromhex(str(_VALUES["CUSTODIAN_ROLE"])[2:])
+GUARDIAN_ROLE = bytes.fromhex(str(_VALUES["GUARDIAN_ROLE"])[2:])  # pause, nothing else
 ROLES: dict[str, bytes] = {"admin": ADMIN_ROLE, "registrar": REGISTRAR_ROLE, "compliance": COMPLIANCE_ROLE,
+                           "guardian": GUARDIAN_ROLE,
                            "custodian": CUSTODIAN_ROLE}

@@ -92,6 +92,7 @@ class DeploymentStore:
         self.dir = Path(root) / network if root is not None else None
         self._memory: dict[str, DeploymentRecord] = {}
         self._pending: dict[str, PendingDeployment] = {}
+        self._roles: dict[str, dict[str, Any]] = {}
 
     @classmethod
     def in_memory(cls, network: str = "tester") -> "DeploymentStore":
@@ -127,6 +128,26 @@ class DeploymentStore:
             return None
         f = self.dir / ".chainId"
         return int(f.read_text().strip()) if f.exists() else None
+
+    def roles(self) -> dict[str, dict[str, Any]]:
+        """Who was given each role of the stack (``roles.json``): ``{role: {"holder": address, "safe": {"owners":
+        [...], "threshold": M, "salt": n} or absent}}``. What the chain says is checked by ``rwa roles``."""
+        if self.dir is None:
+            return dict(self._roles)
+        path = self.dir / "roles.json"
+        if not path.exists():
+            return {}
+        try:
+            return json.loads(path.read_text())
+        except (OSError, ValueError) as exc:
+            raise DeploymentRecordError(f"{path}: {exc}") from None
+
+    def save_roles(self, roles: dict[str, dict[str, Any]]) -> None:
+        merged = {**self.roles(), **roles}
+        if self.dir is None:
+            self._roles = merged
+            return
+        self._write(self.dir / "roles.json", json.dumps(merged, indent=2, sort_keys=True) + "\n")
 
     def pending(self, name: str) -> PendingDeployment | None:
         if self.dir is None:

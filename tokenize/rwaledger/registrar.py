@@ -23,7 +23,7 @@ import datetime as dt
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 from eth_abi import decode as abi_decode
 from eth_abi import encode as abi_encode
@@ -58,8 +58,10 @@ from .models import (
 )
 from .signers import Signer
 from .stack import Stack
-from .proposals import SafeRoute
 from .transactions import Receipt, SignedTx, Transactor, call_functions, call_many, pending_nonces, pipeline
+
+if TYPE_CHECKING:  # the route is only ever given (``via=``): the registrar never needs the proposals module itself
+    from .proposals import SafeRoute
 
 ZERO = "0x0000000000000000000000000000000000000000"
 
@@ -241,6 +243,7 @@ class Registrar:
         ledger: Any = None,
         compliance: Signer | None = None,
         custodian: Signer | None = None,
+        guardian: Signer | None = None,
         via: "SafeRoute | Sequence[SafeRoute] | None" = None,
     ):
         self.stack = stack
@@ -252,17 +255,18 @@ class Registrar:
         self.distributions_dir = distributions_dir or (store_dir / "distributions" if store_dir else None)
         self._plans: dict[int, DistributionPlan] = {}
         self._senders: dict[str, Transactor] = {}
-        self._role_signers = {"compliance": compliance, "custodian": custodian}
+        self._role_signers = {"compliance": compliance, "custodian": custodian, "guardian": guardian}
         self._role_cache: dict[tuple[str, str], bool] = {}
-        self.via: list[SafeRoute] = [via] if isinstance(via, SafeRoute) else list(via or [])
+        self.via: list[SafeRoute] = list(via) if isinstance(via, (list, tuple)) else [via] if via is not None else []
 
     # --- roles ------------------------------------------------------------------------
 
-    def _role_tx(self, role: str) -> "Transactor | SafeRoute | None":
+    def _role_tx(self, role: str, keys_only: bool = False) -> "Transactor | SafeRoute | None":
         """The transactor to send a ``role`` step with, or None when no available signer holds the role. Built
-        ``via`` Safes, only those Safes act: a step of a role one of them holds becomes a proposal."""
+        ``via`` Safes, only those Safes act (unless ``keys_only``): a step of a role one of them holds becomes a
+        proposal."""
         candidates: list[Any]
-        if self.via:
+        if self.via and not keys_only:
             candidates = list(self.via)
         else:
             signer = self._role_signers.get(role)
@@ -286,12 +290,15 @@ class Registrar:
                                  f"{role} officer's key")
         return tx
 
+    def _is_route(self, tx: Any) -> bool:
+        return any(tx is route for route in self.via)
+
     def _send(self, tx: "Transactor | SafeRoute", what: str, calls: Sequence[Any], *,
               progress: Callable[[int], None] | None = None,
               references: dict[bytes, str] | None = None) -> "list[Receipt] | Outcome":
         """Send ``calls`` in order with ``tx`` (several pipelined), or, when ``tx`` is a Safe, store them as one
         proposal (a MultiSend for several: all or none) and return its ``proposed`` outcome: nothing is sent."""
-        if isinstance(tx, SafeRoute):
+        if self._is_route(tx):
             p = tx.propose(calls, what, references)
             return Outcome(
                 "proposed",
@@ -744,7 +751,7 @@ class Registrar:
                 [s.kyc_expiry_timestamp() for s in part],
                 [int(s.category or 1) for s in part],
             ))
-        if isinstance(tx, SafeRoute):  # one proposal: the wallets join once their investors are registered
+        if self._is_route(tx):  # one proposal: the wallets join once their investors are registered
             self._store_labels(labels)
             return self._send(tx, "onboarding investors", calls + [c for _, c in updates]  # type: ignore[return-value]
                               + [ident.addWallet(inv, w) for inv, w in links])
@@ -1000,7 +1007,7 @@ class Registrar:
                 c = part[i : i + chunk]
                 calls.append(contract.functions.batchMint([p.to for p in c], [p.amount for p in c], [p.ref for p in c]))
         tx = self._require_role("registrar", "minting")
-        if isinstance(tx, SafeRoute) and calls:  # one Safe transaction (MultiSend of the batchMint chunks)
+        if self._is_route(tx) and calls:  # one Safe transaction (MultiSend of the batchMint chunks)
             proposed = self._send(tx, f"minting {len(todo)} allocations", calls,
                                   references={p.ref: p.reference for p in todo if p.reference})
             assert isinstance(proposed, Outcome)
@@ -1141,7 +1148,11 @@ class Registrar:
 
     def pause(self, asset: str | int, paused: bool = True) -> Outcome:
         token = self.token(asset)
-        tx = self._require_role("compliance", "pausing")
+        # the pause guardian's key pauses at once, even where the compliance role is a Safe's: the one emergency act
+        # of a single hand (it moves nothing); unpausing is the compliance officer's (the Safe's threshold). Built
+        # via Safes, the registrar proposes (the compliance Safe pauses or unpauses)
+        tx = (self._role_tx("guardian", keys_only=True) if paused and not self.via else None) or self._require_role(
+            "compliance", "pausing" if paused else "unpausing")
         sent = self._send(tx, "pausing" if paused else "unpausing", [token.functions.pause() if paused else token.functions.unpause()])
         if isinstance(sent, Outcome):
             return sent
@@ -1263,7 +1274,7 @@ class Registrar:
         calls = [pay.functions.approve(dist.address, total)] if allowance < total else []
         calls.append(dist.functions.createDistribution(plan.token, pay.address, total, plan.root, plan.record_block,
                                                        _ts(expiry)))
-        if isinstance(tx, SafeRoute):  # the proofs are published once the distribution exists: run it again then
+        if self._is_route(tx):  # the proofs are published once the distribution exists: run it again then
             return self._send(tx, f"funding a distribution of {total} to {len(plan.entries)} holders", calls)  # type: ignore[return-value]
         receipt = [tx.transact(c) for c in calls][-1]  # in turn: the creation is estimated after the approval
         (log,) = dist.events.DistributionCreated().process_receipt(receipt.raw, errors=DISCARD)

@@ -180,6 +180,22 @@ def deploy_safe_infrastructure(session: Session, redeploy: bool = False) -> Safe
     return SafeInfrastructure(c["SafeSingleton"], c["SafeProxyFactory"], c["SafeFallbackHandler"], c["SafeMultiSend"])
 
 
+def safe_infrastructure(session: Session, redeploy: bool = False, *, listing_chain_id: int | None = None) -> SafeInfrastructure:
+    """Safe's contracts for this chain: on a local chain deployed from Safe's published build (or reused from the
+    records); on any other network the canonical deployments of ``@safe-global/safe-deployments``, their code hashes
+    checked first (:func:`rwaledger.safe_canonical.check_canonical`; ``listing_chain_id`` checks against another
+    chain's listing). Nothing of Safe's is ever deployed on a real network."""
+    if session.chain.dev_accounts and listing_chain_id is None:
+        return deploy_safe_infrastructure(session, redeploy=redeploy)
+    from .safe_canonical import check_canonical
+
+    addresses = check_canonical(session.chain.w3, session.chain.chain_id, listing_chain_id=listing_chain_id)
+    w3 = session.chain.w3
+    c = {name: w3.eth.contract(address=addresses[name], abi=session.build[artifact].abi)
+         for name, artifact in INFRASTRUCTURE.items()}
+    return SafeInfrastructure(c["SafeSingleton"], c["SafeProxyFactory"], c["SafeFallbackHandler"], c["SafeMultiSend"])
+
+
 def create_safe(session: Session, infra: SafeInfrastructure, owners: Sequence[str], threshold: int,
                 salt: int = 0) -> Contract:
     """A new Safe (proxy of the singleton) with ``owners`` and ``threshold``, its fallback handler set."""

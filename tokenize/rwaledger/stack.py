@@ -23,7 +23,7 @@ from typing import Iterable
 from web3 import Web3
 from web3.contract import Contract
 
-from .constants import ADMIN_ROLE, COMPLIANCE_ROLE, CUSTODIAN_ROLE, REGISTRAR_ROLE, ROLES  # noqa: F401 (re-exported)
+from .constants import ADMIN_ROLE, COMPLIANCE_ROLE, CUSTODIAN_ROLE, GUARDIAN_ROLE, REGISTRAR_ROLE, ROLES  # noqa: F401 (re-exported)
 from .errors import DeploymentError
 from .session import Session
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity 0.8.28;
 
-import {REGISTRAR_ROLE, COMPLIANCE_ROLE} from "../../RWAAccessed.sol";
+import {REGISTRAR_ROLE, COMPLIANCE_ROLE, GUARDIAN_ROLE} from "../../RWAAccessed.sol";
 import {CompliantTokenRules} from "../CompliantTokenRules.sol";
 
 /**
@@ -71,8 +71,10 @@ abstract contract TokenRulesAdmin is CompliantTokenRules {
         _unfreezePartial(wallet, amount);
     }
 
-    /// @notice Pauses the token: no unit moves (recovery excepted). COMPLIANCE_ROLE.
-    function pause() external onlyRole(COMPLIANCE_ROLE) {
+    /// @notice Pauses the token: no unit moves (recovery excepted). COMPLIANCE_ROLE or GUARDIAN_ROLE (the pause
+    /// guardian's only act: it stops trading and moves nothing; unpausing needs COMPLIANCE_ROLE).
+    function pause() external {
+        if (!_hasRole(GUARDIAN_ROLE, msg.sender)) _checkRole(COMPLIANCE_ROLE);
         _pause();
     }
 
