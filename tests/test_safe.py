@@ -184,8 +184,8 @@ def test_a_safe_spec_finds_its_safe_again_and_moves_the_role_off_the_deployer(en
     session, stack, infra, vault, owners, stranger, _ = env
     spec = ",".join(o.address for o in (owners[2], owners[0], stranger)) + ":2"
     found, threshold = safes.parse_safe_spec(spec)
-    custodian, created = safes.ensure_safe(session, infra, found, threshold, salt=safes.ROLE_SALTS["custodian"])
-    again, created_again = safes.ensure_safe(session, infra, found, threshold, salt=safes.ROLE_SALTS["custodian"])
+    custodian, created = safes.ensure_safe(session, infra, found, threshold, salt=safes.ROLE_SAFE_SALT)
+    again, created_again = safes.ensure_safe(session, infra, found, threshold, salt=safes.ROLE_SAFE_SALT)
     assert created and not created_again and again.address == custodian.address
     assert custodian.functions.getThreshold().call() == 2
     CUSTODIAN = stack.access.functions.CUSTODIAN_ROLE().call()

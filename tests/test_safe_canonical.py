@@ -134,3 +134,22 @@ def test_the_check_refuses_a_node_on_another_chain(mainnet_on_anvil):
 def test_the_check_refuses_an_unlisted_chain(mainnet_on_anvil):
     with pytest.raises(canon.NotListed, match=f"for chain id {ANVIL}"):
         canon.check_canonical(mainnet_on_anvil, ANVIL)
+
+
+@pytest.mark.chains("anvil")
+def test_roles_go_to_a_safe_made_from_the_canonical_deployments(mainnet_on_anvil, chain, rwa_build):
+    """On a network (here anvil holding mainnet's deployments), a role Safe is a proxy of the canonical singleton,
+    made by the canonical factory: nothing of Safe's is deployed."""
+    from rwaledger.roles import deploy_with_roles, parse_holder
+    from rwaledger.session import open_session
+
+    session = open_session(chain=chain, build=rwa_build, record=False)
+    owners = ",".join(a.address for a in chain.dev_accounts[1:4]) + ":2"
+    stack, held = deploy_with_roles(session, {"registrar": parse_holder("registrar", owners, "test")},
+                                    listing_chain_id=MAINNET)
+    listed = canon.canonical_addresses(MAINNET)
+    assert session.deployer.store.get("SafeSingleton") is None  # nothing of Safe's was deployed or recorded
+    vault = chain.w3.eth.contract(address=held["registrar"], abi=rwa_build["SafeL2"].abi)
+    slot0 = chain.w3.eth.get_storage_at(vault.address, 0)  # a Safe proxy keeps its singleton in slot 0
+    assert to_checksum_address(slot0[-20:]) == listed["SafeSingleton"]
+    assert vault.functions.getThreshold().call() == 2 and stack.has_role("registrar", vault.address)

@@ -105,16 +105,16 @@ def load_roles(path: Path) -> dict[str, RoleHolder]:
 
 def deploy_with_roles(session: Session, holders: Mapping[str, RoleHolder], *, redeploy: bool = False,
                       listing_chain_id: int | None = None) -> tuple[Stack, dict[str, str]]:
-    """Deploy (or reuse) the stack and give each role to its holder: a Safe is found again or created (one CREATE2
-    salt per role, so the same owners and threshold find the same Safe); a role given away is revoked from the
-    deployer; the admin role moves last. Records who holds what. Returns the stack and role -> holder address."""
+    """Deploy (or reuse) the stack and give each role to its holder: a Safe is found again or created (the same
+    owners and threshold are the same Safe, for any roles); a role given away is revoked from the deployer; the admin
+    role moves last. Records who holds what. Returns the stack and role -> holder address."""
     deployer = session.signer.address
     held: dict[str, str] = {}
     if any(h.is_safe for h in holders.values()):
         infra = safes.safe_infrastructure(session, redeploy=redeploy, listing_chain_id=listing_chain_id)
         for role, h in holders.items():
             if h.is_safe:
-                vault, _ = safes.ensure_safe(session, infra, h.owners, h.threshold, salt=safes.ROLE_SALTS[role])
+                vault, _ = safes.ensure_safe(session, infra, h.owners, h.threshold, salt=safes.ROLE_SAFE_SALT)
                 held[role] = vault.address
     for role, h in holders.items():
         if not h.is_safe:
@@ -135,7 +135,7 @@ def deploy_with_roles(session: Session, holders: Mapping[str, RoleHolder], *, re
         record["guardian"] = {"holder": held["guardian"]}
     for role, h in holders.items():
         if h.is_safe:
-            record[role]["safe"] = {"owners": list(h.owners), "threshold": h.threshold, "salt": safes.ROLE_SALTS[role]}
+            record[role]["safe"] = {"owners": list(h.owners), "threshold": h.threshold, "salt": safes.ROLE_SAFE_SALT}
     session.deployer.store.save_roles(record)
     return stack, {role: r["holder"] for role, r in record.items()}
 

@@ -38,8 +38,10 @@ from .transactions import Receipt
 
 ZERO = "0x0000000000000000000000000000000000000000"
 CALL, DELEGATECALL = 0, 1
-ROLE_SALTS = {"admin": 0, "registrar": 1, "compliance": 2, "custodian": 3}
-"""The CREATE2 salt of the Safe holding each role: the same owners and threshold for a role find the same Safe."""
+ROLE_SAFE_SALT = 0
+"""The CREATE2 salt of the Safes that hold roles: the same owners and threshold are the same Safe, whichever roles
+it holds (so one Safe holding registrar and compliance makes a wallet recovery one transaction), and a deployment
+run again finds it."""
 
 # what deploy_safe_infrastructure deploys: record name -> artifact name (Safe's published build, see compiler)
 INFRASTRUCTURE = {
@@ -244,8 +246,8 @@ def predict_safe_address(infra: SafeInfrastructure, initializer: bytes, salt: in
 def ensure_safe(session: Session, infra: SafeInfrastructure, owners: Sequence[str], threshold: int,
                 salt: int = 0) -> tuple[Contract, bool]:
     """The Safe of these owners, threshold and salt: the existing one (same setup, same address) or a new one.
-    Returns (safe, created)."""
-    owners = [to_checksum_address(o) for o in owners]
+    Returns (safe, created). The owners are set up in ascending order, so their order as given does not matter."""
+    owners = sorted((to_checksum_address(o) for o in owners), key=lambda a: int(a, 16))
     singleton = infra.singleton
     initializer = bytes(HexBytes(singleton.encode_abi(
         "setup", args=[owners, threshold, ZERO, b"", infra.fallback_handler.address, ZERO, 0, ZERO])))

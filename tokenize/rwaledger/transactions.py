@@ -137,10 +137,11 @@ class Transactor:
             return None
         return self.decoder.decode(data)
 
-    def call(self, fn: ContractFunction, block: Any = "latest") -> Any:
-        """Run a view (or simulate a write) as this signer; reverts come back typed."""
+    def call(self, fn: ContractFunction, block: Any = "latest", sender: str | None = None) -> Any:
+        """Run a view (or simulate a write) as this signer (or as ``sender``: any address, e.g. a Safe); reverts
+        come back typed."""
         try:
-            return fn.call({"from": self.address}, block_identifier=block)
+            return fn.call({"from": sender or self.address}, block_identifier=block)
         except Exception as exc:
             revert = self._decoded(exc)
             if revert is not None:
