@@ -20,6 +20,7 @@ from rwaledger.ledger import Ledger, schema
 from rwaledger.models import InvestorSpec, MintRequest, PropertySpec
 from rwaledger.proposals import EXECUTED, OPEN, ProposalError, ProposalStore, SafeRoute, short
 from rwaledger.registrar import Registrar, RegistrarError
+from rwaledger.roles import deploy_with_roles, parse_holder
 from rwaledger.session import open_session
 from rwaledger.signers import Signer
 from rwaledger.stack import deploy_stack
@@ -39,7 +40,6 @@ def env(chain, rwa_build, tmp_path_factory):
     owners = [Signer(keys[i], f"owner {i}") for i in (1, 2, 3)]
     stranger = Signer(keys[4], "stranger")
     infra = safes.deploy_safe_infrastructure(session)
-    vault = safes.create_safe(session, infra, [o.address for o in owners], 2)
     stack = deploy_stack(session)
     direct = Registrar(stack)
     spec = {"kind": "property", "name": "Gulberg Heights 12B", "symbol": "LHR-GH12B", "jurisdiction": "PK",
@@ -53,8 +53,9 @@ def env(chain, rwa_build, tmp_path_factory):
     expiry = "2030-01-01"
     direct.add_investors([parse(InvestorSpec, {"wallet": w, "country": "PK", "kyc_expiry": expiry}, "inv")
                           for w in investors])
-    deploy_stack(session, roles={"registrar": [vault.address], "compliance": [vault.address]},
-                 exclusive=["registrar", "compliance"])
+    spec = ",".join(o.address for o in owners) + ":2"
+    _, held = deploy_with_roles(session, {r: parse_holder(r, spec, "test") for r in ("registrar", "compliance")})
+    vault = session.chain.w3.eth.contract(address=held["registrar"], abi=infra.singleton.abi)
     ledger = Ledger.open(str(tmp_path_factory.mktemp("proposals") / "ledger.sqlite"))
     route = SafeRoute(session, stack, vault, ProposalStore(ledger.engine), infra)
     registrar = Registrar(stack, via=route)
@@ -253,3 +254,24 @@ def test_proposals_and_approvals_are_kept_in_the_ledger(env):
     assert p.signers == [owners[1].address] and p.title == "minting"
     assert json.loads(json.dumps(p.to_dict()))["calls"][0]["text"].startswith("mint 5 shares LHR-GH12B")
     assert [x.id for x in again.list(status=OPEN)] == [pid]
+
+
+def test_the_audit_reads_each_execution_and_its_signers_from_the_safes_events(env):
+    session, stack, _, vault, owners, _, investors, route, registrar, ledger = env
+    pid = _mint(registrar, investors[0], "7", "audit-1").data["proposal"]
+    route.approve(pid, owners[2])
+    route.approve(pid, owners[0])
+    _, receipt = route.execute(pid)
+    outside = safes.safe_tx(vault, stack.registry.address, stack.registry.encode_abi("setStatus", args=[1, 2]))
+    safes.execute(session, vault, outside, [safes.sign(owners[1], outside), safes.sign(owners[2], outside)])
+    ledger.sync(stack)
+    executions, changes = ledger.safe_audit()
+    mine, theirs = executions[-2:]
+    assert (mine.proposal_id, mine.tx_hash, mine.success, mine.safe) == (pid, receipt.tx_hash, True, vault.address)
+    assert sorted(mine.signers) == sorted([owners[0].address, owners[2].address])  # recovered from the signatures
+    assert mine.approvals == [owners[2].address, owners[0].address] and mine.sender == session.signer.address
+    assert mine.calls == [f"mint 7 shares LHR-GH12B to {short(investors[0])} ref audit-1"] and mine.title == "minting"
+    assert theirs.proposal_id is None and sorted(theirs.signers) == sorted([owners[1].address, owners[2].address])
+    assert theirs.nonce == mine.nonce + 1
+    setup = [c for c in changes if c.event == "SafeSetup" and c.safe == vault.address]
+    assert len(setup) == 1 and sorted(setup[0].args["owners"]) == sorted(o.address for o in owners)

@@ -835,6 +835,24 @@ def ledger_reconcile(network: str = NetworkOpt, db: Optional[str] = DbOpt) -> No
     raise typer.Exit(1)
 
 
+@ledger_app.command("audit")
+def ledger_audit(safe: Optional[str] = typer.Option(None, "--safe", help="Only this Safe."),
+                 network: str = NetworkOpt, db: Optional[str] = DbOpt) -> None:
+    """What the Safes holding roles executed, with the signers recovered from their events and the proposal and
+    approvals of each, and every change of their owners or threshold (as of the last `rwa ledger sync`)."""
+    executions, changes = _ledger(network, db).safe_audit(safe)
+    t = Table(title="Safe transactions")
+    for c in ("block", "safe", "nonce", "proposal", "what", "signers", "result"):
+        t.add_column(c)
+    for x in executions:
+        what = "\n".join(x.calls) if x.calls else f"call to {x.to}" + (" (MultiSend)" if x.operation else "")
+        t.add_row(str(x.block_number), x.safe, str(x.nonce), f"#{x.proposal_id}" if x.proposal_id else "-", what,
+                  "\n".join(x.signers), "executed" if x.success else "[red]failed[/]")
+    for c in changes:
+        t.add_row(str(c.block_number), c.safe, "", "", f"{c.event} {json.dumps(c.args)}", "", "")
+    emit({"executions": [x.to_dict() for x in executions], "changes": [c.to_dict() for c in changes]}, t)
+
+
 @ledger_app.command("export")
 def ledger_export(
     what: str = typer.Argument(..., help="cap-table, investor-cap-table, history, events, countries, portfolio or assets."),

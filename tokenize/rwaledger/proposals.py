@@ -126,7 +126,7 @@ class ProposalStore:
             if row is None:
                 raise ProposalError(f"no proposal {proposal_id} in this ledger")
             approvals = conn.execute(select(a.owner, a.signature, a.created_at)
-                                     .where(a.proposal_id == proposal_id).order_by(a.created_at, a.owner)).all()
+                                     .where(a.proposal_id == proposal_id).order_by(a.id)).all()
         return _proposal(row, approvals)
 
     def list(self, safe: str | None = None, status: str | None = None, chain_id: int | None = None) -> list[Proposal]:

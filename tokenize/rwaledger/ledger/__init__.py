@@ -15,7 +15,7 @@ registrar service with :meth:`Ledger.set_investor_labels`, and only returned whe
 
 Modules: :mod:`.schema` (tables), :mod:`.db` (engine, meta, checkpoint), :mod:`.rpc` (raw JSON-RPC reads),
 :mod:`.decode` (ABI event tables), :mod:`.project` (events -> projection rows), :mod:`.sync` (the indexer),
-:mod:`.queries`, :mod:`.reconcile`, :mod:`.export`.
+:mod:`.queries`, :mod:`.reconcile`, :mod:`.export`, :mod:`.audit` (the Safes' executions and owner changes).
 """
 
 from __future__ import annotations
@@ -26,8 +26,10 @@ from typing import IO, Any, Callable, Literal, Mapping, Sequence
 from eth_utils import is_address
 from sqlalchemy import Engine, delete
 
+from . import audit as _audit
 from . import export as _export
 from . import schema
+from .audit import SafeChange, SafeExecution
 from .db import DEFAULT_PATH, Checkpoint, get_checkpoint, open_engine
 from .decode import EventTable, checksum
 from .errors import ChainReadError, LedgerError, LedgerMismatch, NotSynced, SchemaVersionError, UnknownAsset
@@ -51,7 +53,8 @@ from .sync import DEFAULT_BATCH_BLOCKS, Indexer, Rollback, SyncProgress, SyncRes
 __all__ = [
     "AssetRecord", "CapTableRow", "ChainReadError", "Checkpoint", "CountryTotal", "DEFAULT_PATH", "Difference",
     "EventRecord", "EventTable", "Holding", "IdentityAt", "Indexer", "InvestorAt", "InvestorCapTableRow", "Ledger",
-    "LedgerError", "LedgerMismatch", "NotSynced", "ReconcileReport", "Rollback", "SchemaVersionError", "SyncProgress",
+    "LedgerError", "LedgerMismatch", "NotSynced", "ReconcileReport", "Rollback", "SafeChange", "SafeExecution",
+    "SchemaVersionError", "SyncProgress",
     "SyncResult", "UnknownAsset", "WalletAmount", "WalletAt",
 ]
 
@@ -117,6 +120,12 @@ class Ledger:
 
     def assets(self) -> list[AssetRecord]:
         return self._q("assets")
+
+    def safe_audit(self, safe: str | None = None) -> tuple[list[SafeExecution], list[SafeChange]]:
+        """Every transaction the recorded Safes executed (signers recovered from their events, joined with the
+        proposals and approvals stored here) and every change of their owners or threshold, in chain order."""
+        with self.engine.connect() as conn:
+            return _audit.safe_audit(conn, safe)
 
     def asset(self, asset: int | str) -> AssetRecord:
         """By id (``3``/``"#3"``), token address or symbol."""

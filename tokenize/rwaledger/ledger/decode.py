@@ -34,6 +34,7 @@ KIND_ATTRS: dict[str, str] = {
     "commodity": "commodity_impl",
 }
 TOKEN_KINDS = ASSET_KINDS  # one token kind per asset kind (the AssetKind enum, from the compiler)
+SAFE_KIND, SAFE_ABI = "safe", "SafeL2"  # a Safe recorded as holding a role of the stack (deployments roles.json)
 
 
 @lru_cache(maxsize=500_000)
@@ -200,7 +201,12 @@ class EventTable:
 
     @classmethod
     def from_stack(cls, stack: Any) -> "EventTable":
-        return cls.from_abis({kind: getattr(stack, attr).abi for kind, attr in KIND_ATTRS.items()})
+        abis = {kind: getattr(stack, attr).abi for kind, attr in KIND_ATTRS.items()}
+        try:  # the Safes that hold roles (kind "safe"): SafeL2 emits every transaction it executes
+            abis[SAFE_KIND] = stack.session.build[SAFE_ABI].abi
+        except (AttributeError, KeyError):
+            pass
+        return cls.from_abis(abis)
 
     def events_of(self, kind: str) -> list[str]:
         return sorted(s.name for s in self.by_kind.get(kind, {}).values())

@@ -283,6 +283,7 @@ safe_proposals = Table(
 safe_approvals = Table(
     "safe_approvals",
     metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),  # the order the approvals came in
     Column("proposal_id", BigInteger, nullable=False),
     Column("owner", Addr, nullable=False),
     Column("signature", String(132), nullable=False),  # 0x + 65 bytes r|s|v over safe_tx_hash (EIP-712)

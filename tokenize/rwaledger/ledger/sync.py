@@ -32,7 +32,7 @@ from sqlalchemy import Connection, Engine, delete, func, select
 
 from . import schema
 from .db import Checkpoint, get_checkpoint, get_meta, set_checkpoint, set_meta
-from .decode import KIND_ATTRS, TOKEN_KINDS, DecodedLog, EventTable, checksum
+from .decode import KIND_ATTRS, SAFE_KIND, TOKEN_KINDS, DecodedLog, EventTable, checksum
 from .errors import ChainReadError, LedgerMismatch
 from .project import WALLET_ACTIVE, IdentityLookup, InvestorState, Projector, RangeRows, WalletState, asset_row
 from .rpc import ChainReader, RawLog, reader_for
@@ -82,6 +82,15 @@ class SyncResult:
         return self.events / self.seconds if self.seconds > 0 else 0.0
 
 
+def recorded_safes(stack: Any) -> list[str]:
+    """The Safes the deployment records as holding a role of ``stack`` (``deployments/<network>/roles.json``)."""
+    try:
+        roles = stack.session.deployer.store.roles()
+    except AttributeError:
+        return []
+    return sorted({r["holder"] for r in roles.values() if r.get("safe")})
+
+
 class Indexer:
     """Syncs one ledger database from one deployed stack."""
 
@@ -92,6 +101,7 @@ class Indexer:
         self.table = table or EventTable.from_stack(stack)
         self.reader = reader or reader_for(self.chain)
         self.core = {checksum(getattr(stack, attr).address): kind for kind, attr in KIND_ATTRS.items()}
+        self.safes = {checksum(a): SAFE_KIND for a in recorded_safes(stack)}
         self._projector: Projector | None = None
 
     # --- binding and state --------------------------------------------------------------------------------
@@ -114,8 +124,10 @@ class Indexer:
     def _load(self, conn: Connection, start: int) -> Projector:
         c = schema.contracts.c
         known = {r.address for r in conn.execute(select(c.address))}
-        missing = [{"address": a, "kind": k, "asset_id": None, "first_block": start} for a, k in self.core.items()
-                   if a not in known]
+        # a Safe recorded after the checkpoint passed its creation is followed from the checkpoint on (its earlier
+        # transactions are in a ledger synced into a new file)
+        missing = [{"address": a, "kind": k, "asset_id": None, "first_block": start}
+                   for a, k in {**self.core, **self.safes}.items() if a not in known]
         if missing:
             conn.execute(schema.contracts.insert(), missing)
         rows = conn.execute(select(c.address, c.kind, c.asset_id)).all()
