@@ -79,3 +79,9 @@ def test_a_mint_through_a_two_of_three_safe(cli, root):
     refused(cli("pause", "LHR-GH12B", "--unpause", "--account", "4", *net, ok=False), "compliance role")
     assert cli.json("asset", "show", "LHR-GH12B", *net)["paused"] is True
     refused(cli("propose", "transfer", "LHR-GH12B", INVESTOR, "1", *net, ok=False), "not a role's act")
+
+    cli("ledger", "sync", *net)
+    audit = cli.json("ledger", "audit", *net)
+    (execution,) = audit["executions"]
+    assert execution["proposal_id"] == 1 and execution["tx_hash"] == done["executed_tx"]
+    assert sorted(execution["signers"]) == sorted([OWNERS[0], OWNERS[2]])  # recovered from the Safe's own event

@@ -41,6 +41,7 @@ from .ledger import schema
 from .safe import SafeError, SafeInfrastructure, SafeTx
 from .session import Session
 from .signers import Signer
+from .reverts import revert_data_from
 from .transactions import Receipt
 
 OPEN, EXECUTED, FAILED, REPLACED = "open", "executed", "failed", "replaced"
@@ -335,21 +336,51 @@ class SafeRoute:
         else:
             tx = safes.multisend(self.infra, self.safe, raw, nonce=nonce)
         if nonce == chain_nonce:  # later proposals run after earlier ones: only the next one is checked against now
-            self.simulate(tx)
+            self.simulate(tx, described)
         return self.store.add(tx, title, described, self.session.signer.address)
 
     # --- checking -------------------------------------------------------------------------
 
-    def simulate(self, tx: SafeTx) -> bytes:
-        """Run ``tx``'s calls from the Safe, now, without signatures (``simulate`` of Safe's fallback handler: the
-        calls run in the Safe's context and are reverted). Raises the decoded revert if any call would fail."""
-        if tx.operation == safes.DELEGATECALL:
-            target, payload = tx.to, tx.data
-        else:  # a plain call runs as a one-call MultiSend (simulate delegatecalls its target)
-            batch = safes.multisend(self.infra, self.safe, [(tx.to, tx.data)], nonce=tx.nonce)
-            target, payload = batch.to, batch.data
-        fn = self.handler.functions.simulate(target, payload)
-        return self.session.tx.call(fn)
+    def simulate(self, tx: SafeTx, calls: Sequence[Call]) -> None:
+        """Run ``tx``'s calls from the Safe, now, without signatures; raise the decoded revert of the call that would
+        fail. One call runs as a call from the Safe. A batch runs through ``simulate`` of Safe's fallback handler
+        (the MultiSend in the Safe's context, then reverted); as MultiSend drops a failing call's revert data, the
+        failing call is then found by running ever longer prefixes of the batch, and run alone for its reason."""
+        if tx.operation != safes.DELEGATECALL:
+            self._call_from_safe(tx.to, tx.data)
+            return
+        try:
+            self._simulate_batch(tx.data)
+            return
+        except ContractRevert:
+            pass
+        for k in range(1, len(calls) + 1):
+            prefix = safes.multisend(self.infra, self.safe, [(c.to, c.data) for c in calls[:k]], nonce=tx.nonce)
+            try:
+                self._simulate_batch(prefix.data)
+            except ContractRevert:
+                failing = calls[k - 1]
+                self._call_from_safe(failing.to, failing.data)  # its own reason, when it fails on its own too
+                raise ProposalError(f"call {k} of {len(calls)} ({failing.text}) would fail after the calls before it "
+                                    "(Safe's MultiSend gives no reason)") from None
+        raise ProposalError("the batch would fail as a whole, though each prefix of it runs (Safe's MultiSend gives no "
+                            "reason)")
+
+    def _simulate_batch(self, multisend_data: bytes) -> None:
+        self.session.tx.call(self.handler.functions.simulate(self.infra.multisend.address, multisend_data))
+
+    def _call_from_safe(self, to: str, data: bytes) -> None:
+        """``eth_call`` of one call as the Safe. A node that wants the sender to afford the call's gas (eth-tester;
+        a Safe holds no ether) runs it inside the Safe instead, as a one-call MultiSend, which keeps no reason."""
+        try:
+            self.session.chain.w3.eth.call({"from": self.address, "to": to, "data": data})
+        except Exception as exc:
+            raw = revert_data_from(exc)
+            if raw is not None:
+                raise self.session.tx.decoder.decode(raw) from None
+            if "afford" not in str(exc):
+                raise
+            self._simulate_batch(safes.multisend(self.infra, self.safe, [(to, data)], nonce=0).data)
 
     def precheck(self, proposal: Proposal) -> tuple[bool, str]:
         """Would the proposal's calls succeed now? (True, "ok") or (False, the decoded reason)."""
@@ -357,8 +388,8 @@ class SafeRoute:
         if proposal.tx.nonce < chain_nonce:
             return False, f"nonce {proposal.tx.nonce} is used (the Safe is at {chain_nonce})"
         try:
-            self.simulate(proposal.tx)
-        except ContractRevert as exc:
+            self.simulate(proposal.tx, proposal.calls)
+        except (ContractRevert, ProposalError) as exc:
             return False, str(exc)
         if proposal.tx.nonce > chain_nonce:
             return True, f"ok now; runs after the Safe's nonce {chain_nonce}..{proposal.tx.nonce - 1}"
@@ -429,7 +460,7 @@ class SafeRoute:
         except ContractRevert as exc:
             if "GS013" not in str(exc):
                 raise
-            self.simulate(p.tx)  # the Safe only says "GS013" (a call failed): name the call's own error
+            self.simulate(p.tx, p.calls)  # the Safe only says "GS013" (a call failed): name the call's own error
             raise
         ok = self.safe.events.ExecutionSuccess().process_receipt(receipt.raw, errors=DISCARD)
         status = EXECUTED if ok else FAILED
