@@ -6,12 +6,14 @@ Run it with `make demo` (or `.venv/bin/python scripts/demo.py`). It:
 2. registers a Lahore apartment (10,000 shares) and gold in a Karachi vault (two custody lots), and shows that the
    same parcel cannot be registered again under another spelling (neither through the service nor on chain);
 3. onboards investors from several countries from a CSV, one of them with two wallets;
-4. mints shares and gold from an allocations CSV, and shows that re-running the allocations in another order, or
-   one allocation on its own, mints nothing;
-5. makes transfers, some rejected for a clear, printed reason (a limit per investor counts both its wallets);
-6. pays a rent distribution pro rata to the cap table at a record block; holders claim;
-7. redeems some gold (one request fulfilled from a lot, one rejected);
-8. syncs the ledger and prints the cap tables by investor, with names, and the reconciliation result.
+4. moves the registrar role to a 2-of-3 Safe multisig of three registry officers (dev accounts): from then on a
+   registrar act is proposed, approved by two officers and executed; the registrar's own key is refused;
+5. mints shares and gold from an allocations CSV through the Safe (one proposal, its approvals, its execution), and
+   shows that re-running the allocations in another order, or one allocation on its own, mints nothing;
+6. makes transfers, some rejected for a clear, printed reason (a limit per investor counts both its wallets);
+7. pays a rent distribution (funded by the Safe, proposed and approved) pro rata to the cap table; holders claim;
+8. redeems some gold (one request fulfilled from a lot, one rejected);
+9. syncs the ledger and prints the cap tables by investor, with names, the Safe's audit and the reconciliation.
 
 The example specs and CSVs are in scripts/examples/.
 """
@@ -25,15 +27,19 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
+from web3.logs import DISCARD
 
 from rwaledger.errors import ContractRevert
 from rwaledger.ledger import Ledger
 from rwaledger.models import AssetSpec, InvestorSpec, MintRequest, load_csv, load_spec, parse
-from rwaledger.registrar import AssetExists, Registrar, TransferRejected
+from rwaledger.proposals import ProposalError, ProposalStore, SafeRoute
+from rwaledger.registrar import AssetExists, Registrar, RegistrarError, TransferRejected
+from rwaledger.roles import deploy_with_roles, parse_holder
 from rwaledger.session import open_session
 from rwaledger.signers import Signer
 from rwaledger.stack import deploy_stack
 
+ZERO = "0x0000000000000000000000000000000000000000"
 EXAMPLES = Path(__file__).resolve().parent / "examples"
 console = Console()
 
@@ -93,18 +99,58 @@ def main(ledger_path: Path | None = None) -> int:
         ayesha, bilal, fatima, fund, omar, blocked, bilal2 = (i.wallet for i in investors)
         console.print(f"  {labels[bilal]} has two wallets: {bilal} and {bilal2}")
 
-        step("4. mint from allocations")
+        step("4. four eyes: the registrar role moves to a 2-of-3 Safe")
+        officers = [Signer(s.chain.dev_accounts[i], name) for i, name in ((0, "officer Hina"), (8, "officer Kamran"),
+                                                                           (9, "officer Sana"))]
+        spec = ",".join(o.address for o in officers) + ":2"
+        _, held = deploy_with_roles(s, {"registrar": parse_holder("registrar", spec, "demo")})
+        route = SafeRoute(s, stack, held["registrar"], ProposalStore(ledger.engine))
+        board = Registrar(stack, ledger=ledger, via=route)  # registrar acts become proposals to the Safe
+        console.print(f"  registrar: Safe {route.address} (2 of 3: {', '.join(o.source for o in officers)}); the "
+                      "deployer's key keeps compliance and custody")
+        try:  # the key's registrar, which held the role a moment ago, tries anyway: the chain refuses it
+            reg.mint(MintRequest(asset="LHR-GH12B", to=ayesha, amount="1 shares", reference="by-one-key"))
+        except (RegistrarError, ContractRevert) as exc:
+            console.print(f"  [red]refused[/] one key minting alone: {exc}")
+
+        def approve_and_execute(outcome, show: bool) -> object:
+            """Two officers approve the proposal (the first one alone cannot execute it), then it runs."""
+            pid = outcome.data["proposal"]
+            if show:
+                p = route.store.get(pid)
+                console.print(f"  proposal #{pid} (Safe nonce {p.tx.nonce}, hash {p.safe_tx_hash[:18]}...):")
+                for c in p.calls:
+                    console.print(f"    {c.text}", highlight=False)
+                console.print(f"    pre-check: {route.precheck(p)[1]}")
+            route.approve(pid, officers[0])
+            if show:
+                console.print(f"  approved by {officers[0].source} (1 of 2)")
+                try:
+                    route.execute(pid)
+                except ProposalError as exc:
+                    console.print(f"  [red]not executed[/]: {exc}")
+            route.approve(pid, officers[2])
+            p, receipt = route.execute(pid)
+            console.print(f"  approved by {officers[2].source} (2 of 2); executed in block {receipt.block_number} "
+                          f"(gas {receipt.gas_used:,})" if show else f"  proposal #{pid} approved by "
+                          f"{officers[0].source} and {officers[2].source}, executed (gas {receipt.gas_used:,})")
+            return receipt
+
+        step("5. mint from allocations, through the Safe")
         allocations = load_csv(EXAMPLES / "allocations.csv", MintRequest)
-        console.print(f"  {reg.mint_many(allocations).detail}")
-        console.print(f"  the same allocations in reverse order: {reg.mint_many(list(reversed(allocations))).detail}")
+        receipt = approve_and_execute(board.mint_many(allocations), show=True)
+        issued = board.token("LHR-GH12B").events.Transfer().process_receipt(receipt.raw, errors=DISCARD)
+        console.print(f"  {sum(1 for e in issued if e['args']['from'] == ZERO)} allocations minted")
+        console.print(f"  the same allocations in reverse order: {board.mint_many(list(reversed(allocations))).detail}")
         first = allocations[0]
         again = MintRequest(asset=first.asset, to=first.to, amount=first.amount, reference=first.reference)
-        console.print(f"  {first.reference} on its own: {reg.mint(again).detail}")
+        console.print(f"  {first.reference} on its own: {board.mint(again).detail}")
         one_more = MintRequest(asset="LHR-GH12B", to=omar, amount="500 shares", reference="sale-deed-2026-0105")
-        console.print(f"  {reg.mint(one_more).detail}; again: {reg.mint(one_more).detail}")
+        approve_and_execute(board.mint(one_more), show=False)
+        console.print(f"  {one_more.reference} again: {board.mint(one_more).detail}")
         minted_block = s.chain.w3.eth.block_number
 
-        step("5. transfers")
+        step("6. transfers")
         lhr = reg.token("LHR-GH12B")
         receipt = reg.transfer("LHR-GH12B", signer[ayesha], fatima, "250 shares")
         console.print(f"  {labels[ayesha]} -> {labels[fatima]}: 250 shares (gas {receipt.gas_used:,})")
@@ -122,21 +168,24 @@ def main(ledger_path: Path | None = None) -> int:
                 console.print(f"  [red]rejected[/] before sending: {exc}")
         assert s.chain.w3.eth.block_number == block_before, "a rejected transfer must send nothing"
 
-        step("6. rent distribution")
+        step("7. rent distribution, funded by the Safe")
         pkr = s.deployer.deploy("TestStablecoin")
-        s.tx.transact(pkr.functions.mint(s.signer.address, 10**12))
+        s.tx.transact(pkr.functions.mint(route.address, 10**12))  # the rent collected into the registrar's Safe
         record_block = s.chain.w3.eth.block_number
         rent = 425_000 * 10**6  # one month's rent, 6-decimal test stablecoin
         expiry = dt.datetime.fromtimestamp(s.chain.timestamp(), dt.timezone.utc) + dt.timedelta(days=90)
-        outcome = reg.distribute("LHR-GH12B", pkr.address, rent, expiry, record_block)
-        dist_id = outcome.data["distribution_id"]
-        console.print(f"  {outcome.detail} (record block {record_block})")
+        proposed = board.distribute("LHR-GH12B", pkr.address, rent, expiry, record_block)
+        receipt = approve_and_execute(proposed, show=False)
+        (created,) = stack.distributions.events.DistributionCreated().process_receipt(receipt.raw, errors=DISCARD)
+        dist_id = created["args"]["distributionId"]
+        console.print(f"  distribution #{dist_id}: {rent / 10**6:,.2f} to {proposed.data['holders']} holders, root "
+                      f"{proposed.data['root'][:18]}... (record block {record_block})")
         for wallet in (ayesha, fatima, fund):
-            claimed = reg.claim(dist_id, wallet, signer[wallet])
+            claimed = board.claim(dist_id, wallet, signer[wallet])
             balance = pkr.functions.balanceOf(wallet).call()
             console.print(f"  {labels[wallet]} claimed {claimed.data['amount'] / 10**6:,.2f} (balance {balance / 10**6:,.2f})")
 
-        step("7. redeem gold")
+        step("8. redeem gold")
         rid = reg.request_redemption("KHI-GOLD", signer[omar], "250 g", "deliver to Omar, Riyadh")
         console.print(f"  {labels[omar]} asked to redeem 250 g (request #{rid}); units locked")
         console.print(f"  {reg.fulfil_redemption('KHI-GOLD', rid, 'KHI-LOT-2026-001').detail}")
@@ -146,13 +195,19 @@ def main(ledger_path: Path | None = None) -> int:
         console.print(f"  gold supply {gold_info.amount(gold_info.total_supply)} <= attested reserve "
                       f"{gold_info.amount(gold_info.max_supply)}")
 
-        step("8. ledger")
-        return _ledger_step(stack, ledger, path, minted_block)
+        step("9. ledger")
+        return _ledger_step(stack, ledger, path, minted_block, {o.address: o.source for o in officers})
 
 
-def _ledger_step(stack, ledger: Ledger, path: Path, minted_block: int) -> int:
+def _ledger_step(stack, ledger: Ledger, path: Path, minted_block: int, officers: dict[str, str]) -> int:
     result = ledger.sync(stack)
     console.print(f"  synced {result.events:,} events up to block {result.to_block} into {path}")
+    executions, _ = ledger.safe_audit()
+    console.print("  the Safe's audit (signers recovered from its own events):")
+    for x in executions:
+        signers = " and ".join(officers.get(a, a) for a in x.signers)
+        console.print(f"    block {x.block_number}: proposal #{x.proposal_id} ({x.title}), signed by {signers}: "
+                      f"{'executed' if x.success else 'FAILED'}")
     console.print(investor_table(f"LHR-GH12B right after minting (block {minted_block})",
                                  ledger.investor_cap_table("LHR-GH12B", block=minted_block, labels=True)))
     console.print(investor_table("LHR-GH12B now, by investor", ledger.investor_cap_table("LHR-GH12B", labels=True)))

@@ -12,6 +12,7 @@ import json
 
 import pytest
 from eth_utils import keccak, to_checksum_address
+from web3.logs import DISCARD
 from sqlalchemy import update
 
 from rwaledger import safe as safes
@@ -277,3 +278,29 @@ def test_the_audit_reads_each_execution_and_its_signers_from_the_safes_events(en
     assert theirs.nonce == mine.nonce + 1
     setup = [c for c in changes if c.event == "SafeSetup" and c.safe == vault.address]
     assert len(setup) == 1 and sorted(setup[0].args["owners"]) == sorted(o.address for o in owners)
+
+
+def test_a_distribution_funded_by_the_safe_is_claimed_with_proofs_found_by_their_root(env, tmp_path):
+    import datetime as dt
+
+    session, stack, _, vault, owners, _, investors, route, registrar, _ = env
+    pid = _mint(registrar, investors[0], "300", "dist-1").data["proposal"]
+    for o in owners[:2]:
+        route.approve(pid, o)
+    route.execute(pid)
+    pkr = session.deployer.deploy("TestStablecoin")
+    session.tx.transact(pkr.functions.mint(vault.address, 10**9))  # the Safe pays the rent out
+    board = Registrar(stack, via=route, distributions_dir=tmp_path)
+    expiry = dt.datetime.fromtimestamp(session.chain.timestamp(), dt.timezone.utc) + dt.timedelta(days=30)
+    proposed = board.distribute("LHR-GH12B", pkr.address, 600_000, expiry)
+    p = route.store.get(proposed.data["proposal"])
+    assert p.tx.operation == safes.DELEGATECALL and [c.text.split("(")[0] for c in p.calls] == ["approve", "createDistribution"]
+    assert (tmp_path / f"root-{proposed.data['root'][2:]}.json").exists()
+    for o in owners[1:]:
+        route.approve(p.id, o)
+    _, receipt = route.execute(p.id)
+    (created,) = stack.distributions.events.DistributionCreated().process_receipt(receipt.raw, errors=DISCARD)
+    dist_id = created["args"]["distributionId"]
+    fresh = Registrar(stack, distributions_dir=tmp_path)  # another process: finds the proofs by the on-chain root
+    claimed = fresh.claim(dist_id, investors[0])
+    assert claimed.status == "done" and pkr.functions.balanceOf(investors[0]).call() == claimed.data["amount"] > 0

@@ -193,6 +193,13 @@ class Describer:
             ("the asset registry", s.registry), ("the identity registry", s.identity), ("the token factory", s.factory),
             ("the distribution manager", s.distributions), ("the role authority", s.access))}
 
+    def _is_stack_token(self, address: str) -> bool:
+        try:
+            asset_id = self.stack.w3.eth.contract(address=address, abi=self.stack.property_impl.abi).functions.assetId().call()
+            return bool(asset_id) and self.stack.registry.functions.tokenOf(asset_id).call() == address
+        except Exception:
+            return False
+
     def _asset(self, token: str) -> tuple[str, Callable[[int], str]]:
         try:
             contract = self.stack.token(token)
@@ -213,6 +220,15 @@ class Describer:
     def describe(self, to: str, data: bytes) -> str:
         to = to_checksum_address(to)
         label, contract = self.named.get(to, (None, None))
+        if contract is None and not self._is_stack_token(to):  # e.g. the payment token of a distribution
+            erc20 = self.stack.w3.eth.contract(address=to, abi=self.stack.session.build["IERC20"].abi)
+            try:
+                fn, args = erc20.decode_function_input(bytes(data))
+            except Exception:
+                return f"call {short(to)} with {len(data)} bytes of data that no ABI of the stack explains"
+            names = {c.address: label for c, label in ((self.stack.distributions, "the distribution manager"),)}
+            shown = {k: names.get(v, short(v)) if isinstance(v, str) else v for k, v in args.items()}
+            return f"{fn.fn_name}({', '.join(f'{k}={v:,}' if isinstance(v, int) else f'{k}={v}' for k, v in shown.items())}) on ERC-20 {short(to)}"
         if contract is None:
             contract = self.stack.token(to)
         try:

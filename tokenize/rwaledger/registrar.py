@@ -254,6 +254,7 @@ class Registrar:
         store_dir = self.session.deployer.store.dir
         self.distributions_dir = distributions_dir or (store_dir / "distributions" if store_dir else None)
         self._plans: dict[int, DistributionPlan] = {}
+        self._plans_by_root: dict[bytes, DistributionPlan] = {}  # proposed, not created yet
         self._senders: dict[str, Transactor] = {}
         self._role_signers = {"compliance": compliance, "custodian": custodian, "guardian": guardian}
         self._role_cache: dict[tuple[str, str], bool] = {}
@@ -1274,8 +1275,16 @@ class Registrar:
         calls = [pay.functions.approve(dist.address, total)] if allowance < total else []
         calls.append(dist.functions.createDistribution(plan.token, pay.address, total, plan.root, plan.record_block,
                                                        _ts(expiry)))
-        if self._is_route(tx):  # the proofs are published once the distribution exists: run it again then
-            return self._send(tx, f"funding a distribution of {total} to {len(plan.entries)} holders", calls)  # type: ignore[return-value]
+        if self._is_route(tx):  # the id is known once it runs: the proofs are kept by their Merkle root until then
+            self._plans_by_root[plan.root] = plan
+            if self.distributions_dir is not None:
+                self.distributions_dir.mkdir(parents=True, exist_ok=True)
+                (self.distributions_dir / f"root-{plan.root.hex()}.json").write_text(
+                    json.dumps(plan.to_json(None, pay.address), indent=1))
+            proposed = self._send(tx, f"funding a distribution to {len(plan.entries)} holders", calls)
+            assert isinstance(proposed, Outcome)
+            proposed.data.update({"root": "0x" + plan.root.hex(), "holders": len(plan.entries)})
+            return proposed
         receipt = [tx.transact(c) for c in calls][-1]  # in turn: the creation is estimated after the approval
         (log,) = dist.events.DistributionCreated().process_receipt(receipt.raw, errors=DISCARD)
         dist_id = int(log["args"]["distributionId"])
@@ -1290,11 +1299,19 @@ class Registrar:
                        {"distribution_id": dist_id, "holders": len(plan.entries), "proofs_file": str(path) if path else None})
 
     def plan(self, distribution_id: int) -> DistributionPlan:
+        """The entitlements and proofs of a distribution: made here, or published in ``distributions/<id>.json``,
+        or (a distribution proposed to a Safe, whose id was not known yet) by its on-chain Merkle root."""
         if distribution_id in self._plans:
             return self._plans[distribution_id]
         path = self.distributions_dir / f"{distribution_id}.json" if self.distributions_dir else None
         if path is None or not path.exists():
-            raise RegistrarError(f"no proofs known for distribution #{distribution_id}")
+            root = bytes(self.stack.distributions.functions.distribution(distribution_id).call()[3])
+            if root in self._plans_by_root:
+                self._plans[distribution_id] = self._plans_by_root[root]
+                return self._plans[distribution_id]
+            path = self.distributions_dir / f"root-{root.hex()}.json" if self.distributions_dir else None
+            if path is None or not path.exists():
+                raise RegistrarError(f"no proofs known for distribution #{distribution_id}")
         data = json.loads(path.read_text())
         entries = [(c["index"], c["account"], int(c["amount"])) for c in data["claims"]]
         plan = DistributionPlan(data["assetId"], data["token"], data["recordBlock"], int(data["total"]), entries,
