@@ -7,6 +7,8 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 PYTEST_ARGS ?=
+# two workers (pytest-xdist), whole files each: module fixtures (a deployed stack, a node) stay in one process
+PYTEST_WORKERS ?= -n 2 --dist loadfile
 
 .PHONY: setup demo test bench gas bench-service artifacts clean
 
@@ -25,7 +27,7 @@ demo: setup
 	$(BIN)/python scripts/demo.py
 
 test: setup
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 # After editing contracts/: regenerate the compiled stack shipped in the package (tests/test_shipped.py checks it).
 artifacts: setup

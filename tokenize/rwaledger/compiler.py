@@ -410,6 +410,12 @@ def _literal(node: dict[str, Any]) -> Any:
     return None
 
 
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
+
+
 def extract_constants(output: dict[str, Any], sources_dir_prefix: str) -> dict[str, Any]:
     """Enums (``"Contract.Enum"`` or ``"Enum"`` at file level -> member names) and public, library or file-level constants
     (``"Contract.NAME"`` / ``"NAME"`` -> value; ``keccak256("...")`` as 0x-hex) of the project's own sources,
@@ -496,8 +502,8 @@ def compile_project(
     constants = extract_constants(output, prefix)
 
     cache_dir.mkdir(parents=True, exist_ok=True)
-    (cache_dir / f"{key}.input.json").write_text(input_text)
-    tmp = cached_file.with_suffix(".tmp")
+    _write_atomic(cache_dir / f"{key}.input.json", input_text)
+    tmp = cached_file.with_suffix(f".{os.getpid()}.tmp")  # one per process: two compiles may race to the same key
     tmp.write_text(
         json.dumps(
             {

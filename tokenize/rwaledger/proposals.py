@@ -296,7 +296,10 @@ def _args(args: Mapping[str, Any]) -> str:
 
 
 def load_safe_infrastructure(session: Session) -> SafeInfrastructure:
-    """Safe's contracts recorded for this network (``rwa deploy`` with a Safe records them)."""
+    """Safe's contracts on this network: on a local chain those recorded by ``rwa deploy`` with a Safe; elsewhere
+    the canonical deployments, their code hashes checked (:func:`rwaledger.safe.safe_infrastructure`)."""
+    if not session.chain.dev_accounts:
+        return safes.safe_infrastructure(session)
     d = session.deployer
     names = list(safes.INFRASTRUCTURE)
     try:
