@@ -84,3 +84,15 @@ def test_deploy_gives_a_role_to_a_safe():
     owners = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8,0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC,0x90F79bf6EB2c4f870365E785982E1f101E93b906"
     data = json.loads(rwa("--json", "deploy", "--network", "tester", "--registrar-safe", f"{owners}:2").stdout)
     assert "registrar Safe" in data["contracts"] and data["contracts"]["registrar Safe"].startswith("0x")
+
+
+def test_a_port_is_in_use_only_while_something_listens_on_it():
+    """Decided by binding, not by connecting (a connect to a free ephemeral port can reach itself)."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        assert not node.port_free(port)
+    assert node.port_free(port)

@@ -34,6 +34,7 @@ def cli(tmp_path_factory, root):
         return proc
 
     run.json = lambda *args: json.loads(run("--json", *args).stdout)
+    run.home = home
     run("node", "start", "--port", str(node.free_port()))
     yield run
     run("node", "stop")
@@ -85,3 +86,30 @@ def test_a_mint_through_a_two_of_three_safe(cli, root):
     (execution,) = audit["executions"]
     assert execution["proposal_id"] == 1 and execution["tx_hash"] == done["executed_tx"]
     assert sorted(execution["signers"]) == sorted([OWNERS[0], OWNERS[2]])  # recovered from the Safe's own event
+
+
+def test_rwa_serve_answers_from_the_followed_ledger(cli, root, tmp_path):
+    """`rwa serve` on the node of the test above: the API answers, the follower has synced the Safe's mint."""
+    import time
+    import urllib.request
+
+    port = node.free_port()
+    env = {**os.environ, "RWA_NODE_DIR": str(cli.home / "node"), "RWA_DEPLOYMENTS_DIR": str(cli.home / "deployments")}
+    proc = subprocess.Popen([sys.executable, "-m", "rwaledger.cli", "serve", "--network", "anvil", "--port", str(port),
+                             "--db", str(tmp_path / "served.sqlite"), "--poll", "0.2"], env=env, cwd=root,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        body, deadline = None, time.time() + 30
+        while time.time() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/assets/LHR-GH12B/cap-table", timeout=2) as r:
+                    body = json.loads(r.read())
+                    if body["holders"]:
+                        break
+            except OSError:
+                pass
+            time.sleep(0.2)
+        assert body and {row["wallet"]: row["amount"] for row in body["rows"]} == {INVESTOR: "2500"}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

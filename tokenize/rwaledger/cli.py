@@ -699,6 +699,34 @@ def execute_cmd(proposal_id: int, network: str = NetworkOpt, keystore: Optional[
         raise typer.Exit(1)
 
 
+# --- the service ---------------------------------------------------------------------
+
+
+@app.command("serve")
+def serve_cmd(network: str = NetworkOpt, db: Optional[str] = DbOpt,
+              host: str = typer.Option("127.0.0.1", "--host"), port: int = typer.Option(8000, "--port"),
+              poll: float = typer.Option(1.0, "--poll", help="Seconds between looks at the chain head.")) -> None:
+    """Serve the public registry API (OpenAPI at /docs) over the ledger, with the follower keeping the ledger
+    synced with the chain."""
+    import uvicorn
+
+    from .api import create_app
+    from .follower import Follower
+    from .stack import load_stack
+
+    if network == "tester":
+        raise RwaError(IN_PROCESS_HINT)
+    if poll <= 0:
+        raise RwaError("--poll must be positive")
+    ledger = _ledger(network, db)
+    follower = Follower(ledger, load_stack(_session(network)), poll=poll).start()
+    err.print(f"serving http://{host}:{port} (API docs at /docs), following {network}", highlight=False)
+    try:
+        uvicorn.run(create_app(ledger, follower), host=host, port=port, log_level="warning")
+    finally:
+        follower.stop()
+
+
 # --- ledger commands -------------------------------------------------------------------
 
 ledger_app = typer.Typer(help="The off-chain ledger: sync, cap tables, history, reconciliation, export.", no_args_is_help=True)
@@ -851,6 +879,35 @@ def ledger_audit(safe: Optional[str] = typer.Option(None, "--safe", help="Only t
     for c in changes:
         t.add_row(str(c.block_number), c.safe, "", "", f"{c.event} {json.dumps(c.args)}", "", "")
     emit({"executions": [x.to_dict() for x in executions], "changes": [c.to_dict() for c in changes]}, t)
+
+
+@ledger_app.command("follow")
+def ledger_follow(network: str = NetworkOpt, db: Optional[str] = DbOpt,
+                  poll: float = typer.Option(1.0, "--poll", help="Seconds between looks at the chain head."),
+                  confirmations: int = typer.Option(0, "--confirmations", help="Stay this many blocks behind the head.")) -> None:
+    """Keep the ledger synced with the chain until stopped (Ctrl-C): new heads every --poll seconds, replaced
+    branches rolled back, a node outage retried with backoff."""
+    from .follower import Follower
+    from .stack import load_stack
+
+    if network == "tester":
+        raise RwaError(IN_PROCESS_HINT)
+    if poll <= 0:
+        raise RwaError("--poll must be positive")
+
+    def report(result) -> None:
+        if result.events or result.rollbacks:
+            err.print(f"block {result.to_block}: {result.events} events"
+                      + (f", rolled back {'; '.join(map(str, result.rollbacks))}" if result.rollbacks else ""),
+                      highlight=False)
+
+    follower = Follower(_ledger(network, db), load_stack(_session(network)), poll=poll, confirmations=confirmations,
+                        on_sync=report)
+    err.print(f"following {network} (Ctrl-C stops)")
+    try:
+        follower.run()
+    except KeyboardInterrupt:
+        err.print(f"stopped at block {follower.status().synced_block}")
 
 
 @ledger_app.command("export")

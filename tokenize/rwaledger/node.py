@@ -51,6 +51,19 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def port_free(port: int) -> bool:
+    """Whether a server could listen on 127.0.0.1:``port`` now. Decided by binding (as anvil will, with
+    SO_REUSEADDR: a closed connection in TIME_WAIT does not count), never by connecting: on Linux a connect to a
+    free port of the ephemeral range can succeed by connecting to itself (TCP self-connect)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
 def rpc_answers(url: str, timeout: float = 1.0) -> bool:
     body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}).encode()
     req = urllib.request.Request(url, body, {"Content-Type": "application/json"})
@@ -198,11 +211,8 @@ def start_background(node_dir: Path = NODE_DIR, port: int = 8545, state_file: Pa
         return {**running, "already_running": True}
     node_dir.mkdir(parents=True, exist_ok=True)
     state = Path(state_file or node_dir / "state.json")
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-            raise NodeError(f"port {port} is already in use; pick another with --port")
-    except OSError:
-        pass
+    if not port_free(port):
+        raise NodeError(f"port {port} is already in use; pick another with --port")
     node = AnvilNode(port=port, state_file=state, log_file=node_dir / "anvil.log").start(detach=True)
     info = {"pid": node.pid, "port": node.port, "url": node.url, "state_file": str(state)}
     _pidfile(node_dir).write_text(json.dumps(info))
@@ -217,4 +227,7 @@ def stop_background(node_dir: Path = NODE_DIR) -> dict | None:
         return None
     _terminate(int(info["pid"]))
     _pidfile(node_dir).unlink(missing_ok=True)
+    deadline = time.monotonic() + 5.0  # the port is free again when this returns (a restart may reuse it at once)
+    while not port_free(int(info["port"])) and time.monotonic() < deadline:
+        time.sleep(0.05)
     return info

@@ -1,0 +1,190 @@
+"""The public HTTP API (FastAPI TestClient) over a ledger synced from the in-process chain: assets found by symbol,
+legal reference in any spelling, and name; document history and verification by hash (current and superseded);
+cap tables paginated with exact percents and decimal-string amounts; totals by country; wallets; problem+json
+errors naming the field; no investor name or label in any public response. The follower keeps the ledger synced on
+anvil, through a reorg and a node outage."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from rwaledger.api import create_app
+from rwaledger.follower import Follower
+from rwaledger.ledger import Ledger
+from rwaledger.models import AssetSpec, DocumentSpec, InvestorSpec, MintRequest, load_csv, load_spec, parse
+from rwaledger.registrar import Registrar
+from rwaledger.session import open_session
+from rwaledger.signers import Signer
+from rwaledger.stack import deploy_stack
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "scripts" / "examples"
+
+
+@pytest.fixture(scope="module")
+def world(chain, rwa_build, tmp_path_factory):
+    """The example apartment and gold, the example investors (with their names, in the ledger only), the example
+    allocations minted, a second title-deed version, one transfer; a ledger synced to the end."""
+    snapshot = chain.snapshot()
+    session = open_session(chain=chain, build=rwa_build, record=False)
+    stack = deploy_stack(session)
+    home = tmp_path_factory.mktemp("api")
+    ledger = Ledger.open(str(home / "ledger.sqlite"))
+    reg = Registrar(stack, ledger=ledger)
+    for spec in ("lahore-apartment.toml", "karachi-gold.toml"):
+        reg.register_asset(load_spec(EXAMPLES / spec, AssetSpec))
+    investors = load_csv(EXAMPLES / "investors.csv", InvestorSpec)
+    reg.add_investors(investors)
+    reg.mint_many(load_csv(EXAMPLES / "allocations.csv", MintRequest))
+    deed = home / "title-deed-v2.txt"
+    deed.write_text("Fard of the Gulberg apartment, corrected 2026-06-01\n")
+    reg.add_document("LHR-GH12B", parse(DocumentSpec, {"name": "title-deed", "file": str(deed), "uri": "ipfs://deed-v2",
+                                                       "effective_date": "2026-06-01"}, "doc"))
+    keys = {a.address: a for a in chain.dev_accounts}
+    ayesha, fatima = investors[0].wallet, investors[2].wallet
+    reg.transfer("LHR-GH12B", Signer(keys[ayesha], "ayesha"), fatima, "250 shares")
+    ledger.sync(stack)
+    labels = [i.label for i in investors if i.label]
+    yield session, stack, reg, ledger, TestClient(create_app(ledger)), labels, deed, investors
+    ledger.close()
+    chain.revert(snapshot)
+
+
+def test_assets_are_found_by_symbol_legal_reference_and_name(world):
+    api = world[4]
+    every = api.get("/api/assets").json()
+    assert [a["symbol"] for a in every] == ["LHR-GH12B", "KHI-GOLD"]
+    lhr = every[0]
+    assert lhr["kind"] == "property" and lhr["cap"] == "10000" and lhr["valuation"]["currency"] == "PKR"
+    written = lhr["display_reference"] or lhr["legal_reference"]  # empty: written as the canonical form
+    assert api.get("/api/assets", params={"q": "lhr-gh12b"}).json()[0]["asset_id"] == 1
+    sloppy = written.lower().replace("/", " / ")  # the land record written by hand: case and spacing differ
+    assert [a["symbol"] for a in api.get("/api/assets", params={"q": sloppy}).json()] == ["LHR-GH12B"]
+    assert [a["symbol"] for a in api.get("/api/assets", params={"q": "vault"}).json()] == ["KHI-GOLD"]
+    assert [a["symbol"] for a in api.get("/api/assets", params={"kind": "commodity"}).json()] == ["KHI-GOLD"]
+    assert api.get("/api/assets", params={"q": "nothing like it"}).json() == []
+    assert api.get("/api/assets/KHI-GOLD").json()["unit"] == "gram"
+    assert api.get(f"/api/assets/{lhr['token']}").json()["symbol"] == "LHR-GH12B"
+
+
+def test_document_history_and_verification_by_hash(world):
+    _, _, _, _, api, _, deed, _ = world
+    docs = api.get("/api/assets/LHR-GH12B/documents").json()
+    deeds = [d for d in docs if d["name"] == "title-deed"]
+    assert [d["version"] for d in deeds] == [1, 2]
+    first, second = deeds
+    assert second["supersedes"] == first["document_id"] and first["superseded_by"] == second["document_id"]
+    assert (first["current"], second["current"]) == (False, True)
+    digest = hashlib.sha256(deed.read_bytes()).hexdigest()
+    found = api.get("/api/documents/verify", params={"sha256": digest}).json()
+    assert found["registered"] and found["matches"][0]["version"] == 2 and found["matches"][0]["current"]
+    old = api.get("/api/documents/verify", params={"sha256": first["sha256"]}).json()
+    assert old["registered"] and old["matches"][0]["superseded_by"] == second["document_id"]
+    unknown = api.get("/api/documents/verify", params={"sha256": "ab" * 32}).json()
+    assert unknown == {"sha256": "0x" + "ab" * 32, "registered": False, "matches": []}
+    bad = api.get("/api/documents/verify", params={"sha256": "not-a-hash"})
+    assert bad.status_code == 422 and bad.headers["content-type"] == "application/problem+json"
+    assert bad.json()["field"] == "query.sha256"
+
+
+def test_cap_tables_are_paginated_exact_and_typed(world):
+    _, _, _, ledger, api, _, _, investors = world
+    page = api.get("/api/assets/LHR-GH12B/cap-table", params={"per_page": 2}).json()
+    assert page["holders"] == 5 and page["total_supply"] == "9500" and len(page["rows"]) == 2
+    everyone = api.get("/api/assets/LHR-GH12B/cap-table").json()["rows"]
+    assert [r["amount"] for r in everyone] == sorted((r["amount"] for r in everyone), key=int, reverse=True)
+    assert all(isinstance(r["amount"], str) and len(r["percent"].split(".")[1]) == 2 for r in everyone)
+    assert page["rows"] == everyone[:2]
+    second = api.get("/api/assets/LHR-GH12B/cap-table", params={"per_page": 2, "page": 2}).json()["rows"]
+    assert second == everyone[2:4]
+    by_wallet = api.get("/api/assets/LHR-GH12B/cap-table", params={"sort": "wallet"}).json()["rows"]
+    assert [r["wallet"].lower() for r in by_wallet] == sorted(r["wallet"].lower() for r in everyone)
+    minted_block = ledger.events(event="DocumentAdded")[-1].block_number - 1  # before the transfer and new deed
+    earlier = api.get("/api/assets/LHR-GH12B/cap-table", params={"block": minted_block}).json()
+    assert {r["wallet"]: r["amount"] for r in earlier["rows"]}[investors[0].wallet] == "2500"
+    countries = api.get("/api/assets/LHR-GH12B/countries").json()
+    assert {c["country"]: c["percent"] for c in countries}["PK"] == "60.53"  # 5,750 of 9,500 (2,250 + 3,000 + 500)
+
+
+def test_wallets_history_and_status(world):
+    _, _, _, ledger, api, _, _, investors = world
+    bilal = investors[1].wallet
+    w = api.get(f"/api/wallets/{bilal}").json()
+    assert {h["symbol"]: h["amount"] for h in w["holdings"]} == {"LHR-GH12B": "3000", "KHI-GOLD": "1500000"}
+    assert any(e["event"] == "Transfer" for e in w["history"])
+    history = api.get("/api/assets/LHR-GH12B/history", params={"limit": 3}).json()
+    assert len(history) == 3 and history[-1]["block_number"] >= history[0]["block_number"]
+    status = api.get("/api/status").json()
+    assert status["synced_block"] == ledger.checkpoint().block and status["follower_running"] is False
+    assert api.get("/health").json()["status"] == "ok"
+
+
+def test_errors_are_problem_details_naming_the_field(world):
+    api = world[4]
+    missing = api.get("/api/assets/NOPE")
+    assert missing.status_code == 404 and missing.headers["content-type"] == "application/problem+json"
+    assert missing.json()["title"] == "Unknown asset" and "NOPE" in missing.json()["detail"]
+    bad = api.get("/api/assets/LHR-GH12B/cap-table", params={"page": 0})
+    assert bad.status_code == 422 and bad.json()["field"] == "query.page"
+    assert api.get("/api/assets", params={"kind": "boat"}).json()["field"] == "query.kind"
+    assert api.get("/api/wallets/0x123").json()["field"] == "path.wallet"
+    assert "/api/assets/{asset}/cap-table" in api.get("/openapi.json").json()["paths"]
+
+
+def test_no_public_response_names_an_investor(world):
+    """Investor names are personal data: the ledger keeps them (registrar side), the public API never shows them."""
+    _, _, _, ledger, api, labels, _, investors = world
+    assert ledger.investor_labels()  # the names are there, in the ledger
+    bodies = [api.get(p).text for p in (
+        "/api/assets", "/api/assets/LHR-GH12B", "/api/assets/LHR-GH12B/cap-table", "/api/assets/LHR-GH12B/countries",
+        "/api/assets/LHR-GH12B/history", "/api/assets/LHR-GH12B/documents", "/api/assets/KHI-GOLD/cap-table",
+        f"/api/wallets/{investors[1].wallet}", "/api/status")]
+    for label in labels:
+        for name_part in {label, label.split(" (")[0]}:
+            assert not any(name_part in b for b in bodies), name_part
+
+
+@pytest.mark.chains("anvil")
+def test_the_follower_keeps_the_api_fresh_through_a_reorg(chain, rwa_build, tmp_path):
+    snapshot = chain.snapshot()
+    try:
+        session = open_session(chain=chain, build=rwa_build, record=False)
+        stack = deploy_stack(session)
+        reg = Registrar(stack)
+        reg.register_asset(load_spec(EXAMPLES / "lahore-apartment.toml", AssetSpec))
+        investors = load_csv(EXAMPLES / "investors.csv", InvestorSpec)
+        reg.add_investors(investors)
+        ledger = Ledger.open(str(tmp_path / "followed.sqlite"))
+        follower = Follower(ledger, stack, poll=0.1).start()
+        api = TestClient(create_app(ledger, follower))
+        ayesha = investors[0].wallet
+
+        def shows(expected, timeout=10.0):
+            """Wait until the API's cap table is ``expected``; the seconds it took."""
+            started, seen = time.time(), None
+            while time.time() < started + timeout:
+                r = api.get("/api/assets/LHR-GH12B/cap-table")
+                seen = {x["wallet"]: x["amount"] for x in r.json()["rows"]} if r.status_code == 200 else r.json()
+                if seen == expected:
+                    return time.time() - started
+                time.sleep(0.02)
+            raise AssertionError(f"the API shows {seen}, not {expected}: {api.get('/api/status').json()}")
+
+        mark = chain.snapshot()
+        reg.mint(MintRequest(asset="LHR-GH12B", to=ayesha, amount="100", reference="follow-1"))
+        seen_within = shows({ayesha: "100"})
+        chain.revert(mark)  # the branch with that mint is gone; another one replaces it
+        other = investors[2].wallet
+        reg.mint(MintRequest(asset="LHR-GH12B", to=other, amount="40", reference="follow-2"))
+        chain.mine(3)
+        shows({other: "40"})
+        assert follower.status().rollbacks >= 1 and follower.status().last_error is None
+        assert seen_within < 2.0
+        follower.stop()
+        assert not follower.status().running
+    finally:
+        chain.revert(snapshot)

@@ -1,0 +1,205 @@
+"""The public, read-only HTTP API over a ledger database (FastAPI): assets and their document history, document
+verification by SHA-256, cap tables, totals by country, wallets, ledger status.
+
+A thin adapter: every answer comes from :class:`rwaledger.ledger.Ledger` queries (and the follower's status); no
+business rule lives here. Errors are RFC 9457 problem details; amounts are decimal strings; no response carries an
+investor's name or label.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Any, Literal
+
+from fastapi import FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from .. import canonical
+from ..errors import RwaError
+from ..ledger import Ledger, NotSynced, UnknownAsset
+from ..ledger.queries import AssetRecord
+from . import models as m
+
+PROBLEM = "application/problem+json"
+HASH = re.compile(r"^(0x)?[0-9a-fA-F]{64}$")
+
+
+def _problem(status: int, kind: str, title: str, detail: str, field: str | None = None) -> JSONResponse:
+    body = m.Problem(type=f"https://rwaledger.dev/problems/{kind}", title=title, status=status, detail=detail,
+                     field=field)
+    return JSONResponse(body.model_dump(exclude_none=True), status_code=status, media_type=PROBLEM)
+
+
+def _percent(value: Decimal) -> str:
+    return f"{value:.2f}"
+
+
+def _asset(r: AssetRecord) -> m.Asset:
+    return m.Asset(
+        asset_id=r.asset_id, kind=r.kind, symbol=r.symbol, name=r.name, token=r.token, decimals=r.decimals, unit=r.unit,
+        cap=None if r.cap is None else str(r.cap), jurisdiction=r.jurisdiction, legal_reference=r.legal_reference,
+        display_reference=r.display_reference, metadata_uri=r.metadata_uri, status=r.status,
+        valuation=m.Valuation(amount_minor=None if r.valuation_amount is None else str(r.valuation_amount),
+                              currency=r.valuation_currency, date=r.valuation_date),
+        registered_block=r.registered_block, updated_block=r.updated_block)
+
+
+def _documents(ledger: Ledger, asset_id: int | None = None) -> list[m.Document]:
+    """Every document version registered, from the registry's DocumentAdded events (chain order)."""
+    events = ledger.events(event="DocumentAdded", kind="registry")
+    docs: list[m.Document] = []
+    versions: dict[tuple[int, str], int] = {}
+    for e in events:
+        a = e.args
+        aid = int(a["assetId"])
+        versions[(aid, a["name"])] = versions.get((aid, a["name"]), 0) + 1
+        supersedes = int(a["supersedes"]) or None
+        docs.append(m.Document(
+            document_id=int(a["documentId"]), asset_id=aid, name=a["name"], version=versions[(aid, a["name"])],
+            uri=a["uri"], sha256=a["sha256Hash"], effective_date=int(a["effectiveDate"]), supersedes=supersedes,
+            current=True, block_number=e.block_number, tx_hash=e.tx_hash))
+    by_id = {d.document_id: d for d in docs}
+    for d in docs:
+        if d.supersedes and d.supersedes in by_id:
+            old = by_id[d.supersedes]
+            old.superseded_by, old.current = d.document_id, False
+    return [d for d in docs if asset_id is None or d.asset_id == asset_id]
+
+
+def create_app(ledger: Ledger, follower: Any = None, *, title: str = "rwaledger registry") -> FastAPI:
+    """The API over ``ledger``; ``follower`` (a :class:`rwaledger.follower.Follower`) reports the head and lag."""
+    app = FastAPI(title=title, version="1", summary="Public registry of tokenized real-world assets: who owns what, "
+                  "when, and which title documents are genuine.")
+
+    @app.exception_handler(UnknownAsset)
+    async def _unknown(_: Request, exc: UnknownAsset) -> JSONResponse:
+        return _problem(404, "unknown-asset", "Unknown asset", str(exc))
+
+    @app.exception_handler(NotSynced)
+    async def _not_synced(_: Request, exc: NotSynced) -> JSONResponse:
+        return _problem(503, "not-synced", "The ledger is not synced yet", str(exc))
+
+    @app.exception_handler(RwaError)
+    async def _rwa(_: Request, exc: RwaError) -> JSONResponse:
+        return _problem(400, "bad-request", "Bad request", str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        return _problem(422, "validation", "Invalid request", f"{where}: {first.get('msg')}", where)
+
+    def status() -> m.LedgerStatus:
+        if follower is not None:
+            s = follower.status()
+            return m.LedgerStatus(synced_block=s.synced_block, head=s.head, lag=s.lag, follower_running=s.running,
+                                  last_sync_at=s.last_sync_at, last_error=s.last_error)
+        cp = ledger.checkpoint()
+        return m.LedgerStatus(synced_block=cp.block if cp else None, head=None, lag=None, follower_running=False,
+                              last_sync_at=None, last_error=None)
+
+    @app.get("/health", response_model=m.Health, tags=["status"])
+    def health() -> m.Health:
+        """For probes: ok while the ledger answers."""
+        cp = ledger.checkpoint()
+        return m.Health(status="ok", synced_block=cp.block if cp else None)
+
+    @app.get("/api/status", response_model=m.LedgerStatus, tags=["status"])
+    def ledger_status() -> m.LedgerStatus:
+        """The synced block, the chain head the follower last saw, the lag, and the follower's last error."""
+        return status()
+
+    @app.get("/api/assets", response_model=list[m.Asset], tags=["assets"])
+    def assets(q: str | None = Query(None, description="A symbol, a legal reference (any case or spacing) or part of "
+                                                       "a name"),
+               kind: Literal["property", "commodity"] | None = None, jurisdiction: str | None = None,
+               status: Literal["registered", "active", "suspended", "retired"] | None = None) -> list[m.Asset]:
+        """Search the registered assets."""
+        rows = ledger.assets()
+        if q:
+            text = q.strip()
+            try:
+                wanted_ref = canonical.legal_reference(text)
+            except Exception:
+                wanted_ref = None
+            rows = [r for r in rows if (r.symbol or "").upper() == text.upper() or
+                    (wanted_ref is not None and r.legal_reference == wanted_ref) or
+                    text.lower() in (r.name or "").lower()]
+        if kind:
+            rows = [r for r in rows if r.kind == kind]
+        if jurisdiction:
+            rows = [r for r in rows if (r.jurisdiction or "").upper() == jurisdiction.strip().upper()]
+        if status:
+            rows = [r for r in rows if r.status == status]
+        return [_asset(r) for r in rows]
+
+    @app.get("/api/assets/{asset}", response_model=m.Asset, tags=["assets"])
+    def asset(asset: str) -> m.Asset:
+        """One asset by id, symbol or token address."""
+        return _asset(ledger.asset(asset))
+
+    @app.get("/api/assets/{asset}/documents", response_model=list[m.Document], tags=["assets"])
+    def documents(asset: str) -> list[m.Document]:
+        """Every document version of an asset, oldest first, with what each supersedes and is superseded by."""
+        return _documents(ledger, ledger.asset(asset).asset_id)
+
+    @app.get("/api/documents/verify", response_model=m.DocumentVerification, tags=["documents"])
+    def verify(sha256: str = Query(..., description="The SHA-256 of the file, computed where the file is (it is "
+                                                    "never uploaded)")) -> m.DocumentVerification | JSONResponse:
+        """Which asset, document and version a file's hash is, when it was registered, and whether it is current."""
+        if not HASH.match(sha256.strip()):
+            return _problem(422, "validation", "Invalid request", "query.sha256: expected 64 hex digits", "query.sha256")
+        digest = "0x" + sha256.strip().lower().removeprefix("0x")
+        matches = [d for d in _documents(ledger) if d.sha256.lower() == digest]
+        return m.DocumentVerification(sha256=digest, registered=bool(matches), matches=matches)
+
+    @app.get("/api/assets/{asset}/cap-table", response_model=m.CapTablePage, tags=["ownership"])
+    def cap_table(asset: str, block: int | None = Query(None, ge=0, description="Default: the last synced block"),
+                  page: int = Query(1, ge=1), per_page: int = Query(50, ge=1, le=500),
+                  sort: Literal["amount", "wallet"] = "amount") -> m.CapTablePage:
+        """The holders of an asset at a block, per wallet, largest first (or by wallet), with their country."""
+        rec = ledger.asset(asset)
+        rows = ledger.cap_table(rec.asset_id, block=block)
+        if sort == "wallet":
+            rows = sorted(rows, key=lambda r: r.holder.lower())
+        at = block if block is not None else ledger.checkpoint().block  # type: ignore[union-attr]
+        part = rows[(page - 1) * per_page: page * per_page]
+        return m.CapTablePage(
+            asset_id=rec.asset_id, symbol=rec.symbol, block=at, total_supply=str(sum(r.amount for r in rows)),
+            holders=len(rows), page=page, per_page=per_page,
+            rows=[m.CapTableRow(wallet=r.holder, amount=str(r.amount), percent=_percent(r.percent), country=r.country)
+                  for r in part])
+
+    @app.get("/api/assets/{asset}/countries", response_model=list[m.CountryTotal], tags=["ownership"])
+    def countries(asset: str, block: int | None = Query(None, ge=0)) -> list[m.CountryTotal]:
+        """An asset's units per country of its holders' investors."""
+        return [m.CountryTotal(country=c.country, holders=c.holders, amount=str(c.amount), percent=_percent(c.percent))
+                for c in ledger.totals_by_country(asset, block=block)]
+
+    @app.get("/api/assets/{asset}/history", response_model=list[m.Event], tags=["ownership"])
+    def asset_history(asset: str, limit: int = Query(100, ge=1, le=1000)) -> list[m.Event]:
+        """The asset's events (transfers, mints, freezes, ...), the most recent ``limit``, in chain order."""
+        return [_event(e) for e in ledger.history(asset=asset, limit=limit)]
+
+    @app.get("/api/wallets/{wallet}", response_model=m.Wallet, tags=["ownership"])
+    def wallet(wallet: str, block: int | None = Query(None, ge=0),
+               limit: int = Query(100, ge=1, le=1000)) -> m.Wallet | JSONResponse:
+        """What a wallet holds across assets at a block, and its history."""
+        if not re.match(r"^0x[0-9a-fA-F]{40}$", wallet):
+            return _problem(422, "validation", "Invalid request", "path.wallet: expected a 0x address", "path.wallet")
+        at = block if block is not None else ledger.checkpoint().block if ledger.checkpoint() else None
+        if at is None:
+            raise NotSynced("the ledger is empty: run sync first")
+        holdings = [m.Holding(asset_id=h.asset_id, symbol=h.symbol, token=h.token, amount=str(h.amount),
+                              decimals=h.decimals, percent=_percent(h.percent)) for h in ledger.portfolio(wallet, block=at)]
+        return m.Wallet(wallet=wallet, block=at, holdings=holdings,
+                        history=[_event(e) for e in ledger.history(wallet=wallet, limit=limit)])
+
+    return app
+
+
+def _event(e: Any) -> m.Event:
+    return m.Event(block_number=e.block_number, tx_hash=e.tx_hash, log_index=e.log_index, contract=e.address,
+                   contract_kind=e.contract_kind, event=e.event, asset_id=e.asset_id, args=e.args)

@@ -1,0 +1,129 @@
+"""The HTTP API's response models (pydantic): every response is typed, amounts are decimal strings of the token's
+smallest unit (a uint256 never goes through a float), percents are exact to 2 decimals, and public responses carry
+wallets and countries, never investor names or labels (personal data)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details (``application/problem+json``)."""
+
+    type: str = Field(description="A URI naming the kind of problem")
+    title: str
+    status: int
+    detail: str
+    field: str | None = Field(None, description="The offending field of a validation error (e.g. query.block)")
+
+
+class Valuation(BaseModel):
+    amount_minor: str | None
+    currency: str | None
+    date: int | None = Field(None, description="Unix time of the valuation")
+
+
+class Asset(BaseModel):
+    asset_id: int
+    kind: str | None
+    symbol: str | None
+    name: str | None
+    token: str | None
+    decimals: int | None
+    unit: str | None
+    cap: str | None = Field(None, description="A property's share cap (smallest units)")
+    jurisdiction: str | None
+    legal_reference: str | None = Field(None, description="The registry's canonical key")
+    display_reference: str | None = Field(None, description="As written in the land record")
+    metadata_uri: str | None
+    status: str | None
+    valuation: Valuation
+    registered_block: int | None
+    updated_block: int | None
+
+
+class Document(BaseModel):
+    document_id: int
+    asset_id: int
+    name: str
+    version: int = Field(description="1 for the first document of this name, then 2, 3, ...")
+    uri: str
+    sha256: str
+    effective_date: int
+    supersedes: int | None = Field(None, description="The document id this version replaces")
+    superseded_by: int | None = None
+    current: bool
+    block_number: int
+    tx_hash: str
+
+
+class DocumentVerification(BaseModel):
+    sha256: str
+    registered: bool
+    matches: list[Document] = Field(default_factory=list, description="Every registration of this hash")
+
+
+class CapTableRow(BaseModel):
+    wallet: str
+    amount: str
+    percent: str = Field(description="Of the total supply at the block, exact to 2 decimals")
+    country: str | None
+
+
+class CapTablePage(BaseModel):
+    asset_id: int
+    symbol: str | None
+    block: int
+    total_supply: str
+    holders: int
+    page: int
+    per_page: int
+    rows: list[CapTableRow]
+
+
+class CountryTotal(BaseModel):
+    country: str | None
+    holders: int
+    amount: str
+    percent: str
+
+
+class Holding(BaseModel):
+    asset_id: int | None
+    symbol: str | None
+    token: str
+    amount: str
+    decimals: int | None
+    percent: str
+
+
+class Event(BaseModel):
+    block_number: int
+    tx_hash: str
+    log_index: int
+    contract: str
+    contract_kind: str
+    event: str | None
+    asset_id: int | None
+    args: dict
+
+
+class Wallet(BaseModel):
+    wallet: str
+    block: int
+    holdings: list[Holding]
+    history: list[Event]
+
+
+class LedgerStatus(BaseModel):
+    synced_block: int | None
+    head: int | None
+    lag: int | None
+    follower_running: bool
+    last_sync_at: float | None
+    last_error: str | None
+
+
+class Health(BaseModel):
+    status: str
+    synced_block: int | None
