@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 # two workers (pytest-xdist), whole files each: module fixtures (a deployed stack, a node) stay in one process
 PYTEST_WORKERS ?= -n 2 --dist loadfile
 
-.PHONY: setup demo test bench gas bench-service artifacts clean
+.PHONY: setup demo serve test bench gas bench-service artifacts clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -25,6 +25,9 @@ node_modules/.installed: package.json package-lock.json
 
 demo: setup
 	$(BIN)/python scripts/demo.py
+
+serve: setup
+	$(BIN)/rwa serve --demo
 
 test: setup
 	$(BIN)/python -m pytest $(PYTEST_WORKERS) $(PYTEST_ARGS)

@@ -62,141 +62,147 @@ def main(ledger_path: Path | None = None) -> int:
     path = ledger_path or Path(tempfile.mkdtemp(prefix="rwa-demo-")) / "ledger.sqlite"
     ledger = Ledger.open(path)
     with open_session("tester") as s:
-        step("1. compile and deploy")
-        b = s.build
-        console.print(f"compiled {len(b.artifacts)} contracts with {b.compiler.describe()} "
-                      f"({'from cache' if b.cached else 'fresh'}, {b.seconds:.2f}s)")
-        stack = deploy_stack(s)
-        for name, address in stack.addresses().items():
-            console.print(f"  {name:20} {address}")
-        reg = Registrar(stack, ledger=ledger)
+        return run(s, ledger, path)[1]
 
-        step("2. register assets")
-        apartment = load_spec(EXAMPLES / "lahore-apartment.toml", AssetSpec)
-        gold = load_spec(EXAMPLES / "karachi-gold.toml", AssetSpec)
-        for spec in (apartment, gold):
-            outcome = reg.register_asset(spec)
-            console.print(f"  {outcome.detail}; " + "; ".join(outcome.data["steps"]))
-        console.print(f"  the same spec again: {reg.register_asset(apartment).detail}")
-        lower = parse(AssetSpec, {**apartment.model_dump(), "symbol": "LHR-GH12B-B",
-                                  "legal_reference": apartment.legal_reference.lower().replace("-", " ")}, "variant")
-        try:
-            reg.register_asset(lower)
-        except AssetExists as exc:
-            console.print(f"  [red]refused[/] {lower.legal_reference!r}: {exc}")
-        raw = (b"PK", apartment.legal_reference.lower(), "", "ipfs://x", 0, b"\0\0\0", 0)
-        try:  # a client that skips the service gets no further: the registry itself refuses non-canonical text
-            s.tx.transact(stack.factory.functions.createPropertyToken(raw, ("Copy", "LHR-COPY", 0, 10, 586)))
-        except ContractRevert as exc:
-            console.print(f"  [red]refused on chain[/]: {exc.name}(position {exc.args_by_name['position']})")
 
-        step("3. onboard investors")
-        investors = load_csv(EXAMPLES / "investors.csv", InvestorSpec)
-        console.print(f"  {reg.add_investors(investors).detail}")
-        labels = {i.wallet: i.label for i in investors if i.label}
-        keys = {a.address: a for a in s.chain.dev_accounts}  # the demo's investors are local dev accounts
-        signer = {i.wallet: Signer(keys[i.wallet], i.label or i.wallet) for i in investors}
-        ayesha, bilal, fatima, fund, omar, blocked, bilal2 = (i.wallet for i in investors)
-        console.print(f"  {labels[bilal]} has two wallets: {bilal} and {bilal2}")
+def run(s, ledger: Ledger, path: Path):
+    """The demo on session ``s`` (any local chain with dev accounts), its ledger in ``ledger`` (at ``path``).
+    Returns the stack and 0 when the ledger reconciles with the chain (``rwa serve --demo`` serves it)."""
+    step("1. compile and deploy")
+    b = s.build
+    console.print(f"compiled {len(b.artifacts)} contracts with {b.compiler.describe()} "
+                  f"({'from cache' if b.cached else 'fresh'}, {b.seconds:.2f}s)")
+    stack = deploy_stack(s)
+    for name, address in stack.addresses().items():
+        console.print(f"  {name:20} {address}")
+    reg = Registrar(stack, ledger=ledger)
 
-        step("4. four eyes: the registrar role moves to a 2-of-3 Safe")
-        officers = [Signer(s.chain.dev_accounts[i], name) for i, name in ((0, "officer Hina"), (8, "officer Kamran"),
-                                                                           (9, "officer Sana"))]
-        spec = ",".join(o.address for o in officers) + ":2"
-        _, held = deploy_with_roles(s, {"registrar": parse_holder("registrar", spec, "demo")})
-        route = SafeRoute(s, stack, held["registrar"], ProposalStore(ledger.engine))
-        board = Registrar(stack, ledger=ledger, via=route)  # registrar acts become proposals to the Safe
-        console.print(f"  registrar: Safe {route.address} (2 of 3: {', '.join(o.source for o in officers)}); the "
-                      "deployer's key keeps compliance and custody")
-        try:  # the key's registrar, which held the role a moment ago, tries anyway: the chain refuses it
-            reg.mint(MintRequest(asset="LHR-GH12B", to=ayesha, amount="1 shares", reference="by-one-key"))
-        except (RegistrarError, ContractRevert) as exc:
-            console.print(f"  [red]refused[/] one key minting alone: {exc}")
+    step("2. register assets")
+    apartment = load_spec(EXAMPLES / "lahore-apartment.toml", AssetSpec)
+    gold = load_spec(EXAMPLES / "karachi-gold.toml", AssetSpec)
+    for spec in (apartment, gold):
+        outcome = reg.register_asset(spec)
+        console.print(f"  {outcome.detail}; " + "; ".join(outcome.data["steps"]))
+    console.print(f"  the same spec again: {reg.register_asset(apartment).detail}")
+    lower = parse(AssetSpec, {**apartment.model_dump(), "symbol": "LHR-GH12B-B",
+                              "legal_reference": apartment.legal_reference.lower().replace("-", " ")}, "variant")
+    try:
+        reg.register_asset(lower)
+    except AssetExists as exc:
+        console.print(f"  [red]refused[/] {lower.legal_reference!r}: {exc}")
+    raw = (b"PK", apartment.legal_reference.lower(), "", "ipfs://x", 0, b"\0\0\0", 0)
+    try:  # a client that skips the service gets no further: the registry itself refuses non-canonical text
+        s.tx.transact(stack.factory.functions.createPropertyToken(raw, ("Copy", "LHR-COPY", 0, 10, 586)))
+    except ContractRevert as exc:
+        console.print(f"  [red]refused on chain[/]: {exc.name}(position {exc.args_by_name['position']})")
 
-        def approve_and_execute(outcome, show: bool) -> object:
-            """Two officers approve the proposal (the first one alone cannot execute it), then it runs."""
-            pid = outcome.data["proposal"]
-            if show:
-                p = route.store.get(pid)
-                console.print(f"  proposal #{pid} (Safe nonce {p.tx.nonce}, hash {p.safe_tx_hash[:18]}...):")
-                for c in p.calls:
-                    console.print(f"    {c.text}", highlight=False)
-                console.print(f"    pre-check: {route.precheck(p)[1]}")
-            route.approve(pid, officers[0])
-            if show:
-                console.print(f"  approved by {officers[0].source} (1 of 2)")
-                try:
-                    route.execute(pid)
-                except ProposalError as exc:
-                    console.print(f"  [red]not executed[/]: {exc}")
-            route.approve(pid, officers[2])
-            p, receipt = route.execute(pid)
-            console.print(f"  approved by {officers[2].source} (2 of 2); executed in block {receipt.block_number} "
-                          f"(gas {receipt.gas_used:,})" if show else f"  proposal #{pid} approved by "
-                          f"{officers[0].source} and {officers[2].source}, executed (gas {receipt.gas_used:,})")
-            return receipt
+    step("3. onboard investors")
+    investors = load_csv(EXAMPLES / "investors.csv", InvestorSpec)
+    console.print(f"  {reg.add_investors(investors).detail}")
+    labels = {i.wallet: i.label for i in investors if i.label}
+    keys = {a.address: a for a in s.chain.dev_accounts}  # the demo's investors are local dev accounts
+    signer = {i.wallet: Signer(keys[i.wallet], i.label or i.wallet) for i in investors}
+    ayesha, bilal, fatima, fund, omar, blocked, bilal2 = (i.wallet for i in investors)
+    console.print(f"  {labels[bilal]} has two wallets: {bilal} and {bilal2}")
 
-        step("5. mint from allocations, through the Safe")
-        allocations = load_csv(EXAMPLES / "allocations.csv", MintRequest)
-        receipt = approve_and_execute(board.mint_many(allocations), show=True)
-        issued = board.token("LHR-GH12B").events.Transfer().process_receipt(receipt.raw, errors=DISCARD)
-        console.print(f"  {sum(1 for e in issued if e['args']['from'] == ZERO)} allocations minted")
-        console.print(f"  the same allocations in reverse order: {board.mint_many(list(reversed(allocations))).detail}")
-        first = allocations[0]
-        again = MintRequest(asset=first.asset, to=first.to, amount=first.amount, reference=first.reference)
-        console.print(f"  {first.reference} on its own: {board.mint(again).detail}")
-        one_more = MintRequest(asset="LHR-GH12B", to=omar, amount="500 shares", reference="sale-deed-2026-0105")
-        approve_and_execute(board.mint(one_more), show=False)
-        console.print(f"  {one_more.reference} again: {board.mint(one_more).detail}")
-        minted_block = s.chain.w3.eth.block_number
+    step("4. four eyes: the registrar role moves to a 2-of-3 Safe")
+    officers = [Signer(s.chain.dev_accounts[i], name) for i, name in ((0, "officer Hina"), (8, "officer Kamran"),
+                                                                       (9, "officer Sana"))]
+    spec = ",".join(o.address for o in officers) + ":2"
+    _, held = deploy_with_roles(s, {"registrar": parse_holder("registrar", spec, "demo")})
+    route = SafeRoute(s, stack, held["registrar"], ProposalStore(ledger.engine))
+    board = Registrar(stack, ledger=ledger, via=route)  # registrar acts become proposals to the Safe
+    console.print(f"  registrar: Safe {route.address} (2 of 3: {', '.join(o.source for o in officers)}); the "
+                  "deployer's key keeps compliance and custody")
+    try:  # the key's registrar, which held the role a moment ago, tries anyway: the chain refuses it
+        reg.mint(MintRequest(asset="LHR-GH12B", to=ayesha, amount="1 shares", reference="by-one-key"))
+    except (RegistrarError, ContractRevert) as exc:
+        console.print(f"  [red]refused[/] one key minting alone: {exc}")
 
-        step("6. transfers")
-        lhr = reg.token("LHR-GH12B")
-        receipt = reg.transfer("LHR-GH12B", signer[ayesha], fatima, "250 shares")
-        console.print(f"  {labels[ayesha]} -> {labels[fatima]}: 250 shares (gas {receipt.gas_used:,})")
-        receipt = reg.transfer("KHI-GOLD", signer[omar], bilal, "100 g")
-        console.print(f"  {labels[omar]} -> {labels[bilal]}: 100 g of gold (gas {receipt.gas_used:,})")
-        holders = lhr.functions.holderCount().call()
-        receipt = reg.transfer("LHR-GH12B", signer[bilal], bilal2, 500)
-        console.print(f"  {labels[bilal]} moves 500 shares to his second wallet: {holders} holders before, "
-                      f"{lhr.functions.holderCount().call()} after (one investor counts once)")
-        block_before = s.chain.w3.eth.block_number
-        for sender, to, amount in ((ayesha, blocked, 100), (ayesha, bilal2, 600)):
+    def approve_and_execute(outcome, show: bool) -> object:
+        """Two officers approve the proposal (the first one alone cannot execute it), then it runs."""
+        pid = outcome.data["proposal"]
+        if show:
+            p = route.store.get(pid)
+            console.print(f"  proposal #{pid} (Safe nonce {p.tx.nonce}, hash {p.safe_tx_hash[:18]}...):")
+            for c in p.calls:
+                console.print(f"    {c.text}", highlight=False)
+            console.print(f"    pre-check: {route.precheck(p)[1]}")
+        route.approve(pid, officers[0])
+        if show:
+            console.print(f"  approved by {officers[0].source} (1 of 2)")
             try:
-                reg.transfer("LHR-GH12B", signer[sender], to, amount)
-            except TransferRejected as exc:
-                console.print(f"  [red]rejected[/] before sending: {exc}")
-        assert s.chain.w3.eth.block_number == block_before, "a rejected transfer must send nothing"
+                route.execute(pid)
+            except ProposalError as exc:
+                console.print(f"  [red]not executed[/]: {exc}")
+        route.approve(pid, officers[2])
+        p, receipt = route.execute(pid)
+        console.print(f"  approved by {officers[2].source} (2 of 2); executed in block {receipt.block_number} "
+                      f"(gas {receipt.gas_used:,})" if show else f"  proposal #{pid} approved by "
+                      f"{officers[0].source} and {officers[2].source}, executed (gas {receipt.gas_used:,})")
+        return receipt
 
-        step("7. rent distribution, funded by the Safe")
-        pkr = s.deployer.deploy("TestStablecoin")
-        s.tx.transact(pkr.functions.mint(route.address, 10**12))  # the rent collected into the registrar's Safe
-        record_block = s.chain.w3.eth.block_number
-        rent = 425_000 * 10**6  # one month's rent, 6-decimal test stablecoin
-        expiry = dt.datetime.fromtimestamp(s.chain.timestamp(), dt.timezone.utc) + dt.timedelta(days=90)
-        proposed = board.distribute("LHR-GH12B", pkr.address, rent, expiry, record_block)
-        receipt = approve_and_execute(proposed, show=False)
-        (created,) = stack.distributions.events.DistributionCreated().process_receipt(receipt.raw, errors=DISCARD)
-        dist_id = created["args"]["distributionId"]
-        console.print(f"  distribution #{dist_id}: {rent / 10**6:,.2f} to {proposed.data['holders']} holders, root "
-                      f"{proposed.data['root'][:18]}... (record block {record_block})")
-        for wallet in (ayesha, fatima, fund):
-            claimed = board.claim(dist_id, wallet, signer[wallet])
-            balance = pkr.functions.balanceOf(wallet).call()
-            console.print(f"  {labels[wallet]} claimed {claimed.data['amount'] / 10**6:,.2f} (balance {balance / 10**6:,.2f})")
+    step("5. mint from allocations, through the Safe")
+    allocations = load_csv(EXAMPLES / "allocations.csv", MintRequest)
+    receipt = approve_and_execute(board.mint_many(allocations), show=True)
+    issued = board.token("LHR-GH12B").events.Transfer().process_receipt(receipt.raw, errors=DISCARD)
+    console.print(f"  {sum(1 for e in issued if e['args']['from'] == ZERO)} allocations minted")
+    console.print(f"  the same allocations in reverse order: {board.mint_many(list(reversed(allocations))).detail}")
+    first = allocations[0]
+    again = MintRequest(asset=first.asset, to=first.to, amount=first.amount, reference=first.reference)
+    console.print(f"  {first.reference} on its own: {board.mint(again).detail}")
+    one_more = MintRequest(asset="LHR-GH12B", to=omar, amount="500 shares", reference="sale-deed-2026-0105")
+    approve_and_execute(board.mint(one_more), show=False)
+    console.print(f"  {one_more.reference} again: {board.mint(one_more).detail}")
+    minted_block = s.chain.w3.eth.block_number
 
-        step("8. redeem gold")
-        rid = reg.request_redemption("KHI-GOLD", signer[omar], "250 g", "deliver to Omar, Riyadh")
-        console.print(f"  {labels[omar]} asked to redeem 250 g (request #{rid}); units locked")
-        console.print(f"  {reg.fulfil_redemption('KHI-GOLD', rid, 'KHI-LOT-2026-001').detail}")
-        rid2 = reg.request_redemption("KHI-GOLD", signer[bilal], "50 g", "pickup Karachi")
-        console.print(f"  {reg.reject_redemption('KHI-GOLD', rid2, 'ID mismatch at pickup').detail}")
-        gold_info = reg.asset("KHI-GOLD")
-        console.print(f"  gold supply {gold_info.amount(gold_info.total_supply)} <= attested reserve "
-                      f"{gold_info.amount(gold_info.max_supply)}")
+    step("6. transfers")
+    lhr = reg.token("LHR-GH12B")
+    receipt = reg.transfer("LHR-GH12B", signer[ayesha], fatima, "250 shares")
+    console.print(f"  {labels[ayesha]} -> {labels[fatima]}: 250 shares (gas {receipt.gas_used:,})")
+    receipt = reg.transfer("KHI-GOLD", signer[omar], bilal, "100 g")
+    console.print(f"  {labels[omar]} -> {labels[bilal]}: 100 g of gold (gas {receipt.gas_used:,})")
+    holders = lhr.functions.holderCount().call()
+    receipt = reg.transfer("LHR-GH12B", signer[bilal], bilal2, 500)
+    console.print(f"  {labels[bilal]} moves 500 shares to his second wallet: {holders} holders before, "
+                  f"{lhr.functions.holderCount().call()} after (one investor counts once)")
+    block_before = s.chain.w3.eth.block_number
+    for sender, to, amount in ((ayesha, blocked, 100), (ayesha, bilal2, 600)):
+        try:
+            reg.transfer("LHR-GH12B", signer[sender], to, amount)
+        except TransferRejected as exc:
+            console.print(f"  [red]rejected[/] before sending: {exc}")
+    assert s.chain.w3.eth.block_number == block_before, "a rejected transfer must send nothing"
 
-        step("9. ledger")
-        return _ledger_step(stack, ledger, path, minted_block, {o.address: o.source for o in officers})
+    step("7. rent distribution, funded by the Safe")
+    pkr = s.deployer.deploy("TestStablecoin")
+    s.tx.transact(pkr.functions.mint(route.address, 10**12))  # the rent collected into the registrar's Safe
+    record_block = s.chain.w3.eth.block_number
+    rent = 425_000 * 10**6  # one month's rent, 6-decimal test stablecoin
+    expiry = dt.datetime.fromtimestamp(s.chain.timestamp(), dt.timezone.utc) + dt.timedelta(days=90)
+    proposed = board.distribute("LHR-GH12B", pkr.address, rent, expiry, record_block)
+    receipt = approve_and_execute(proposed, show=False)
+    (created,) = stack.distributions.events.DistributionCreated().process_receipt(receipt.raw, errors=DISCARD)
+    dist_id = created["args"]["distributionId"]
+    console.print(f"  distribution #{dist_id}: {rent / 10**6:,.2f} to {proposed.data['holders']} holders, root "
+                  f"{proposed.data['root'][:18]}... (record block {record_block})")
+    for wallet in (ayesha, fatima, fund):
+        claimed = board.claim(dist_id, wallet, signer[wallet])
+        balance = pkr.functions.balanceOf(wallet).call()
+        console.print(f"  {labels[wallet]} claimed {claimed.data['amount'] / 10**6:,.2f} (balance {balance / 10**6:,.2f})")
+
+    step("8. redeem gold")
+    rid = reg.request_redemption("KHI-GOLD", signer[omar], "250 g", "deliver to Omar, Riyadh")
+    console.print(f"  {labels[omar]} asked to redeem 250 g (request #{rid}); units locked")
+    console.print(f"  {reg.fulfil_redemption('KHI-GOLD', rid, 'KHI-LOT-2026-001').detail}")
+    rid2 = reg.request_redemption("KHI-GOLD", signer[bilal], "50 g", "pickup Karachi")
+    console.print(f"  {reg.reject_redemption('KHI-GOLD', rid2, 'ID mismatch at pickup').detail}")
+    gold_info = reg.asset("KHI-GOLD")
+    console.print(f"  gold supply {gold_info.amount(gold_info.total_supply)} <= attested reserve "
+                  f"{gold_info.amount(gold_info.max_supply)}")
+
+    step("9. ledger")
+    return stack, _ledger_step(stack, ledger, path, minted_block, {o.address: o.source for o in officers})
 
 
 def _ledger_step(stack, ledger: Ledger, path: Path, minted_block: int, officers: dict[str, str]) -> int:

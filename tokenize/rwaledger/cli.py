@@ -705,7 +705,9 @@ def execute_cmd(proposal_id: int, network: str = NetworkOpt, keystore: Optional[
 @app.command("serve")
 def serve_cmd(network: str = NetworkOpt, db: Optional[str] = DbOpt,
               host: str = typer.Option("127.0.0.1", "--host"), port: int = typer.Option(8000, "--port"),
-              poll: float = typer.Option(1.0, "--poll", help="Seconds between looks at the chain head.")) -> None:
+              poll: float = typer.Option(1.0, "--poll", help="Seconds between looks at the chain head."),
+              demo: bool = typer.Option(False, "--demo", help="Nothing to configure: a private anvil with the demo's "
+                                                               "assets, investors, transfers, distribution and redemptions.")) -> None:
     """Serve the public registry API (OpenAPI at /docs) over the ledger, with the follower keeping the ledger
     synced with the chain."""
     import uvicorn
@@ -714,17 +716,53 @@ def serve_cmd(network: str = NetworkOpt, db: Optional[str] = DbOpt,
     from .follower import Follower
     from .stack import load_stack
 
-    if network == "tester":
-        raise RwaError(IN_PROCESS_HINT)
     if poll <= 0:
         raise RwaError("--poll must be positive")
-    ledger = _ledger(network, db)
-    follower = Follower(ledger, load_stack(_session(network)), poll=poll).start()
-    err.print(f"serving http://{host}:{port} (API docs at /docs), following {network}", highlight=False)
+    chain = None
+    if demo:
+        chain, stack, ledger = _demo_world()
+    else:
+        if network == "tester":
+            raise RwaError(IN_PROCESS_HINT + " (or serve the demo: `rwa serve --demo`)")
+        ledger = _ledger(network, db)
+        stack = load_stack(_session(network))
+    follower = Follower(ledger, stack, poll=poll).start()
+    err.print(f"serving http://{host}:{port} (API docs at /docs), following {stack.session.chain.name}"
+              + (" (the demo; try /api/assets/LHR-GH12B/cap-table)" if demo else ""), highlight=False)
     try:
         uvicorn.run(create_app(ledger, follower), host=host, port=port, log_level="warning")
     finally:
         follower.stop()
+        if chain is not None:
+            chain.close()
+
+
+def _demo_world():
+    """A private anvil (stopped on exit) with the demo run on it (scripts/demo.py, quietly), and its ledger."""
+    import importlib.util
+    import tempfile
+
+    from . import paths
+    from .chain import AnvilChain
+    from .ledger import Ledger
+    from .session import open_session
+
+    script = paths.ROOT / "scripts" / "demo.py"
+    if not script.exists():
+        raise RwaError(f"the demo needs a checkout of the project ({script} not found)")
+    spec = importlib.util.spec_from_file_location("rwaledger_demo_script", script)
+    demo = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(demo)  # type: ignore[union-attr]
+    demo.console.quiet = True
+    chain = AnvilChain.start()
+    path = Path(tempfile.mkdtemp(prefix="rwa-serve-demo-")) / "ledger.sqlite"
+    ledger = Ledger.open(path)
+    err.print("running the demo on a private anvil ...")
+    stack, code = demo.run(open_session(chain=chain, record=False), ledger, path)
+    if code:
+        chain.close()
+        raise RwaError("the demo's ledger does not reconcile with its chain")
+    return chain, stack, ledger
 
 
 # --- ledger commands -------------------------------------------------------------------
