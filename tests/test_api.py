@@ -188,3 +188,42 @@ def test_the_follower_keeps_the_api_fresh_through_a_reorg(chain, rwa_build, tmp_
         assert not follower.status().running
     finally:
         chain.revert(snapshot)
+
+
+def test_the_follower_survives_a_node_outage_and_a_reset_chain(rwa_build, tmp_path):
+    """A private anvil the follower follows is killed: the follower keeps running and reports the error and its
+    failures; a new node on the same port (a reset chain: the old blocks are gone) is picked up, the ledger rolled
+    back to the common genesis and synced again."""
+    from rwaledger.chain import AnvilChain
+    from rwaledger.node import AnvilNode
+
+    chain = AnvilChain.start()
+    try:
+        session = open_session(chain=chain, build=rwa_build, record=False)
+        stack = deploy_stack(session)
+        reg = Registrar(stack)
+        reg.register_asset(load_spec(EXAMPLES / "lahore-apartment.toml", AssetSpec))
+        ledger = Ledger.open(str(tmp_path / "outage.sqlite"))
+        follower = Follower(ledger, stack, poll=0.05, max_backoff=0.2).start()
+        deadline = time.time() + 10
+        while follower.status().lag != 0 and time.time() < deadline:
+            time.sleep(0.05)
+        synced = follower.status().synced_block
+        assert synced and ledger.assets()
+        port = chain.node.port
+        chain.node.stop()  # the node dies
+        deadline = time.time() + 10
+        while follower.status().failures < 2 and time.time() < deadline:
+            time.sleep(0.05)
+        down = follower.status()
+        assert down.running and down.failures >= 2 and down.last_error and down.synced_block == synced
+        chain.node = AnvilNode(port=port).start()  # a fresh chain on the same URL
+        deadline = time.time() + 15
+        while (follower.status().last_error or follower.status().rollbacks == 0) and time.time() < deadline:
+            time.sleep(0.05)
+        up = follower.status()
+        assert up.last_error is None and up.rollbacks >= 1 and up.failures == 0
+        assert ledger.assets() == []  # the reset chain has no asset: rolled back, not kept
+        follower.stop()
+    finally:
+        chain.close()
