@@ -146,3 +146,33 @@ def test_check_roles_finds_what_changed_on_chain(env):
     assert not findings["registrar"].ok and "owners are now" in findings["registrar"].detail
     assert not findings["custodian"].ok and f"also held by {newcomer}" in findings["custodian"].detail
     assert findings["guardian"].ok
+
+
+def test_a_registrar_that_looked_before_the_role_moved_is_refused_in_one_clear_error(chain, rwa_build):
+    """A long-lived registrar cached that its key holds the registrar role; the role moves to a Safe; its next mint
+    is refused (at estimation: nothing is sent) with a RegistrarError naming the role, and it looks again after."""
+    from rwaledger.models import InvestorSpec, MintRequest, PropertySpec, parse
+
+    snapshot = chain.snapshot()
+    try:
+        session = open_session(chain=chain, build=rwa_build, record=False)
+        from rwaledger.stack import deploy_stack
+
+        stack = deploy_stack(session)
+        reg = Registrar(stack)
+        spec = {"kind": "property", "name": "Cache test", "symbol": "CACHE1", "jurisdiction": "PK",
+                "legal_reference": "LHR/CACHE/1", "total_shares": 100, "location": "Lahore", "metadata_uri": "ipfs://c",
+                "valuation": {"amount": "1", "currency": "PKR", "date": "2026-01-01"}}
+        reg.register_asset(parse(PropertySpec, spec, "spec"))
+        investor = session.chain.dev_accounts[6].address
+        reg.add_investors([parse(InvestorSpec, {"wallet": investor, "country": "PK", "kyc_expiry": "2030-01-01"}, "i")])
+        owners = ",".join(a.address for a in session.chain.dev_accounts[1:4]) + ":2"
+        deploy_with_roles(session, {"registrar": parse_holder("registrar", owners, "test")})
+        block = session.chain.w3.eth.block_number
+        with pytest.raises(RegistrarError, match="no longer holds the registrar role"):
+            reg.mint(MintRequest(asset="CACHE1", to=investor, amount="1", reference="after-move"))
+        assert session.chain.w3.eth.block_number == block
+        with pytest.raises(RegistrarError, match="needs the registrar role, which"):  # looked again: refused first
+            reg.mint(MintRequest(asset="CACHE1", to=investor, amount="1", reference="after-move"))
+    finally:
+        chain.revert(snapshot)

@@ -37,9 +37,9 @@ from eth_utils import function_abi_to_4byte_selector
 from .amounts import AmountError, format_amount, parse_amount
 from .constants import ASSET_KINDS as KINDS
 from .constants import ASSET_STATUSES as STATUSES
-from .constants import COUNTRY_MODES, REASON_TEXT, REASONS, WALLET_STATUSES
+from .constants import COUNTRY_MODES, REASON_TEXT, REASONS, ROLES, WALLET_STATUSES
 from .encoding import b32 as _b32
-from .errors import RwaError
+from .errors import CustomErrorRevert, RwaError
 from .merkle import MerkleTree
 from .models import (
     AssetSpec,
@@ -309,9 +309,17 @@ class Registrar:
                 {"proposal": p.id, "safe": tx.address, "safe_tx_hash": p.safe_tx_hash, "nonce": p.tx.nonce,
                  "calls": [c.text for c in p.calls]},
             )
-        if len(calls) == 1:
-            return [tx.transact(calls[0])]
-        return tx.send_batch(list(calls), progress=progress)
+        try:
+            if len(calls) == 1:
+                return [tx.transact(calls[0])]
+            return tx.send_batch(list(calls), progress=progress)
+        except CustomErrorRevert as exc:
+            if exc.name != "AccessControlUnauthorizedAccount":
+                raise
+            self._role_cache.clear()  # a role moved since it was looked up (e.g. to a Safe): look again next time
+            needed = {v: k for k, v in ROLES.items()}.get(bytes(exc.args_by_name["neededRole"]), "a")
+            raise RegistrarError(f"{what}: the chain refused it, {tx.address} no longer holds the {needed} role "
+                                 "(it moved since this registrar looked): nothing was sent") from exc
 
     # --- assets ---------------------------------------------------------------------
 
