@@ -120,7 +120,7 @@ def test_wallets_history_and_status(world):
     assert len(history) == 3 and history[-1]["block_number"] >= history[0]["block_number"]
     status = api.get("/api/status").json()
     assert status["synced_block"] == ledger.checkpoint().block and status["follower_running"] is False
-    assert api.get("/health").json()["status"] == "ok"
+    assert api.get("/health").json()["status"] == "ok" and api.get("/api/ping").json() == {"ok": True}
 
 
 def test_errors_are_problem_details_naming_the_field(world):

@@ -106,6 +106,11 @@ def create_app(ledger: Ledger, follower: Any = None, *, title: str = "rwaledger 
         cp = ledger.checkpoint()
         return m.Health(status="ok", synced_block=cp.block if cp else None)
 
+    @app.get("/api/ping", response_model=m.Ping, tags=["status"])
+    def ping() -> m.Ping:
+        """Answers at once, touching nothing: the ceiling the benchmark compares the other endpoints with."""
+        return m.Ping(ok=True)
+
     @app.get("/api/status", response_model=m.LedgerStatus, tags=["status"])
     def ledger_status() -> m.LedgerStatus:
         """The synced block, the chain head the follower last saw, the lag, and the follower's last error."""

@@ -127,3 +127,7 @@ class LedgerStatus(BaseModel):
 class Health(BaseModel):
     status: str
     synced_block: int | None
+
+
+class Ping(BaseModel):
+    ok: bool
