@@ -94,9 +94,13 @@ def test_rwa_serve_answers_from_the_followed_ledger(cli, root, tmp_path):
     import urllib.request
 
     port = node.free_port()
+    db = str(tmp_path / "served.sqlite")
+    made = cli.json("officer", "add", "Kamran", "--role", "compliance", "--account", "0", "--db", db)
+    assert made["token"].startswith(f"rwa_{made['id']}_")
+    assert "token" not in cli("officer", "list", "--db", db).stdout
     env = {**os.environ, "RWA_NODE_DIR": str(cli.home / "node"), "RWA_DEPLOYMENTS_DIR": str(cli.home / "deployments")}
     proc = subprocess.Popen([sys.executable, "-m", "rwaledger.cli", "serve", "--network", "anvil", "--port", str(port),
-                             "--db", str(tmp_path / "served.sqlite"), "--poll", "0.2"], env=env, cwd=root,
+                             "--db", db, "--poll", "0.2"], env=env, cwd=root,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         body, deadline = None, time.time() + 30
@@ -110,6 +114,10 @@ def test_rwa_serve_answers_from_the_followed_ledger(cli, root, tmp_path):
                 pass
             time.sleep(0.2)
         assert body and {row["wallet"]: row["amount"] for row in body["rows"]} == {INVESTOR: "2500"}
+        me = urllib.request.Request(f"http://127.0.0.1:{port}/api/officer/me",
+                                    headers={"Authorization": f"Bearer {made['token']}"})
+        with urllib.request.urlopen(me, timeout=5) as r:
+            assert json.loads(r.read()) == {"id": made["id"], "name": "Kamran", "role": "compliance"}
     finally:
         proc.terminate()
         proc.wait(timeout=10)

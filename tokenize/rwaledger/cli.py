@@ -699,6 +699,40 @@ def execute_cmd(proposal_id: int, network: str = NetworkOpt, keystore: Optional[
         raise typer.Exit(1)
 
 
+# --- officers ----------------------------------------------------------------------
+
+officer_app = typer.Typer(help="Officer accounts of the service API (`rwa serve`).", no_args_is_help=True)
+app.add_typer(officer_app, name="officer")
+
+
+@officer_app.command("add")
+def officer_add(name: str, role: str = typer.Option(..., "--role", help="registrar, compliance, custodian or auditor."),
+                keystore: Optional[Path] = typer.Option(None, "--keystore", help="The keystore this officer's writes "
+                                                        "are signed with (its password: RWA_KEYSTORE_PASSWORD on the server)."),
+                account: Optional[int] = typer.Option(None, "--account", help="On a local chain: a dev account instead."),
+                network: str = NetworkOpt, db: Optional[str] = DbOpt) -> None:
+    """Make an officer account and print its token, once (only its argon2 hash is kept)."""
+    from .officers import OfficerStore
+
+    officer, token = OfficerStore(_ledger(network, db).engine).add(name, role, keystore=keystore, account=account)
+    emit({**officer.public(), "token": token},
+         f"officer {officer.name} ({officer.role}), id {officer.id}\ntoken (shown once, keep it safe): {token}")
+
+
+@officer_app.command("list")
+def officer_list(network: str = NetworkOpt, db: Optional[str] = DbOpt) -> None:
+    """The officer accounts (never their tokens or keys)."""
+    from .officers import OfficerStore
+
+    rows = OfficerStore(_ledger(network, db).engine).list()
+    t = Table(title="officers")
+    for c in ("id", "name", "role", "disabled"):
+        t.add_column(c)
+    for o in rows:
+        t.add_row(str(o.id), o.name, o.role, "yes" if o.disabled else "")
+    emit([{**o.public(), "disabled": o.disabled} for o in rows], t)
+
+
 # --- the service ---------------------------------------------------------------------
 
 
@@ -727,10 +761,18 @@ def serve_cmd(network: str = NetworkOpt, db: Optional[str] = DbOpt,
         ledger = _ledger(network, db)
         stack = load_stack(_session(network))
     follower = Follower(ledger, stack, poll=poll).start()
+    if demo:
+        from .officers import OfficerStore
+
+        store = OfficerStore(ledger.engine)  # the demo's registrar is a Safe: its acts are proposals (`rwa propose`)
+        for name, role, account in (("demo compliance", "compliance", 0), ("demo custodian", "custodian", 0),
+                                    ("demo auditor", "auditor", None)):
+            _, token = store.add(name, role, account=account)
+            err.print(f"  officer {name!r} ({role}): token {token}", highlight=False)  # shown once, hashed in the ledger
     err.print(f"serving http://{host}:{port} (API docs at /docs), following {stack.session.chain.name}"
               + (" (the demo; try /api/assets/LHR-GH12B/cap-table)" if demo else ""), highlight=False)
     try:
-        uvicorn.run(create_app(ledger, follower), host=host, port=port, log_level="warning")
+        uvicorn.run(create_app(ledger, follower, stack=stack), host=host, port=port, log_level="warning")
     finally:
         follower.stop()
         if chain is not None:

@@ -379,6 +379,27 @@ class TransferRequest(Strict):
     _readable = field_validator("amount")(MintRequest._readable.__func__)  # type: ignore[attr-defined]
 
 
+class ForcedTransferRequest(Strict):
+    """A registrar's forced transfer (a court order): within the recipient's rules; frozen units only if asked."""
+
+    asset: Annotated[str, Field(min_length=1)]
+    sender: Address
+    to: Address
+    amount: Annotated[Union[int, str], Field(union_mode="left_to_right")]
+    reason: Annotated[str, Field(min_length=1, max_length=200)]
+    include_frozen: bool = False
+
+    _readable = field_validator("amount")(MintRequest._readable.__func__)  # type: ignore[attr-defined]
+
+
+class FreezeRequest(Strict):
+    """Freeze (or, with ``frozen`` false, unfreeze) a wallet in one token: the compliance officer's act."""
+
+    asset: Annotated[str, Field(min_length=1)]
+    wallet: Address
+    frozen: bool = True
+
+
 class DistributionSpec(Strict):
     asset: Annotated[str, Field(min_length=1)]
     total_amount: PositiveInt  # in the payment token's smallest unit

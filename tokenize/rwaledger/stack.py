@@ -17,6 +17,7 @@ and custodian: right for a dev chain; split them on a real network).
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Iterable
 
@@ -75,6 +76,10 @@ class Stack:
             abi = self.commodity_impl.abi if kind == "commodity" else self.property_impl.abi
             self._tokens[key] = self.w3.eth.contract(address=address, abi=abi)
         return self._tokens[key]
+
+    def with_session(self, session: Session) -> "Stack":
+        """The same contracts, used by another session (another signer on the same chain)."""
+        return dataclasses.replace(self, session=session, _tokens={})
 
     def has_role(self, role: str, account: str) -> bool:
         return bool(self.access.functions.hasRole(ROLES[role], account).call())

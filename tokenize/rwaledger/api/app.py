@@ -68,8 +68,9 @@ def _documents(ledger: Ledger, asset_id: int | None = None) -> list[m.Document]:
     return [d for d in docs if asset_id is None or d.asset_id == asset_id]
 
 
-def create_app(ledger: Ledger, follower: Any = None, *, title: str = "rwaledger registry") -> FastAPI:
-    """The API over ``ledger``; ``follower`` (a :class:`rwaledger.follower.Follower`) reports the head and lag."""
+def create_app(ledger: Ledger, follower: Any = None, *, stack: Any = None, title: str = "rwaledger registry") -> FastAPI:
+    """The API over ``ledger``; ``follower`` (a :class:`rwaledger.follower.Follower`) reports the head and lag;
+    with ``stack`` the officer API (login, writes to the chain, audit log) is served too."""
     app = FastAPI(title=title, version="1", summary="Public registry of tokenized real-world assets: who owns what, "
                   "when, and which title documents are genuine.")
 
@@ -202,6 +203,10 @@ def create_app(ledger: Ledger, follower: Any = None, *, title: str = "rwaledger 
         return m.Wallet(wallet=wallet, block=at, holdings=holdings,
                         history=[_event(e) for e in ledger.history(wallet=wallet, limit=limit)])
 
+    if stack is not None:
+        from .officer import officer_router
+
+        app.include_router(officer_router(ledger, stack))
     return app
 
 

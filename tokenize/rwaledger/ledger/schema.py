@@ -21,6 +21,9 @@ unique key because eth-tester numbers logs per transaction and nodes per block):
 ``distributions``   distribution id -> token (to attribute claims to an asset)
 ``safe_proposals``  Safe transactions proposed by the registrar service (off-chain until executed)
 ``safe_approvals``  owners' EIP-712 signatures of a proposal, each verified before it is stored
+``officers``        the service's officer accounts (role, bound signer, token hash)
+``api_requests``    the first answer to each write with an Idempotency-Key (a retry gets it again, sends nothing)
+``api_audit``       every write attempt through the API: append-only
 
 Investors, not wallets (schema version 2): the IdentityRegistry keeps *investors* (country, KYC expiry,
 category; the id is the address of the investor's first wallet) that own *wallets*. The state of an investor
@@ -289,6 +292,55 @@ safe_approvals = Table(
     Column("signature", String(132), nullable=False),  # 0x + 65 bytes r|s|v over safe_tx_hash (EIP-712)
     Column("created_at", BigInteger, nullable=False),
     UniqueConstraint("proposal_id", "owner", name="uq_safe_approvals"),  # one signature per owner
+)
+
+officers = Table(
+    "officers",
+    metadata,
+    # Off-chain, like the labels. The token is shown once when the account is made; only its argon2 hash is kept,
+    # and the token carries the id so that one hash is checked per request (argon2 is slow by design)
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("name", String(64), nullable=False, unique=True),
+    Column("role", String(16), nullable=False),  # registrar | compliance | custodian | auditor
+    # how this officer's writes are signed: "keystore:PATH" (password from the environment) or "dev:N" (a local
+    # chain's dev account); NULL for an auditor, who writes nothing. Never a key
+    Column("signer", Text),
+    Column("token_hash", Text, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("disabled", Boolean, nullable=False, default=False),
+)
+
+api_requests = Table(
+    "api_requests",
+    metadata,
+    # One row per (officer, Idempotency-Key): written with the first answer, so a retry, also after a restart,
+    # returns it and sends nothing
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("officer_id", BigInteger, nullable=False),
+    Column("idempotency_key", String(128), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("request_hash", Hash, nullable=False),  # a retry with the same key but another body is refused
+    Column("status_code", Integer, nullable=False),
+    Column("response", Text, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    UniqueConstraint("officer_id", "idempotency_key", name="uq_api_requests_key"),
+)
+
+api_audit = Table(
+    "api_audit",
+    metadata,
+    # Append-only: every write attempt (refused ones too), who, what, the transactions, the outcome
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("at", BigInteger, nullable=False),
+    Column("officer_id", BigInteger),  # NULL: no valid token
+    Column("officer", String(64)),
+    Column("action", String(64), nullable=False),
+    Column("params", Text, nullable=False),  # JSON
+    Column("status_code", Integer, nullable=False),
+    Column("outcome", String(32), nullable=False),  # done | skipped | proposed | refused | rejected | error
+    Column("detail", Text, nullable=False),
+    Column("tx_hashes", Text, nullable=False),  # JSON list
+    Index("ix_api_audit_at", "at"),
 )
 
 # Tables whose rows belong to one block: a rollback deletes the rows above the fork point.
