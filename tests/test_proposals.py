@@ -304,3 +304,34 @@ def test_a_distribution_funded_by_the_safe_is_claimed_with_proofs_found_by_their
     fresh = Registrar(stack, distributions_dir=tmp_path)  # another process: finds the proofs by the on-chain root
     claimed = fresh.claim(dist_id, investors[0])
     assert claimed.status == "done" and pkr.functions.balanceOf(investors[0]).call() == claimed.data["amount"] > 0
+
+
+def test_officers_approve_and_execute_a_proposal_through_the_api(env):
+    """The officer API: owners of the Safe, logged in as officers, approve with their own keys and execute."""
+    from fastapi.testclient import TestClient
+
+    from rwaledger.api import create_app
+    from rwaledger.officers import OfficerStore
+
+    session, stack, _, vault, owners, _, investors, route, registrar, ledger = env
+    officers = OfficerStore(ledger.engine)  # this chain's module ledger: only this test makes officers in it
+    tokens = {name: officers.add(name, role, account=account)[1] for name, role, account in (
+        ("Hina", "registrar", 1), ("Sana", "registrar", 3), ("Audit", "auditor", None), ("Stranger", "compliance", 4))}
+    api = TestClient(create_app(ledger, stack=stack))
+    as_ = lambda n: {"Authorization": f"Bearer {tokens[n]}"}  # noqa: E731
+    pid = _mint(registrar, investors[0], "9", "api-approve-1").data["proposal"]
+    listed = api.get("/api/officer/proposals", headers=as_("Audit")).json()
+    assert [p["calls"][0]["text"] for p in listed if p["id"] == pid] == [
+        f"mint 9 shares LHR-GH12B to {short(investors[0])} ref api-approve-1"]
+    assert api.get(f"/api/officer/proposals/{pid}", headers=as_("Hina")).json()["precheck"] == "ok"
+    path = f"/api/officer/proposals/{pid}/approvals"
+    assert api.post(path).status_code == 401 and api.post(path, headers=as_("Audit")).status_code == 403
+    assert api.post(path, headers=as_("Stranger")).status_code == 422  # no owner of the Safe: refused, not stored
+    assert api.post(path, headers=as_("Hina")).json()["data"]["proposal"]["approvals"] == [owners[0].address]
+    assert "already" in api.post(path, headers=as_("Hina")).json()["detail"]
+    early = api.post(f"/api/officer/proposals/{pid}/execution", headers=as_("Hina"))
+    assert early.status_code == 422 and "1 of the 2 approvals" in early.json()["detail"] and _balance(stack, investors[0]) == 0
+    api.post(path, headers=as_("Sana"))
+    done = api.post(f"/api/officer/proposals/{pid}/execution", headers=as_("Sana")).json()
+    assert done["status"] == "done" and done["data"]["proposal"]["status"] == "executed" and done["tx_hashes"]
+    assert _balance(stack, investors[0]) == 9

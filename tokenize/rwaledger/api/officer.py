@@ -1,4 +1,5 @@
-"""The officer API: login by token, writes that go to the chain through the registrar service, the audit log.
+"""The officer API: login by token, writes that go to the chain through the registrar service, the proposals of the
+Safes that hold roles (an owner officer approves and executes them), the audit log.
 
 Every write is authorised by the officer's role (``401`` without a valid token, ``403`` for another role; nothing is
 sent), checked and sent by :class:`rwaledger.registrar.Registrar` signed with the officer's own key (the same
@@ -24,12 +25,15 @@ from ..errors import ContractRevert, RwaError
 from ..ledger import Ledger, schema
 from ..models import ForcedTransferRequest, FreezeRequest, MintRequest
 from ..officers import Officer, OfficerStore, signer_of
-from ..registrar import Registrar, TransferRejected
+from ..proposals import ProposalStore, SafeRoute, load_safe_infrastructure
+from ..registrar import Outcome, Registrar, TransferRejected
 from ..session import open_session
 
 # which officer roles may do what (the chain checks the signer's on-chain role again)
+WRITERS = ("registrar", "compliance", "custodian")
 MAY = {"mint": ("registrar",), "forced_transfer": ("registrar",), "freeze": ("compliance",),
-       "audit": ("registrar", "auditor"), "investor": ("registrar", "compliance", "custodian", "auditor")}
+       "audit": ("registrar", "auditor"), "investor": (*WRITERS, "auditor"), "proposals": (*WRITERS, "auditor"),
+       "approve": WRITERS, "execute": WRITERS}  # a Safe owner's approval: the Safe and the service check ownership
 
 
 class WriteResult(BaseModel):
@@ -163,6 +167,63 @@ def officer_router(ledger: Ledger, stack: Any) -> APIRouter:
                idempotency_key: str | None = Header(None)) -> Any:
         """Freeze or unfreeze a wallet in one token (compliance)."""
         return write("freeze", officer, body, idempotency_key, lambda reg: reg.freeze(body.asset, body.wallet, body.frozen))
+
+    proposal_store = ProposalStore(ledger.engine)
+    infra: list[Any] = []  # Safe's contracts, found once (records on a local chain, canonical on a network)
+
+    def route_for(proposal_id: int, session: Any) -> SafeRoute:
+        if not infra:
+            infra.append(load_safe_infrastructure(stack.session))
+        p = proposal_store.get(proposal_id)
+        return SafeRoute(session, stack.with_session(session), p.tx.safe, proposal_store, infra[0])
+
+    def proposal_view(p: Any, route: SafeRoute | None = None) -> dict[str, Any]:
+        data = p.to_dict()
+        if route is not None and p.status == "open":
+            data["precheck_ok"], data["precheck"] = route.precheck(p)
+        return data
+
+    @router.get("/proposals")
+    def proposals(officer: Officer | None = Depends(current), status: str | None = None) -> Any:
+        """Proposals to the stack's Safes, oldest first, each call in plain words."""
+        denied = refused(officer, "proposals")
+        if denied is not None:
+            return denied
+        return [proposal_view(p) for p in proposal_store.list(status=status, chain_id=stack.session.chain.chain_id)]
+
+    @router.get("/proposals/{proposal_id}")
+    def proposal(proposal_id: int, officer: Officer | None = Depends(current)) -> Any:
+        """One proposal with its approvals and whether it would succeed now (run from the Safe)."""
+        denied = refused(officer, "proposals")
+        if denied is not None:
+            return denied
+        try:
+            return proposal_view(proposal_store.get(proposal_id), route_for(proposal_id, stack.session))
+        except RwaError as exc:
+            return _problem(404, "unknown-proposal", "Unknown proposal", str(exc))
+
+    class NoBody(BaseModel):
+        proposal: int
+
+    @router.post("/proposals/{proposal_id}/approvals", response_model=WriteResult)
+    def approve(proposal_id: int, officer: Officer | None = Depends(current),
+                idempotency_key: str | None = Header(None)) -> Any:
+        """Approve a proposal with this officer's key, an owner of its Safe (signed on the server, verified, stored)."""
+        def act(reg: Registrar) -> Outcome:
+            p = route_for(proposal_id, reg.session).approve(proposal_id, reg.session.signer)
+            return Outcome("done", f"proposal #{p.id} approved by {reg.session.signer.address} "
+                                   f"({len(p.approvals)} approvals)", None, {"proposal": p.to_dict()})
+        return write("approve", officer, NoBody(proposal=proposal_id), idempotency_key, act)
+
+    @router.post("/proposals/{proposal_id}/execution", response_model=WriteResult)
+    def execute(proposal_id: int, officer: Officer | None = Depends(current),
+                idempotency_key: str | None = Header(None)) -> Any:
+        """Execute a proposal whose threshold is met (sent by this officer's key)."""
+        def act(reg: Registrar) -> Outcome:
+            p, receipt = route_for(proposal_id, reg.session).execute(proposal_id)
+            return Outcome("done" if p.status == "executed" else p.status, f"proposal #{p.id} {p.status}",
+                           receipt.tx_hash, {"proposal": p.to_dict(), "gas_used": receipt.gas_used})
+        return write("execute", officer, NoBody(proposal=proposal_id), idempotency_key, act)
 
     @router.get("/audit", response_model=list[AuditEntry])
     def audit_log(officer: Officer | None = Depends(current), limit: int = 100) -> Any:
