@@ -167,14 +167,17 @@ def create_app(ledger: Ledger, follower: Any = None, *, stack: Any = None, title
                   sort: Literal["amount", "wallet"] = "amount") -> m.CapTablePage:
         """The holders of an asset at a block, per wallet, largest first (or by wallet), with their country."""
         rec = ledger.asset(asset)
-        rows = ledger.cap_table(rec.asset_id, block=block)
-        if sort == "wallet":
-            rows = sorted(rows, key=lambda r: r.holder.lower())
-        at = block if block is not None else ledger.checkpoint().block  # type: ignore[union-attr]
-        part = rows[(page - 1) * per_page: page * per_page]
+        cp = ledger.checkpoint()
+        if block is None or (cp is not None and block == cp.block):  # now: one page of the current holdings
+            part, holders, total, at = ledger.cap_table_page(rec.asset_id, page, per_page, sort)
+        else:  # at a past block: from the balance changes up to it
+            rows = ledger.cap_table(rec.asset_id, block=block)
+            if sort == "wallet":
+                rows = sorted(rows, key=lambda r: r.holder.lower())
+            part, holders, total, at = rows[(page - 1) * per_page: page * per_page], len(rows), sum(r.amount for r in rows), block
         return m.CapTablePage(
-            asset_id=rec.asset_id, symbol=rec.symbol, block=at, total_supply=str(sum(r.amount for r in rows)),
-            holders=len(rows), page=page, per_page=per_page,
+            asset_id=rec.asset_id, symbol=rec.symbol, block=at, total_supply=str(total),
+            holders=holders, page=page, per_page=per_page,
             rows=[m.CapTableRow(wallet=r.holder, amount=str(r.amount), percent=_percent(r.percent), country=r.country)
                   for r in part])
 

@@ -136,6 +136,11 @@ class Ledger:
         investor id and country."""
         return self._q("cap_table", asset, block)
 
+    def cap_table_page(self, asset: int | str, page: int = 1, per_page: int = 50,
+                       sort: str = "amount") -> tuple[list[CapTableRow], int, int, int]:
+        """One page of the cap table now, from the current holdings: (rows, holders, total supply, block)."""
+        return self._q("cap_table_page", asset, page, per_page, sort)
+
     def investor_cap_table(
         self, asset: int | str, block: int | None = None, labels: bool = False
     ) -> list[InvestorCapTableRow]:

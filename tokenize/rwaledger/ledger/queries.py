@@ -16,10 +16,10 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any, Iterable, NamedTuple
 
-from sqlalchemy import Connection, and_, select
+from sqlalchemy import Connection, and_, func, select
 
 from . import schema
-from .db import get_checkpoint
+from .db import get_checkpoint, get_meta
 from .decode import checksum
 from .errors import NotSynced, UnknownAsset
 
@@ -329,6 +329,33 @@ class Queries:
             n = countries.get(investor) if investor else None
             rows.append(CapTableRow(h, v, _percent(v, total), country_code(n) if n else None, n, investor))
         return rows
+
+    def cap_table_page(self, asset: int | str, page: int = 1, per_page: int = 50,
+                       sort: str = "amount") -> tuple[list[CapTableRow], int, int, int]:
+        """One page of the cap table now (at the checkpoint), from the current holdings: (rows, holders, total supply,
+        block). Largest first (``sort="amount"``) or by wallet; countries looked up for the page's wallets only."""
+        rec = self.asset(asset)
+        at = self.block_or_checkpoint(None)
+        if get_meta(self.conn, "holdings") != "1":  # not derived yet (an older ledger before its next sync)
+            rows = self.cap_table(asset)
+            if sort == "wallet":
+                rows = sorted(rows, key=lambda r: r.holder.lower())
+            return rows[(page - 1) * per_page: page * per_page], len(rows), sum(r.amount for r in rows), at
+        h = schema.holdings.c
+        holders = self.conn.execute(select(func.count()).select_from(schema.holdings).where(h.token == rec.token)).scalar_one()
+        total = sum(b for (b,) in self.conn.execute(select(h.balance).where(h.token == rec.token)))
+        order = (h.balance.desc(), h.holder) if sort == "amount" else (func.lower(h.holder),)
+        part = self.conn.execute(select(h.holder, h.balance).where(h.token == rec.token).order_by(*order)
+                                 .limit(per_page).offset((page - 1) * per_page)).all()
+        bound = self.bindings_at(at, [r.holder for r in part])
+        countries = self.countries_at(at, set(bound.values()))
+        rows = []
+        for r in part:
+            investor = bound.get(r.holder)
+            n = countries.get(investor) if investor else None
+            rows.append(CapTableRow(r.holder, r.balance, _percent(r.balance, total), country_code(n) if n else None, n,
+                                    investor))
+        return rows, holders, total, at
 
     def investor_cap_table(
         self, asset: int | str, block: int | None = None, labels: bool = False

@@ -13,6 +13,7 @@ unique key because eth-tester numbers logs per transaction and nodes per block):
 ``events``          every log of the stack, decoded generically (args as JSON, ints as strings)
 ``event_accounts``  (event, address) for every address-typed argument: the wallet index of ``history``
 ``balance_changes`` one row per side of an ERC-20 ``Transfer``: (token, holder, delta)
+``holdings``        current state: every holder's balance now (written with its range, rebuilt on a rollback)
 ``investor_states`` full state of an investor after each event that changes it (valid from that event on)
 ``wallet_bindings`` wallet -> investor, written once: the registry never moves a wallet to another investor
 ``wallet_statuses`` a wallet's status (active / removed / lost) after each later change (active from binding)
@@ -77,6 +78,21 @@ class Amount(TypeDecorator):
 
     def process_result_value(self, value: Any, dialect: Dialect) -> int | None:
         return None if value is None else int(value)
+
+
+class SortableAmount(Amount):
+    """An :class:`Amount` that also sorts by value in SQL: NUMERIC on PostgreSQL, and on SQLite decimal text
+    zero-padded to 78 digits (non-negative only: a balance), so that text order is numeric order."""
+
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if value is None or dialect.name == "postgresql":
+            return super().process_bind_param(value, dialect)
+        value = int(value)
+        if value < 0:
+            raise ValueError(f"a sortable amount is non-negative, not {value}")
+        return f"{value:078d}"
 
 
 Id = BigInteger().with_variant(Integer, "sqlite")  # autoincrementing key on every backend
@@ -154,6 +170,20 @@ balance_changes = Table(
     UniqueConstraint("tx_hash", "log_index", "holder", name="uq_balance_changes"),
     Index("ix_balance_changes_token", "token", "block_number"),
     Index("ix_balance_changes_holder", "holder", "block_number"),
+)
+
+holdings = Table(
+    "holdings",
+    metadata,
+    # Current state, derived from balance_changes in the same transaction as each range (and rebuilt from it on a
+    # rollback), so that "who holds what now" is one indexed query: a page of a cap table reads one page of rows.
+    # Holders whose balance is 0 have no row
+    Column("token", Addr, primary_key=True),
+    Column("holder", Addr, primary_key=True),
+    Column("asset_id", BigInteger),
+    Column("balance", SortableAmount, nullable=False),
+    Column("block_number", BigInteger, nullable=False),  # of its latest change
+    Index("ix_holdings_token_balance", "token", "balance"),
 )
 
 investor_states = Table(

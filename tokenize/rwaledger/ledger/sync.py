@@ -33,7 +33,7 @@ from sqlalchemy import Connection, Engine, delete, func, select
 from . import schema
 from .db import Checkpoint, get_checkpoint, get_meta, set_checkpoint, set_meta
 from .decode import KIND_ATTRS, SAFE_KIND, TOKEN_KINDS, DecodedLog, EventTable, checksum
-from .errors import ChainReadError, LedgerMismatch
+from .errors import ChainReadError, LedgerError, LedgerMismatch
 from .project import WALLET_ACTIVE, IdentityLookup, InvestorState, Projector, RangeRows, WalletState, asset_row
 from .rpc import ChainReader, RawLog, reader_for
 
@@ -130,6 +130,9 @@ class Indexer:
                    for a, k in {**self.core, **self.safes}.items() if a not in known]
         if missing:
             conn.execute(schema.contracts.insert(), missing)
+        if get_meta(conn, "holdings") != "1":  # a ledger synced before the holdings table: derive it once
+            rebuild_holdings(conn)
+            set_meta(conn, "holdings", "1")
         rows = conn.execute(select(c.address, c.kind, c.asset_id)).all()
         d = schema.distributions.c
         return Projector(
@@ -161,6 +164,7 @@ class Indexer:
         for table, col in schema.BLOCK_SCOPED:
             conn.execute(delete(table).where(table.c[col] > fork))
         rebuild_assets(conn)
+        rebuild_holdings(conn)
         set_checkpoint(conn, Checkpoint(fork, stored[best].hash) if best >= 0 else None)
         self._projector = None
         return Rollback(fork, cp.block, int(removed))
@@ -225,6 +229,8 @@ class Indexer:
         ):
             if data:
                 conn.execute(table.insert(), data)
+        if rows.balance_changes:
+            apply_holdings(conn, rows.balance_changes)
         if rows.assets_changed:
             ids = sorted(rows.assets_changed)
             conn.execute(delete(schema.assets).where(schema.assets.c.asset_id.in_(ids)))
@@ -338,6 +344,52 @@ class DbIdentityLookup(IdentityLookup):
                 status[w] = st
             out.update({w: WalletState(inv, status.get(w, WALLET_ACTIVE)) for w, inv in bound.items()})
         return out
+
+
+def apply_holdings(conn: Connection, changes: list[dict[str, Any]]) -> None:
+    """Add one range's balance changes to the current holdings (inside the range's transaction)."""
+    h = schema.holdings.c
+    delta: dict[tuple[str, str], int] = {}
+    last: dict[tuple[str, str], tuple[int, Any]] = {}
+    for c in changes:
+        key = (c["token"], c["holder"])
+        delta[key] = delta.get(key, 0) + int(c["delta"])
+        last[key] = (c["block_number"], c["asset_id"])
+    by_token: dict[str, list[str]] = {}
+    for token, holder in delta:
+        by_token.setdefault(token, []).append(holder)
+    current: dict[tuple[str, str], int] = {}
+    for token, holders in by_token.items():
+        for i in range(0, len(holders), 500):
+            part = holders[i:i + 500]
+            for r in conn.execute(select(h.holder, h.balance).where(h.token == token, h.holder.in_(part))):
+                current[(token, r.holder)] = r.balance
+    gone = [k for k in delta if k in current]
+    for token in by_token:
+        old = [holder for (t, holder) in gone if t == token]
+        for i in range(0, len(old), 500):
+            conn.execute(delete(schema.holdings).where(h.token == token, h.holder.in_(old[i:i + 500])))
+    rows = []
+    for key, d in delta.items():
+        balance = current.get(key, 0) + d
+        if balance < 0:
+            raise LedgerError(f"the ledger would give {key[1]} a negative balance of token {key[0]}")
+        if balance:
+            block, asset_id = last[key]
+            rows.append({"token": key[0], "holder": key[1], "asset_id": asset_id, "balance": balance,
+                         "block_number": block})
+    if rows:
+        conn.execute(schema.holdings.insert(), rows)
+
+
+def rebuild_holdings(conn: Connection) -> None:
+    """Recompute every current holding from the balance changes (after a rollback removed some)."""
+    bc = schema.balance_changes.c
+    conn.execute(delete(schema.holdings))
+    changes = [dict(r._mapping) for r in conn.execute(
+        select(bc.token, bc.holder, bc.asset_id, bc.delta, bc.block_number).order_by(bc.block_number))]
+    if changes:
+        apply_holdings(conn, changes)
 
 
 def rebuild_assets(conn: Connection) -> None:

@@ -1,0 +1,98 @@
+"""The ledger's current holdings (``holdings``): equal to the cap table summed from the balance changes after every
+sync, rebuilt after a rollback, derived once for a ledger synced before the table existed; a cap-table page reads
+one page of them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import delete, select
+
+from rwaledger.ledger import Ledger, schema
+from rwaledger.ledger.db import set_meta
+from rwaledger.models import AssetSpec, InvestorSpec, MintRequest, load_csv, load_spec
+from rwaledger.registrar import Registrar
+from rwaledger.session import open_session
+from rwaledger.signers import Signer
+from rwaledger.stack import deploy_stack
+
+pytestmark = pytest.mark.chains("tester", "anvil")
+EXAMPLES = Path(__file__).resolve().parents[1] / "scripts" / "examples"
+
+
+@pytest.fixture(scope="module")
+def world(chain, rwa_build):
+    snapshot = chain.snapshot()
+    session = open_session(chain=chain, build=rwa_build, record=False)
+    stack = deploy_stack(session)
+    reg = Registrar(stack)
+    for spec in ("lahore-apartment.toml", "karachi-gold.toml"):
+        reg.register_asset(load_spec(EXAMPLES / spec, AssetSpec))
+    investors = load_csv(EXAMPLES / "investors.csv", InvestorSpec)
+    reg.add_investors(investors)
+    reg.mint_many(load_csv(EXAMPLES / "allocations.csv", MintRequest))
+    keys = {a.address: a for a in chain.dev_accounts}
+    yield session, stack, reg, investors, {i.wallet: Signer(keys[i.wallet], i.wallet) for i in investors}
+    chain.revert(snapshot)
+
+
+@pytest.fixture(autouse=True)
+def _isolated(isolation):
+    pass
+
+
+def holdings(ledger: Ledger) -> dict[tuple[str, str], int]:
+    h = schema.holdings.c
+    with ledger.engine.connect() as conn:
+        return {(r.token, r.holder): r.balance for r in conn.execute(select(h.token, h.holder, h.balance))}
+
+
+def summed(ledger: Ledger) -> dict[tuple[str, str], int]:
+    return {(a.token, r.holder): r.amount for a in ledger.assets() for r in ledger.cap_table(a.asset_id)}
+
+
+def test_holdings_follow_every_sync_and_pages_read_them(world, tmp_path):
+    session, stack, reg, investors, signer = world
+    ledger = Ledger.open(str(tmp_path / "l.sqlite"))
+    ledger.sync(stack)
+    assert holdings(ledger) == summed(ledger) and len(holdings(ledger)) == 8
+    reg.transfer("LHR-GH12B", signer[investors[0].wallet], investors[2].wallet, "2500 shares")  # a holder empties
+    ledger.sync(stack)
+    assert holdings(ledger) == summed(ledger) and (stack.token(ledger.asset("LHR-GH12B").token).address,
+                                                  investors[0].wallet) not in holdings(ledger)
+    whole = ledger.cap_table("LHR-GH12B")
+    rows, count, total, _ = ledger.cap_table_page("LHR-GH12B", page=2, per_page=2)
+    assert (count, total) == (len(whole), sum(r.amount for r in whole)) and rows == whole[2:4]
+    by_wallet, _, _, _ = ledger.cap_table_page("LHR-GH12B", per_page=50, sort="wallet")
+    assert [r.holder for r in by_wallet] == sorted((r.holder for r in whole), key=str.lower)
+
+
+def test_a_rollback_rebuilds_the_holdings(world, tmp_path):
+    session, stack, reg, investors, signer = world
+    chain = session.chain
+    ledger = Ledger.open(str(tmp_path / "reorg.sqlite"))
+    ledger.sync(stack)
+    mark = chain.snapshot()
+    reg.transfer("LHR-GH12B", signer[investors[1].wallet], investors[2].wallet, "1000 shares")
+    ledger.sync(stack)
+    chain.revert(mark)
+    reg.transfer("LHR-GH12B", signer[investors[3].wallet], investors[0].wallet, "300 shares")
+    chain.mine(2)
+    assert ledger.sync(stack).rollbacks
+    assert holdings(ledger) == summed(ledger)
+    token = ledger.asset("LHR-GH12B").token
+    assert holdings(ledger)[(token, investors[1].wallet)] == 3000  # the replaced branch's transfer is gone
+
+
+def test_a_ledger_synced_before_the_holdings_existed_derives_them_once(world, tmp_path):
+    _, stack, _, _, _ = world
+    ledger = Ledger.open(str(tmp_path / "old.sqlite"))
+    ledger.sync(stack)
+    with ledger.engine.begin() as conn:  # as an older rwaledger left it
+        conn.execute(delete(schema.holdings))
+        set_meta(conn, "holdings", None)
+    rows, count, _, _ = ledger.cap_table_page("LHR-GH12B")  # still right before the next sync (summed)
+    assert count == 5 and holdings(ledger) == {}
+    ledger.sync(stack)
+    assert holdings(ledger) == summed(ledger) and ledger.cap_table_page("LHR-GH12B")[0] == rows
