@@ -43,9 +43,15 @@ def _isolated(isolation):
 
 
 def holdings(ledger: Ledger) -> dict[tuple[str, str], int]:
-    h = schema.holdings.c
+    """The current holdings, checked against the supplies table (total and holder count per token)."""
+    h, s = schema.holdings.c, schema.supplies.c
     with ledger.engine.connect() as conn:
-        return {(r.token, r.holder): r.balance for r in conn.execute(select(h.token, h.holder, h.balance))}
+        rows = {(r.token, r.holder): r.balance for r in conn.execute(select(h.token, h.holder, h.balance))}
+        supplies = {r.token: (r.total, r.holders) for r in conn.execute(select(s.token, s.total, s.holders))}
+    for token in {t for t, _ in rows}:
+        mine = [v for (t, _), v in rows.items() if t == token]
+        assert supplies[token] == (sum(mine), len(mine)), token
+    return rows
 
 
 def summed(ledger: Ledger) -> dict[tuple[str, str], int]:
@@ -91,6 +97,7 @@ def test_a_ledger_synced_before_the_holdings_existed_derives_them_once(world, tm
     ledger.sync(stack)
     with ledger.engine.begin() as conn:  # as an older rwaledger left it
         conn.execute(delete(schema.holdings))
+        conn.execute(delete(schema.supplies))
         set_meta(conn, "holdings", None)
     rows, count, _, _ = ledger.cap_table_page("LHR-GH12B")  # still right before the next sync (summed)
     assert count == 5 and holdings(ledger) == {}

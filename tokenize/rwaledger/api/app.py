@@ -92,6 +92,22 @@ def create_app(ledger: Ledger, follower: Any = None, *, stack: Any = None, title
         where = ".".join(str(p) for p in first.get("loc", ()))
         return _problem(422, "validation", "Invalid request", f"{where}: {first.get('msg')}", where)
 
+    cache: dict[tuple, tuple[tuple[int, str] | None, Any]] = {}
+
+    def now(key: tuple, compute: Any) -> Any:
+        """``compute()``, kept until the ledger's checkpoint moves: what the public reads of "now" answer changes
+        only when the follower syncs, so between syncs a page is served from memory."""
+        cp = ledger.checkpoint()
+        mark = (cp.block, cp.hash) if cp else None  # the hash too: after a reorg the same height is another block
+        hit = cache.get(key)
+        if hit is not None and mark is not None and hit[0] == mark:
+            return hit[1]
+        value = compute()
+        if len(cache) > 4096:
+            cache.clear()
+        cache[key] = (mark, value)
+        return value
+
     def status() -> m.LedgerStatus:
         if follower is not None:
             s = follower.status()
@@ -144,12 +160,12 @@ def create_app(ledger: Ledger, follower: Any = None, *, stack: Any = None, title
     @app.get("/api/assets/{asset}", response_model=m.Asset, tags=["assets"])
     def asset(asset: str) -> m.Asset:
         """One asset by id, symbol or token address."""
-        return _asset(ledger.asset(asset))
+        return now(("asset", asset), lambda: _asset(ledger.asset(asset)))
 
     @app.get("/api/assets/{asset}/documents", response_model=list[m.Document], tags=["assets"])
     def documents(asset: str) -> list[m.Document]:
         """Every document version of an asset, oldest first, with what each supersedes and is superseded by."""
-        return _documents(ledger, ledger.asset(asset).asset_id)
+        return now(("documents", asset), lambda: _documents(ledger, ledger.asset(asset).asset_id))
 
     @app.get("/api/documents/verify", response_model=m.DocumentVerification, tags=["documents"])
     def verify(sha256: str = Query(..., description="The SHA-256 of the file, computed where the file is (it is "
@@ -158,7 +174,8 @@ def create_app(ledger: Ledger, follower: Any = None, *, stack: Any = None, title
         if not HASH.match(sha256.strip()):
             return _problem(422, "validation", "Invalid request", "query.sha256: expected 64 hex digits", "query.sha256")
         digest = "0x" + sha256.strip().lower().removeprefix("0x")
-        matches = [d for d in _documents(ledger) if d.sha256.lower() == digest]
+        docs = now(("documents",), lambda: _documents(ledger))
+        matches = [d for d in docs if d.sha256.lower() == digest]
         return m.DocumentVerification(sha256=digest, registered=bool(matches), matches=matches)
 
     @app.get("/api/assets/{asset}/cap-table", response_model=m.CapTablePage, tags=["ownership"])
@@ -166,20 +183,20 @@ def create_app(ledger: Ledger, follower: Any = None, *, stack: Any = None, title
                   page: int = Query(1, ge=1), per_page: int = Query(50, ge=1, le=500),
                   sort: Literal["amount", "wallet"] = "amount") -> m.CapTablePage:
         """The holders of an asset at a block, per wallet, largest first (or by wallet), with their country."""
-        rec = ledger.asset(asset)
         cp = ledger.checkpoint()
         if block is None or (cp is not None and block == cp.block):  # now: one page of the current holdings
-            part, holders, total, at = ledger.cap_table_page(rec.asset_id, page, per_page, sort)
-        else:  # at a past block: from the balance changes up to it
-            rows = ledger.cap_table(rec.asset_id, block=block)
-            if sort == "wallet":
-                rows = sorted(rows, key=lambda r: r.holder.lower())
-            part, holders, total, at = rows[(page - 1) * per_page: page * per_page], len(rows), sum(r.amount for r in rows), block
-        return m.CapTablePage(
-            asset_id=rec.asset_id, symbol=rec.symbol, block=at, total_supply=str(total),
-            holders=holders, page=page, per_page=per_page,
-            rows=[m.CapTableRow(wallet=r.holder, amount=str(r.amount), percent=_percent(r.percent), country=r.country)
-                  for r in part])
+            return now(("cap-table", asset, page, per_page, sort), lambda: page_now(asset, page, per_page, sort))
+        rec = ledger.asset(asset)  # at a past block: from the balance changes up to it
+        rows = ledger.cap_table(rec.asset_id, block=block)
+        if sort == "wallet":
+            rows = sorted(rows, key=lambda r: r.holder.lower())
+        return _page(rec, block, rows[(page - 1) * per_page: page * per_page], len(rows), sum(r.amount for r in rows),
+                     page, per_page)
+
+    def page_now(asset: str, page: int, per_page: int, sort: str) -> m.CapTablePage:
+        rec = ledger.asset(asset)
+        part, holders, total, at = ledger.cap_table_page(rec.asset_id, page, per_page, sort)
+        return _page(rec, at, part, holders, total, page, per_page)
 
     @app.get("/api/assets/{asset}/countries", response_model=list[m.CountryTotal], tags=["ownership"])
     def countries(asset: str, block: int | None = Query(None, ge=0)) -> list[m.CountryTotal]:
@@ -211,6 +228,13 @@ def create_app(ledger: Ledger, follower: Any = None, *, stack: Any = None, title
 
         app.include_router(officer_router(ledger, stack))
     return app
+
+
+def _page(rec: AssetRecord, block: int, rows: list, holders: int, total: int, page: int, per_page: int) -> m.CapTablePage:
+    return m.CapTablePage(
+        asset_id=rec.asset_id, symbol=rec.symbol, block=block, total_supply=str(total), holders=holders, page=page,
+        per_page=per_page, rows=[m.CapTableRow(wallet=r.holder, amount=str(r.amount), percent=_percent(r.percent),
+                                               country=r.country) for r in rows])
 
 
 def _event(e: Any) -> m.Event:

@@ -336,14 +336,15 @@ class Queries:
         block). Largest first (``sort="amount"``) or by wallet; countries looked up for the page's wallets only."""
         rec = self.asset(asset)
         at = self.block_or_checkpoint(None)
-        if get_meta(self.conn, "holdings") != "1":  # not derived yet (an older ledger before its next sync)
+        if get_meta(self.conn, "holdings") != "2":  # not derived yet (an older ledger before its next sync)
             rows = self.cap_table(asset)
             if sort == "wallet":
                 rows = sorted(rows, key=lambda r: r.holder.lower())
             return rows[(page - 1) * per_page: page * per_page], len(rows), sum(r.amount for r in rows), at
         h = schema.holdings.c
-        holders = self.conn.execute(select(func.count()).select_from(schema.holdings).where(h.token == rec.token)).scalar_one()
-        total = sum(b for (b,) in self.conn.execute(select(h.balance).where(h.token == rec.token)))
+        s = schema.supplies.c
+        supply = self.conn.execute(select(s.total, s.holders).where(s.token == rec.token)).first()
+        total, holders = (supply.total, supply.holders) if supply else (0, 0)
         order = (h.balance.desc(), h.holder) if sort == "amount" else (func.lower(h.holder),)
         part = self.conn.execute(select(h.holder, h.balance).where(h.token == rec.token).order_by(*order)
                                  .limit(per_page).offset((page - 1) * per_page)).all()

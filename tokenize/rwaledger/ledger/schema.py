@@ -14,6 +14,7 @@ unique key because eth-tester numbers logs per transaction and nodes per block):
 ``event_accounts``  (event, address) for every address-typed argument: the wallet index of ``history``
 ``balance_changes`` one row per side of an ERC-20 ``Transfer``: (token, holder, delta)
 ``holdings``        current state: every holder's balance now (written with its range, rebuilt on a rollback)
+``supplies``        current state: each token's total supply and holder count now
 ``investor_states`` full state of an investor after each event that changes it (valid from that event on)
 ``wallet_bindings`` wallet -> investor, written once: the registry never moves a wallet to another investor
 ``wallet_statuses`` a wallet's status (active / removed / lost) after each later change (active from binding)
@@ -184,6 +185,16 @@ holdings = Table(
     Column("balance", SortableAmount, nullable=False),
     Column("block_number", BigInteger, nullable=False),  # of its latest change
     Index("ix_holdings_token_balance", "token", "balance"),
+)
+
+supplies = Table(
+    "supplies",
+    metadata,
+    # Current state beside ``holdings``: each token's total supply and holder count now (a cap table's header),
+    # kept in Python because a sum of uint256 does not fit SQLite's integers
+    Column("token", Addr, primary_key=True),
+    Column("total", Amount, nullable=False),
+    Column("holders", BigInteger, nullable=False),
 )
 
 investor_states = Table(

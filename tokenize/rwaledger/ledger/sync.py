@@ -130,9 +130,9 @@ class Indexer:
                    for a, k in {**self.core, **self.safes}.items() if a not in known]
         if missing:
             conn.execute(schema.contracts.insert(), missing)
-        if get_meta(conn, "holdings") != "1":  # a ledger synced before the holdings table: derive it once
+        if get_meta(conn, "holdings") != "2":  # a ledger synced before holdings and supplies: derive them once
             rebuild_holdings(conn)
-            set_meta(conn, "holdings", "1")
+            set_meta(conn, "holdings", "2")
         rows = conn.execute(select(c.address, c.kind, c.asset_id)).all()
         d = schema.distributions.c
         return Projector(
@@ -370,22 +370,35 @@ def apply_holdings(conn: Connection, changes: list[dict[str, Any]]) -> None:
         for i in range(0, len(old), 500):
             conn.execute(delete(schema.holdings).where(h.token == token, h.holder.in_(old[i:i + 500])))
     rows = []
+    change: dict[str, list[int]] = {token: [0, 0] for token in by_token}  # token -> [supply change, holders change]
     for key, d in delta.items():
-        balance = current.get(key, 0) + d
+        before = current.get(key, 0)
+        balance = before + d
         if balance < 0:
             raise LedgerError(f"the ledger would give {key[1]} a negative balance of token {key[0]}")
+        change[key[0]][0] += d
+        change[key[0]][1] += (balance > 0) - (before > 0)
         if balance:
             block, asset_id = last[key]
             rows.append({"token": key[0], "holder": key[1], "asset_id": asset_id, "balance": balance,
                          "block_number": block})
     if rows:
         conn.execute(schema.holdings.insert(), rows)
+    s = schema.supplies.c
+    known = {r.token: (r.total, r.holders) for r in conn.execute(
+        select(s.token, s.total, s.holders).where(s.token.in_(list(change))))}
+    if known:
+        conn.execute(delete(schema.supplies).where(s.token.in_(list(known))))
+    conn.execute(schema.supplies.insert(), [
+        {"token": t, "total": known.get(t, (0, 0))[0] + c[0], "holders": known.get(t, (0, 0))[1] + c[1]}
+        for t, c in change.items()])
 
 
 def rebuild_holdings(conn: Connection) -> None:
     """Recompute every current holding from the balance changes (after a rollback removed some)."""
     bc = schema.balance_changes.c
     conn.execute(delete(schema.holdings))
+    conn.execute(delete(schema.supplies))
     changes = [dict(r._mapping) for r in conn.execute(
         select(bc.token, bc.holder, bc.asset_id, bc.delta, bc.block_number).order_by(bc.block_number))]
     if changes:
