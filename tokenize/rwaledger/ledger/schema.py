@@ -29,6 +29,10 @@ investor), so each has its own history table, and the binding, which never chang
 the cap tables join. Version 1 kept one identity per wallet (``identities``); nothing in it says which wallets
 belong to one investor, so an older database is refused, never migrated: everything but the labels comes from
 the chain, and a sync into a new file rebuilds it exactly.
+
+Within version 2 the tables change by Alembic migrations (``migrations/versions``, run on every open): this
+module stays the one description of the current tables, so a change here comes with a new revision that makes
+it (tests/test_ledger_migrations.py checks that the migrated database equals this metadata).
 """
 
 from __future__ import annotations
