@@ -1,10 +1,13 @@
-"""The ledger's schema migrations (Alembic), on SQLite and on a real PostgreSQL: a new database is migrated to
-exactly the tables of schema.py, and a database made before the migrations existed (by ``create_all``, without
-the Safe proposal tables) is recognised, stamped and upgraded in place, keeping its rows."""
+"""The ledger's schema on SQLite and on a real PostgreSQL: the migrations (Alembic) give a new database exactly
+the tables of schema.py, a database made before the migrations existed (by ``create_all``, without the Safe
+proposal tables) is recognised, stamped and upgraded in place, keeping its rows; and text columns hold any
+character (PostgreSQL refuses NUL in text)."""
 
 from __future__ import annotations
 
 import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -140,3 +143,30 @@ def test_a_database_of_other_applications_gets_the_ledger_next_to_them(ledger_ur
     with Ledger.open(ledger_url) as ledger:
         assert "someone_elses" in inspect(ledger.engine).get_table_names()
         assert revision(ledger.engine) == (db.head_revision(),)
+
+
+MARK = schema.AnyText.MARK
+
+
+@pytest.fixture
+def labels_engine(ledger_url):
+    with Ledger.open(ledger_url) as ledger:
+        yield ledger.engine
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.text(alphabet=st.sampled_from(["\0", MARK, "0", "a", "\\", "\u00e9", " "]), max_size=12) | st.text())
+@example("Nul\0Gold")
+@example(MARK + "0")
+@example(MARK)
+@example("")
+def test_any_text_holds_any_character(labels_engine, value):
+    lb = schema.investor_labels
+    with labels_engine.begin() as conn:
+        conn.execute(lb.delete())
+        conn.execute(lb.insert().values(investor="0x" + "11" * 20, label=value))
+        assert conn.execute(select(lb.c.label)).scalar() == value
+        assert conn.execute(select(lb.c.investor).where(lb.c.label == value)).scalar() == "0x" + "11" * 20
+        stored = conn.execute(text("SELECT label FROM investor_labels")).scalar()
+    if "\0" not in value and not value.startswith(MARK):
+        assert stored == value  # usual text is stored as it is
