@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import pwd
+import shlex
 import shutil
 import socket
 import stat
@@ -100,7 +101,7 @@ class PgCluster:
             except KeyError:
                 raise PgUnavailable(f"running as root and there is no {RUN_AS!r} user to run the server as") from None
             run_as = RUN_AS
-        root = Path(root)
+        root = Path(root).absolute()  # the tools run with the cluster directory as their working directory
         if (run_as and not _reachable_by_others(root)) or len(str(root)) > 80:  # a socket path has <= 107 bytes
             root = Path(tempfile.mkdtemp(prefix="rwa-pg-"))
         else:
@@ -113,7 +114,7 @@ class PgCluster:
                          "--no-locale", "--no-sync", timeout=timeout)
             for attempt in range(5):  # another process may take the free port before the server binds it
                 cluster.port = _free_port()
-                opts = (f"-p {cluster.port} -h {cluster.host} -k {root} -c fsync=off -c full_page_writes=off "
+                opts = (f"-p {cluster.port} -h {cluster.host} -k {shlex.quote(str(root))} -c fsync=off -c full_page_writes=off "
                         "-c synchronous_commit=off")
                 proc = cluster._run("pg_ctl", "-D", str(cluster.data_dir), "-o", opts, "-l", str(root / "log"),
                                     "-w", "-t", str(int(timeout)), "start", check=False, timeout=timeout + 10)
