@@ -4,8 +4,8 @@ of 127.0.0.1, one database per test, ``pg_ctl stop`` and the directory removed a
 PostgreSQL refuses to run as root, and the suite and CI do run as root: then the cluster's directory is given to
 the ``postgres`` user (the Debian package creates it) and ``initdb``/``pg_ctl`` run through ``runuser -u
 postgres``. The binaries are looked up in ``RWA_PG_BIN``, then in the Debian package's directory
-(``/usr/lib/postgresql/15/bin``, then another version's), then on ``PATH``. Durability is switched off (``fsync``, ``full_page_writes``,
-``synchronous_commit``): the cluster lives for one test session.
+(``/usr/lib/postgresql/15/bin``, then another version's), then on ``PATH``. Durability is switched off
+(``fsync``, ``full_page_writes``, ``synchronous_commit``): the cluster lives for one test session.
 
     with PgCluster.start(BUILD_DIR / f"pg-{os.getpid()}") as pg:
         url = pg.create_database("t1")   # postgresql+psycopg://rwa@127.0.0.1:PORT/t1
@@ -114,8 +114,8 @@ class PgCluster:
                          "--no-locale", "--no-sync", timeout=timeout)
             for attempt in range(5):  # another process may take the free port before the server binds it
                 cluster.port = _free_port()
-                opts = (f"-p {cluster.port} -h {cluster.host} -k {shlex.quote(str(root))} -c fsync=off -c full_page_writes=off "
-                        "-c synchronous_commit=off")
+                opts = (f"-p {cluster.port} -h {cluster.host} -k {shlex.quote(str(root))} "
+                        "-c fsync=off -c full_page_writes=off -c synchronous_commit=off")
                 proc = cluster._run("pg_ctl", "-D", str(cluster.data_dir), "-o", opts, "-l", str(root / "log"),
                                     "-w", "-t", str(int(timeout)), "start", check=False, timeout=timeout + 10)
                 if proc.returncode == 0:

@@ -88,7 +88,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 def _parametrize_ledger_backend(metafunc: pytest.Metafunc) -> None:
     if "ledger_backend" not in metafunc.fixturenames:
         return
-    params = [pytest.param(b, id=b, marks=[pytest.mark.postgresql] if b == "postgresql" else []) for b in LEDGER_BACKENDS]
+    marks = {"postgresql": [pytest.mark.postgresql]}
+    params = [pytest.param(b, id=b, marks=marks.get(b, [])) for b in LEDGER_BACKENDS]
     metafunc.parametrize("ledger_backend", params)
 
 
