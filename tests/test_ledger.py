@@ -3,7 +3,8 @@ the investor model (investors own wallets; labels are off-chain and private).
 
 The module deploys its own stack with its own funded keys (so nothing another test module registered or
 minted can collide with it) once per chain; every test runs inside a snapshot (``isolation``) and syncs a
-fresh SQLite file.
+fresh database: a test of the ledger's behaviour runs on each backend (``ledger_url``: a SQLite file, or a new
+database on the PostgreSQL server the plugin starts), a test about SQLite files on SQLite only.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import pytest
 from eth_abi import encode as abi_encode
 from eth_account import Account
 from eth_utils import keccak
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 
 from rwaledger.ledger import Ledger, LedgerError, LedgerMismatch, SchemaVersionError, UnknownAsset, schema
 from rwaledger.ledger import export as ledger_export
@@ -125,8 +126,8 @@ def _isolated(isolation):
 
 
 @pytest.fixture
-def ledger(tmp_path):
-    with Ledger.open(tmp_path / "ledger.sqlite") as led:
+def ledger(ledger_url):
+    with Ledger.open(ledger_url) as led:
         yield led
 
 
@@ -423,10 +424,13 @@ def test_uint256_amounts_stay_exact(env, ledger):
     rows = ledger.cap_table("LDGB")
     assert [r.amount for r in rows] == amounts
     assert ledger.total_supply("LDGB") == sum(amounts) == token.functions.totalSupply().call()
-    with ledger.engine.connect() as conn:
-        stored = conn.exec_driver_sql("SELECT delta FROM balance_changes WHERE token = ?", (token.address,)).all()
+    with ledger.engine.connect() as conn:  # as the database holds them (no Amount type on the way out)
+        stored = conn.execute(text("SELECT delta FROM balance_changes WHERE token = :t"), {"t": token.address}).all()
     assert sorted(int(d) for (d,) in stored) == sorted(amounts)
-    assert all(isinstance(d, str) for (d,) in stored), "amounts are stored as exact decimal text"
+    if ledger.engine.dialect.name == "postgresql":
+        assert all(isinstance(d, Decimal) and d == int(d) for (d,) in stored), "amounts are exact NUMERIC(78, 0)"
+    else:
+        assert all(isinstance(d, str) for (d,) in stored), "amounts are stored as exact decimal text"
     # the investor cap table sums exactly too (an investor's wallets at 2^118 each)
     env.tx.transact(env.ir.addWallet(env.w[0], env.w[6]))
     env.tx.transact(token.functions.mint(env.w[6], 2**118 - 5, b32("big-6")))
@@ -624,9 +628,9 @@ def test_a_database_of_the_old_schema_gives_one_clear_error(env, tmp_path, root)
 # --- resume, reorgs ------------------------------------------------------------------------------------------
 
 
-def test_interrupted_sync_resumes_to_the_same_database(env, tmp_path, monkeypatch):
+def test_interrupted_sync_resumes_to_the_same_database(env, new_ledger_url, monkeypatch):
     full_scenario(env)
-    with Ledger.open(tmp_path / "whole.sqlite") as whole:
+    with Ledger.open(new_ledger_url("whole")) as whole:
         sync(whole, env, batch_blocks=5)
         expected = table_dump(whole)
 
@@ -640,7 +644,7 @@ def test_interrupted_sync_resumes_to_the_same_database(env, tmp_path, monkeypatc
             raise RuntimeError("power cut")  # ...and then lost with the transaction
         return rows
 
-    with Ledger.open(tmp_path / "resumed.sqlite") as resumed:
+    with Ledger.open(new_ledger_url("resumed")) as resumed:
         monkeypatch.setattr(Indexer, "write_range", failing)
         with pytest.raises(RuntimeError, match="power cut"):
             sync(resumed, env, batch_blocks=5)
@@ -865,3 +869,17 @@ def test_generic_decoding_of_any_abi():
     assert d.accounts == (to_checksum_address(who),)
     unknown = table.decode(log._replace(topics=("0x" + "99" * 32,)), "thing")
     assert unknown.event is None and unknown.args == {"topics": ["0x" + "99" * 32], "data": data}
+
+
+def test_free_text_from_the_chain_may_hold_any_character(env, ledger):
+    """Token names, units, display references and URIs are free text on chain (a NUL byte included, which a
+    PostgreSQL text column refuses): the sync records them on every backend."""
+    now = env.chain.timestamp()
+    env.tx.transact(env.stack.factory.functions.createCommodityToken(
+        (b"AE", "LEDGER-NUL", "Vault\x00 7, Dubai", "ipfs://nul\x00", 1, b"AED", now),
+        ("Nul\x00Gold", "LDGZ", 0, "g\x00ram", AE)))
+    sync(ledger, env)
+    rec = ledger.asset("LDGZ")
+    assert (rec.name, rec.unit, rec.display_reference, rec.metadata_uri) == (
+        "Nul\x00Gold", "g\x00ram", "Vault\x00 7, Dubai", "ipfs://nul\x00")
+    assert ledger.reconcile(env.stack).ok

@@ -15,9 +15,29 @@ an environment with rwaledger gets:
 * ``isolation``: snapshot before the test, revert after. Deploy shared
   contracts in session/module fixtures (they run before it) and make
   ``isolation`` autouse to give every test a clean copy without redeploying.
+
+Ledger databases on SQLite and on a real PostgreSQL:
+
+* ``ledger_backend``: ``"sqlite"`` or ``"postgresql"``; a test that uses it
+  (or ``ledger_url`` / ``new_ledger_url``) runs once on each (ids ``sqlite``,
+  ``postgresql``; the PostgreSQL variant is marked ``postgresql``, so
+  ``-m "not postgresql"`` leaves it out);
+* ``ledger_url``: a new empty ledger database of that backend (a file in
+  ``tmp_path``, or a new database on the session's server), for
+  ``Ledger.open(ledger_url)``; ``new_ledger_url(name)`` makes further ones;
+* ``postgres_server``: a throw-away PostgreSQL server (:mod:`rwaledger.pgcluster`)
+  started once per session (per xdist worker) under the build directory and
+  removed at the end; ``postgres_url``: a new database on it for one test.
+  Without the PostgreSQL binaries the PostgreSQL variants are skipped, unless
+  ``RWA_REQUIRE_POSTGRES`` is set (CI sets it): then they fail.
 """
 
 from __future__ import annotations
+
+import itertools
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Iterator
 
 import pytest
 
@@ -26,7 +46,11 @@ from .compiler import CompileResult, compile_project
 from .session import Session, open_session
 from .signers import Signer
 
+if TYPE_CHECKING:
+    from .pgcluster import PgCluster
+
 CHAIN_KINDS = ("tester", "anvil")
+LEDGER_BACKENDS = ("sqlite", "postgresql")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -40,6 +64,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "chains(*names): run on each named chain (tester, anvil) whatever --chain says")
+    config.addinivalue_line("markers", "postgresql: the PostgreSQL variant of a ledger test (a server is started)")
     config._rwa_chains = {}  # type: ignore[attr-defined]
 
 
@@ -52,11 +77,20 @@ def _requested_chains(config: pytest.Config) -> list[str]:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    _parametrize_ledger_backend(metafunc)
     if "chain_kind" not in metafunc.fixturenames:
         return
     marker = metafunc.definition.get_closest_marker("chains")
     names = list(marker.args) if marker else _requested_chains(metafunc.config)
     metafunc.parametrize("chain_kind", names, scope="session", ids=[f"on-{n}" for n in names])
+
+
+def _parametrize_ledger_backend(metafunc: pytest.Metafunc) -> None:
+    if "ledger_backend" not in metafunc.fixturenames:
+        return
+    marks = {"postgresql": [pytest.mark.postgresql]}
+    params = [pytest.param(b, id=b, marks=marks.get(b, [])) for b in LEDGER_BACKENDS]
+    metafunc.parametrize("ledger_backend", params)
 
 
 def _open_chain(kind: str) -> Chain:
@@ -101,3 +135,77 @@ def isolation(chain: Chain):
     snapshot = chain.snapshot()
     yield
     chain.revert(snapshot)
+
+
+# --- ledger databases: SQLite and PostgreSQL ----------------------------------------------------------------------
+
+
+def _postgres_required() -> bool:
+    return os.environ.get("RWA_REQUIRE_POSTGRES", "") not in ("", "0")
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator["PgCluster"]:
+    """A PostgreSQL server of this session (one per xdist worker), started under the build directory
+    (``build/pg-<pid>``) and stopped and removed at the end. Skips (fails with ``RWA_REQUIRE_POSTGRES``) where no
+    server can be started."""
+    from . import paths
+    from .pgcluster import PgCluster, PgUnavailable
+
+    try:
+        server = PgCluster.start(Path(paths.BUILD_DIR) / f"pg-{os.getpid()}")
+    except PgUnavailable as exc:
+        if _postgres_required():
+            pytest.fail(f"RWA_REQUIRE_POSTGRES is set and PostgreSQL is unavailable: {exc}", pytrace=False)
+        pytest.skip(f"PostgreSQL unavailable: {exc}")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+_DATABASE_NUMBERS = itertools.count(1)
+
+
+@pytest.fixture
+def postgres_url(postgres_server: "PgCluster") -> Iterator[str]:
+    """A new empty database on the session's server for this test (dropped after it); its SQLAlchemy URL."""
+    urls = _PostgresDatabases(postgres_server)
+    try:
+        yield urls.new()
+    finally:
+        urls.drop_all()
+
+
+class _PostgresDatabases:
+    def __init__(self, server: "PgCluster"):
+        self.server, self.names = server, []
+
+    def new(self) -> str:
+        name = f"t{os.getpid()}_{next(_DATABASE_NUMBERS)}"
+        self.names.append(name)
+        return self.server.create_database(name)
+
+    def drop_all(self) -> None:
+        for name in self.names:
+            self.server.drop_database(name)
+
+
+@pytest.fixture
+def new_ledger_url(request: pytest.FixtureRequest, ledger_backend: str, tmp_path: Path) -> Iterator[Callable[..., str]]:
+    """``new_ledger_url(name="ledger")``: a new empty ledger database of this test's backend: a SQLite file
+    ``tmp_path/NAME.sqlite``, or a new database on the PostgreSQL server (all dropped after the test)."""
+    if ledger_backend == "sqlite":
+        yield lambda name="ledger": str(tmp_path / f"{name}.sqlite")
+        return
+    dbs = _PostgresDatabases(request.getfixturevalue("postgres_server"))
+    try:
+        yield lambda name="ledger": dbs.new()
+    finally:
+        dbs.drop_all()
+
+
+@pytest.fixture
+def ledger_url(new_ledger_url: Callable[..., str]) -> str:
+    """A new empty ledger database of this test's backend (``ledger_backend``), for ``Ledger.open``."""
+    return new_ledger_url()

@@ -1,8 +1,16 @@
-"""Opening the database and the ``meta`` key/value helpers."""
+"""Opening the database (its schema brought up to date by the Alembic migrations) and the ``meta`` key/value
+helpers.
+
+Within schema version 2 the tables change only through the migrations in ``migrations/versions`` (run by
+:func:`migrate` on every open; schema.py stays the one description of the current tables, and a test checks
+that the migrated database equals it). A database of another schema version is refused by
+:func:`check_schema`, as before: version 1 cannot be converted.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, select
@@ -10,9 +18,21 @@ from sqlalchemy.pool import StaticPool
 
 from .. import paths
 from . import schema
-from .errors import SchemaVersionError
+from .errors import LedgerError, SchemaVersionError
 
 DEFAULT_PATH = paths.BUILD_DIR / "ledger.sqlite"  # build/ledger.sqlite of the project (RWA_BUILD_DIR moves it)
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+
+# The revisions a database made by ``metadata.create_all`` (before the migrations) is recognised as, by its tables:
+# the first whose tables it has all of (and none of a later one's) is stamped, then upgraded.
+BASELINE = "0001"  # schema version 2 as it was before the Safe proposals
+BASELINE_TABLES = frozenset({
+    "meta", "blocks", "contracts", "events", "event_accounts", "balance_changes", "investor_states",
+    "wallet_bindings", "wallet_statuses", "investor_labels", "assets", "distributions",
+})
+SAFE_TABLES = BASELINE_TABLES | {"safe_proposals", "safe_approvals"}
+UNVERSIONED = ((BASELINE, BASELINE_TABLES), ("0002", SAFE_TABLES),
+               ("0003", SAFE_TABLES | {"officers", "api_requests", "api_audit", "holdings", "supplies"}))
 
 
 def database_url(target: str | Path) -> str:
@@ -45,23 +65,81 @@ def open_engine(target: str | Path, echo: bool = False) -> Engine:
 
     try:
         check_schema(engine)
-        schema.metadata.create_all(engine)
-        with engine.begin() as conn:
-            if get_meta(conn, "schema_version") is None:
-                set_meta(conn, "schema_version", schema.SCHEMA_VERSION)
+        migrate(engine)
     except BaseException:
         engine.dispose()
         raise
     return engine
 
 
+def alembic_config(url: str | None = None):
+    """The Alembic configuration of the ledger's migrations, built in code (no alembic.ini). With ``url`` it
+    also serves the alembic commands, e.g. ``command.revision(alembic_config(url), "...", autogenerate=True)``
+    after editing schema.py."""
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR).replace("%", "%%"))
+    if url is not None:
+        cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+@lru_cache(maxsize=1)
+def head_revision() -> str:
+    """The newest revision of the migrations shipped with this rwaledger."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def unversioned_revision(tables: set[str]) -> str | None:
+    """The revision a database without ``alembic_version`` is at, from its tables: None for a database with no
+    ledger table (a new one); :class:`LedgerError` for a set of ledger tables no revision had."""
+    known = set().union(*(t for _, t in UNVERSIONED))
+    present = tables & known
+    if not present:
+        return None
+    for revision, expected in reversed(UNVERSIONED):
+        if present == expected:
+            return revision
+    nearest = min((t for _, t in UNVERSIONED), key=lambda t: len(t ^ present))
+    raise LedgerError(
+        f"the ledger database has some of the ledger's tables but not those of any known revision (missing: "
+        f"{', '.join(sorted(nearest - present)) or '-'}; unexpected: {', '.join(sorted(present - nearest)) or '-'})"
+    )
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the database to the head revision, in one transaction: a new database gets every table; one made by
+    ``create_all`` before the migrations existed is stamped with the revision its tables match, then upgraded;
+    then ``meta.schema_version`` is set if it is not."""
+    from alembic import command
+    from alembic.migration import MigrationContext
+
+    with engine.begin() as conn:
+        current = MigrationContext.configure(conn).get_current_heads()
+        if current != (head_revision(),):
+            cfg = alembic_config()
+            cfg.attributes["connection"] = conn  # env.py runs on this connection, inside this transaction
+            if not current:
+                tables = set(inspect(conn).get_table_names())
+                stamp = None if "alembic_version" in tables else unversioned_revision(tables)
+                if stamp is not None:
+                    command.stamp(cfg, stamp)
+            command.upgrade(cfg, "head")
+        if get_meta(conn, "schema_version") is None:
+            set_meta(conn, "schema_version", schema.SCHEMA_VERSION)
+
+
 def check_schema(engine: Engine) -> None:
     """Refuse a database of another schema version BEFORE anything is created in it.
 
-    Nothing is migrated: the projections of one version cannot be derived from another's tables (version 1
-    had one identity per wallet, version 2 has investors that own wallets), and everything the ledger holds
-    except the investor labels comes from the chain, so syncing into a new file rebuilds it exactly. Checking
-    first matters: ``create_all`` would otherwise add this version's tables next to the old ones."""
+    A version is never converted into another: the projections of one version cannot be derived from another's
+    tables (version 1 had one identity per wallet, version 2 has investors that own wallets), and everything the
+    ledger holds except the investor labels comes from the chain, so syncing into a new file rebuilds it exactly.
+    (Changes within version 2 are the migrations' job.) Checking first matters: the migrations would otherwise
+    add this version's tables next to the old ones."""
     tables = set(inspect(engine).get_table_names())
     where = engine.url.render_as_string(hide_password=True)
     version = None

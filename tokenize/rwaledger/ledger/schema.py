@@ -34,10 +34,15 @@ investor), so each has its own history table, and the binding, which never chang
 the cap tables join. Version 1 kept one identity per wallet (``identities``); nothing in it says which wallets
 belong to one investor, so an older database is refused, never migrated: everything but the labels comes from
 the chain, and a sync into a new file rebuilds it exactly.
+
+Within version 2 the tables change by Alembic migrations (``migrations/versions``, run on every open): this
+module stays the one description of the current tables, so a change here comes with a new revision that makes
+it (tests/test_ledger_schema.py checks that the migrated database equals this metadata).
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from sqlalchemy import (
@@ -94,6 +99,37 @@ class SortableAmount(Amount):
         if value < 0:
             raise ValueError(f"a sortable amount is non-negative, not {value}")
         return f"{value:078d}"
+
+
+class AnyText(TypeDecorator):
+    """Text that may hold any character: strings from the chain (token names, units, references, URIs) and from
+    the registrar (labels) may hold a NUL, which PostgreSQL's text types refuse (SQLite stores it).
+
+    On PostgreSQL a value that holds a NUL, or begins with the marker U+FDD0 (a Unicode noncharacter, never in
+    real text), is stored as the marker and the value with each marker doubled and each NUL as marker + "0";
+    every other value (all usual text) is stored as it is, so SQL sees it unchanged. Reading undoes it. Other
+    backends store every value as it is. ``AnyText()`` is TEXT, ``AnyText(n)`` VARCHAR(n) (the DDL of Text and
+    String(n): no migration)."""
+
+    impl = Text
+    cache_ok = True
+    MARK = "\ufdd0"
+
+    def __init__(self, length: int | None = None):
+        super().__init__()
+        self.length = length
+        if length is not None:
+            self.impl = String(length)
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if value is None or dialect.name != "postgresql" or ("\0" not in value and not value.startswith(self.MARK)):
+            return value
+        return self.MARK + value.replace(self.MARK, self.MARK * 2).replace("\0", self.MARK + "0")
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        if value is None or dialect.name != "postgresql" or not value.startswith(self.MARK):
+            return value
+        return re.sub(f"{self.MARK}(.)", lambda m: "\0" if m.group(1) == "0" else m.group(1), value[1:], flags=re.S)
 
 
 Id = BigInteger().with_variant(Integer, "sqlite")  # autoincrementing key on every backend
@@ -259,7 +295,7 @@ investor_labels = Table(
     # Off-chain data: the chain never sees an investor's name. Not block-scoped (a rollback keeps labels) and
     # read only by the registrar-side queries that ask for labels (investor_cap_table(labels=True), exports)
     Column("investor", Addr, primary_key=True),
-    Column("label", Text, nullable=False),
+    Column("label", AnyText(), nullable=False),
 )
 
 assets = Table(
@@ -268,18 +304,18 @@ assets = Table(
     Column("asset_id", BigInteger, primary_key=True, autoincrement=False),
     Column("kind", String(16)),
     Column("token", Addr, unique=True),
-    Column("symbol", String(64)),
-    Column("name", String(128)),
+    Column("symbol", AnyText(64)),
+    Column("name", AnyText(128)),
     Column("decimals", Integer),
     Column("cap", Amount),  # property share cap
-    Column("unit", String(64)),  # commodity unit
-    Column("jurisdiction", String(8)),
-    Column("legal_reference", Text),  # canonical (the registry's key with the jurisdiction)
-    Column("display_reference", Text),  # as written in the land record
-    Column("metadata_uri", Text),
+    Column("unit", AnyText(64)),  # commodity unit
+    Column("jurisdiction", AnyText(8)),
+    Column("legal_reference", AnyText()),  # canonical (the registry's key with the jurisdiction)
+    Column("display_reference", AnyText()),  # as written in the land record
+    Column("metadata_uri", AnyText()),
     Column("status", String(16)),
     Column("valuation_amount", Amount),
-    Column("valuation_currency", String(8)),
+    Column("valuation_currency", AnyText(8)),
     Column("valuation_date", BigInteger),
     Column("registered_block", BigInteger),
     Column("updated_block", BigInteger),
@@ -313,7 +349,7 @@ safe_proposals = Table(
     Column("data", Text, nullable=False),  # 0x-hex calldata (a MultiSend batch for more than one call)
     Column("operation", Integer, nullable=False),  # 0 call, 1 delegatecall (MultiSendCallOnly only)
     Column("safe_tx_hash", Hash, nullable=False, unique=True),  # the EIP-712 hash owners sign
-    Column("title", Text, nullable=False),  # what the registrar asked for, e.g. "minting"
+    Column("title", AnyText(), nullable=False),  # what the registrar asked for, e.g. "minting"
     Column("calls", Text, nullable=False),  # JSON [{to, data, text}]: each call and its plain-words decoding
     Column("proposer", Addr),
     Column("created_at", BigInteger, nullable=False),  # unix seconds

@@ -1,0 +1,175 @@
+"""The ledger's schema on SQLite and on a real PostgreSQL: the migrations (Alembic) give a new database exactly
+the tables of schema.py, a database made before the migrations existed (by ``create_all``, without the Safe
+proposal tables) is recognised, stamped and upgraded in place, keeping its rows; and text columns hold any
+character (PostgreSQL refuses NUL in text)."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import Index, MetaData, String, create_engine, inspect, select, text
+
+from rwaledger.ledger import Ledger, LedgerError, db, schema
+
+SAFE_TABLES = {"safe_proposals", "safe_approvals"}
+# every table added after the baseline (0002: the Safe proposals; 0003: the service's officers, idempotent requests
+# and audit, the current holdings and supplies)
+LATER_TABLES = SAFE_TABLES | {"officers", "api_requests", "api_audit", "holdings", "supplies"}
+
+
+def differences(engine, metadata=schema.metadata) -> list:
+    """What alembic's autogenerate would change to make the database equal ``metadata`` (types included)."""
+    with engine.connect() as conn:
+        return compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), metadata)
+
+
+def revision(engine) -> tuple[str, ...]:
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_heads()
+
+
+def old_ledger(url: str) -> None:
+    """A ledger as rwaledger made it before the migrations and the Safe proposals: create_all of the version 2
+    tables of then (schema.py's tables less the two Safe ones, which are all that changed), no alembic_version,
+    and some rows."""
+    engine = create_engine(db.database_url(url))
+    try:
+        tables = [t for t in schema.metadata.sorted_tables if t.name not in LATER_TABLES]
+        assert {t.name for t in tables} == db.BASELINE_TABLES
+        schema.metadata.create_all(engine, tables=tables)
+        with engine.begin() as conn:
+            conn.execute(schema.meta.insert(), [{"key": "schema_version", "value": "2"},
+                                                {"key": "checkpoint_block", "value": "41"},
+                                                {"key": "checkpoint_hash", "value": "0x" + "ab" * 32}])
+            conn.execute(schema.investor_labels.insert().values(investor="0x" + "11" * 20, label="Ayesha Malik"))
+            conn.execute(schema.balance_changes.insert().values(
+                token="0x" + "22" * 20, holder="0x" + "11" * 20, block_number=41, tx_hash="0x" + "33" * 32,
+                tx_index=0, log_index=1, delta=2**255 + 1))
+    finally:
+        engine.dispose()
+
+
+def test_a_new_database_is_migrated_to_the_schema(ledger_url):
+    with Ledger.open(ledger_url) as ledger:
+        assert revision(ledger.engine) == (db.head_revision(),)
+        assert differences(ledger.engine) == []
+        assert set(inspect(ledger.engine).get_table_names()) == {t.name for t in schema.metadata.sorted_tables} | {
+            "alembic_version"}
+        with ledger.engine.connect() as conn:
+            assert db.get_meta(conn, "schema_version") == schema.SCHEMA_VERSION
+        # the comparison does see a column of another type, or a missing index
+        other = MetaData()
+        for table in schema.metadata.sorted_tables:
+            table.to_metadata(other)
+        other.tables["assets"].c.name.type = String(100)
+        other.tables["events"].append_constraint(Index("ix_events_extra", "address"))
+        assert {d[0] if isinstance(d, tuple) else d[0][0] for d in differences(ledger.engine, other)} == {
+            "modify_type", "add_index"}
+    with Ledger.open(ledger_url) as again:  # and opens again as it is
+        assert revision(again.engine) == (db.head_revision(),) and differences(again.engine) == []
+
+
+def test_a_version_2_database_without_the_safe_tables_is_upgraded_in_place(ledger_url):
+    old_ledger(ledger_url)
+    with Ledger.open(ledger_url) as ledger:
+        assert revision(ledger.engine) == (db.head_revision(),)
+        assert differences(ledger.engine) == []
+        assert ledger.checkpoint() == db.Checkpoint(41, "0x" + "ab" * 32)
+        assert ledger.investor_labels() == {"0x" + "11" * 20: "Ayesha Malik"}
+        with ledger.engine.begin() as conn:
+            assert conn.execute(select(schema.balance_changes.c.delta)).scalars().all() == [2**255 + 1]
+            # the new tables work
+            conn.execute(schema.safe_proposals.insert().values(
+                chain_id=1, safe="0x" + "44" * 20, nonce=0, to="0x" + "55" * 20, value=2**200, data="0x",
+                operation=0, safe_tx_hash="0x" + "66" * 32, title="minting", calls="[]", created_at=1,
+                status="open"))
+            assert conn.execute(select(schema.safe_proposals.c.value)).scalar() == 2**200
+
+
+def test_a_database_made_by_create_all_of_today_is_stamped_at_the_head(ledger_url):
+    engine = create_engine(db.database_url(ledger_url))
+    try:
+        schema.metadata.create_all(engine)
+        with engine.begin() as conn:
+            db.set_meta(conn, "schema_version", "2")
+            conn.execute(schema.investor_labels.insert().values(investor="0x" + "11" * 20, label="kept"))
+    finally:
+        engine.dispose()
+    with Ledger.open(ledger_url) as ledger:
+        assert revision(ledger.engine) == (db.head_revision(),) and differences(ledger.engine) == []
+        assert ledger.investor_labels() == {"0x" + "11" * 20: "kept"}
+
+
+def test_the_baseline_revision_is_the_old_table_set(ledger_url):
+    """Upgrading a new database to the baseline only gives the tables of then; the next revision adds the rest."""
+    engine = create_engine(db.database_url(ledger_url))
+    try:
+        cfg = db.alembic_config()
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, db.BASELINE)
+        assert set(inspect(engine).get_table_names()) == db.BASELINE_TABLES | {"alembic_version"}
+        assert revision(engine) == (db.BASELINE,)
+        # only the later tables differ from schema.py
+        diffs = differences(engine)
+        assert {d[0] for d in diffs} == {"add_table", "add_index"}  # the tables and their indexes
+        assert {d[1].name if d[0] == "add_table" else d[1].table.name for d in diffs} == LATER_TABLES
+        with engine.begin() as conn:
+            conn.execute(schema.meta.insert().values(key="schema_version", value="2"))
+    finally:
+        engine.dispose()
+    with Ledger.open(ledger_url) as ledger:
+        assert differences(ledger.engine) == [] and revision(ledger.engine) == (db.head_revision(),)
+
+
+def test_a_partial_set_of_ledger_tables_is_refused(ledger_url):
+    engine = create_engine(db.database_url(ledger_url))
+    try:
+        schema.metadata.create_all(engine, tables=[schema.meta, schema.events, schema.safe_proposals])
+    finally:
+        engine.dispose()
+    with pytest.raises(LedgerError, match="not those of any known revision"):
+        Ledger.open(ledger_url)
+
+
+def test_a_database_of_other_applications_gets_the_ledger_next_to_them(ledger_url):
+    engine = create_engine(db.database_url(ledger_url))
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("CREATE TABLE someone_elses (id INTEGER PRIMARY KEY)"))
+    finally:
+        engine.dispose()
+    with Ledger.open(ledger_url) as ledger:
+        assert "someone_elses" in inspect(ledger.engine).get_table_names()
+        assert revision(ledger.engine) == (db.head_revision(),)
+
+
+MARK = schema.AnyText.MARK
+
+
+@pytest.fixture
+def labels_engine(ledger_url):
+    with Ledger.open(ledger_url) as ledger:
+        yield ledger.engine
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.text(alphabet=st.sampled_from(["\0", MARK, "0", "a", "\\", "\u00e9", " "]), max_size=12) | st.text())
+@example("Nul\0Gold")
+@example(MARK + "0")
+@example(MARK)
+@example("")
+def test_any_text_holds_any_character(labels_engine, value):
+    lb = schema.investor_labels
+    with labels_engine.begin() as conn:
+        conn.execute(lb.delete())
+        conn.execute(lb.insert().values(investor="0x" + "11" * 20, label=value))
+        assert conn.execute(select(lb.c.label)).scalar() == value
+        assert conn.execute(select(lb.c.investor).where(lb.c.label == value)).scalar() == "0x" + "11" * 20
+        stored = conn.execute(text("SELECT label FROM investor_labels")).scalar()
+    if "\0" not in value and not value.startswith(MARK):
+        assert stored == value  # usual text is stored as it is
