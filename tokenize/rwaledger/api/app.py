@@ -9,12 +9,13 @@ investor's name or label.
 from __future__ import annotations
 
 import re
+import time
 from decimal import Decimal
 from typing import Any, Literal
 
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from .. import canonical
 from ..errors import RwaError
@@ -23,6 +24,7 @@ from ..ledger.queries import AssetRecord
 from . import models as m
 
 PROBLEM = "application/problem+json"
+CHECKPOINT_TTL = 0.2  # seconds between two reads of the ledger's checkpoint by the "now" cache
 HASH = re.compile(r"^(0x)?[0-9a-fA-F]{64}$")
 
 
@@ -93,12 +95,20 @@ def create_app(ledger: Ledger, follower: Any = None, *, stack: Any = None, title
         return _problem(422, "validation", "Invalid request", f"{where}: {first.get('msg')}", where)
 
     cache: dict[tuple, tuple[tuple[int, str] | None, Any]] = {}
+    seen: list[Any] = [0.0, None]  # when the checkpoint was last read, and what it was
+
+    def checkpoint_mark() -> tuple[int, str] | None:
+        """The checkpoint (block, hash; after a reorg the same height is another block), read at most every
+        ``CHECKPOINT_TTL`` seconds: a sync becomes visible that much later, well within the follower's 2 s."""
+        if time.monotonic() - seen[0] > CHECKPOINT_TTL:
+            cp = ledger.checkpoint()
+            seen[0], seen[1] = time.monotonic(), (cp.block, cp.hash) if cp else None
+        return seen[1]
 
     def now(key: tuple, compute: Any) -> Any:
         """``compute()``, kept until the ledger's checkpoint moves: what the public reads of "now" answer changes
         only when the follower syncs, so between syncs a page is served from memory."""
-        cp = ledger.checkpoint()
-        mark = (cp.block, cp.hash) if cp else None  # the hash too: after a reorg the same height is another block
+        mark = checkpoint_mark()
         hit = cache.get(key)
         if hit is not None and mark is not None and hit[0] == mark:
             return hit[1]
@@ -183,9 +193,11 @@ def create_app(ledger: Ledger, follower: Any = None, *, stack: Any = None, title
                   page: int = Query(1, ge=1), per_page: int = Query(50, ge=1, le=500),
                   sort: Literal["amount", "wallet"] = "amount") -> m.CapTablePage:
         """The holders of an asset at a block, per wallet, largest first (or by wallet), with their country."""
-        cp = ledger.checkpoint()
-        if block is None or (cp is not None and block == cp.block):  # now: one page of the current holdings
-            return now(("cap-table", asset, page, per_page, sort), lambda: page_now(asset, page, per_page, sort))
+        mark = checkpoint_mark()
+        if block is None or (mark is not None and block == mark[0]):  # now: one page of the current holdings
+            body = now(("cap-table", asset, page, per_page, sort),
+                       lambda: page_now(asset, page, per_page, sort).model_dump_json().encode())
+            return Response(body, media_type="application/json")  # rendered once per checkpoint
         rec = ledger.asset(asset)  # at a past block: from the balance changes up to it
         rows = ledger.cap_table(rec.asset_id, block=block)
         if sort == "wallet":
