@@ -13,8 +13,8 @@ same app (``/api/ping``) as the ceiling. Then:
   at a past block (summed from the balance changes);
 * the follower: 100 transfers, each the time from its block being mined to it being visible in the API (median).
 
-Prints the figures against the issue's targets and writes build/bench/api.json. SQLite only for now (PostgreSQL is
-the next step of the service issue).
+Prints the figures against the issue's targets (for the first backend) and writes build/bench/api.json; SQLite and
+PostgreSQL (a throw-away local server) are both served by default.
 """
 
 from __future__ import annotations
@@ -140,17 +140,52 @@ def big_cap_table(n: int) -> tuple[float, float]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def serve_and_load(target: str, digest: str, args: argparse.Namespace) -> dict:
+    """Serve the ledger at ``target`` with uvicorn in another process and load each endpoint."""
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-c", SERVER, target, str(port)], env=os.environ.copy())
+    out: dict = {}
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_http(base + "/health")
+        loader = load_wrk if shutil.which("wrk") else load_python
+        endpoints = {
+            "trivial (/api/ping)": "/api/ping",
+            "asset page": "/api/assets/BENCH-API",
+            "cap table, first page": "/api/assets/BENCH-API/cap-table",
+            "document verification": f"/api/documents/verify?sha256={digest}",
+        }
+        for label, route in endpoints.items():
+            t = time.perf_counter()
+            with urllib.request.urlopen(base + route, timeout=120) as resp:
+                assert resp.status == 200, (route, resp.status)
+                resp.read()
+            single = (time.perf_counter() - t) * 1000
+            r = loader(base + route, args.seconds, args.connections)
+            r["single_ms"] = round(single, 1)
+            out[label] = r
+            tail = f"p95 {r['p95_ms']:.1f} ms" if r.get("p95_ms") else f"p90 {r['p90_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms"
+            print(f"  {label:24} one request {single:7.1f} ms; {r['rps']:9,.0f} req/s   p50 {r['p50_ms']:.1f} ms   {tail}"
+                  f"   ({r['client']})")
+    finally:
+        server.terminate()
+        server.wait(10)
+    return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--holders", type=int, default=10_000)
     ap.add_argument("--seconds", type=int, default=10)
     ap.add_argument("--connections", type=int, default=50)
     ap.add_argument("--big", type=int, default=100_000)
+    ap.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both",
+                    help="the ledger database served (postgresql: a throw-away local server, rwaledger.pgcluster)")
     args = ap.parse_args()
     results: dict = {"holders": args.holders, "connections": args.connections, "seconds": args.seconds}
     tmp = Path(tempfile.mkdtemp(prefix="rwa-bench-api-"))
     chain = AnvilChain.start()
-    server = None
+    cleanups: list = []
     try:
         session = open_session(chain=chain, record=False)
         stack = deploy_stack(session)
@@ -164,41 +199,26 @@ def main() -> int:
         people = investors(args.holders, seed=3)
         onboard(reg, people, "BENCH-API", 10)
         results["populate_s"] = round(time.perf_counter() - t, 1)
-        path = tmp / "ledger.sqlite"
-        ledger = Ledger.open(str(path))
-        t = time.perf_counter()
-        ledger.sync(stack)
-        results["sync_s"] = round(time.perf_counter() - t, 1)
+        print(f"{args.holders:,} holders on chain in {results['populate_s']} s")
         digest = __import__("hashlib").sha256(deed.read_bytes()).hexdigest()
-        print(f"{args.holders:,} holders on chain in {results['populate_s']} s, ledger synced in {results['sync_s']} s")
+        backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
+        results["backends"] = {}
+        for backend in backends:
+            if backend == "postgresql":
+                from rwaledger.pgcluster import PgCluster
 
-        port = free_port()
-        server = subprocess.Popen([sys.executable, "-c", SERVER, str(path), str(port)], env=os.environ.copy())
-        base = f"http://127.0.0.1:{port}"
-        wait_http(base + "/health")
-        loader = load_wrk if shutil.which("wrk") else load_python
-        endpoints = {
-            "trivial (/api/ping)": "/api/ping",
-            "asset page": "/api/assets/BENCH-API",
-            "cap table, first page": "/api/assets/BENCH-API/cap-table",
-            "document verification": f"/api/documents/verify?sha256={digest}",
-        }
-        results["endpoints"] = {}
-        for label, route in endpoints.items():
+                pg = PgCluster.start(tmp / "pg")
+                cleanups.append(pg.stop)
+                target = pg.create_database("bench")
+            else:
+                target = str(tmp / "ledger.sqlite")
+            ledger = Ledger.open(target)
             t = time.perf_counter()
-            with urllib.request.urlopen(base + route, timeout=120) as resp:
-                assert resp.status == 200, (route, resp.status)
-                resp.read()
-            single = (time.perf_counter() - t) * 1000
-            r = loader(base + route, args.seconds, args.connections)
-            r["single_ms"] = round(single, 1)
-            results["endpoints"][label] = r
-            tail = f"p95 {r['p95_ms']:.1f} ms" if r.get("p95_ms") else f"p90 {r['p90_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms"
-            print(f"  {label:24} one request {single:7.1f} ms; {r['rps']:9,.0f} req/s   p50 {r['p50_ms']:.1f} ms   {tail}"
-                  f"   ({r['client']})")
-        server.terminate()
-        server.wait(10)
-        server = None
+            ledger.sync(stack)
+            synced = round(time.perf_counter() - t, 1)
+            print(f"{backend}: ledger synced in {synced} s")
+            results["backends"][backend] = {"sync_s": synced, "endpoints": serve_and_load(target, digest, args)}
+        results["endpoints"] = results["backends"][backends[0]]["endpoints"]
 
         t_big, t_whole = big_cap_table(args.big)
         results["cap_table_big_s"], results["cap_table_big_whole_s"] = round(t_big, 3), round(t_whole, 3)
@@ -217,11 +237,11 @@ def main() -> int:
             delays.append(time.time() - mined)
         follower.stop()
         results["follower_median_s"] = round(statistics.median(delays), 3)
-        print(f"follower: a transfer visible {results['follower_median_s'] * 1000:.0f} ms after its block was mined "
+        print(f"follower ({backends[-1]}): a transfer visible {results['follower_median_s'] * 1000:.0f} ms after its block was mined "
               f"(median of 100; poll 0.1 s)")
     finally:
-        if server is not None:
-            server.terminate()
+        for stop in cleanups:
+            stop()
         chain.close()
 
     ceiling = results["endpoints"]["trivial (/api/ping)"]["rps"]
