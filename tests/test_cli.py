@@ -2,14 +2,13 @@
 multi-command session against a background anvil node."""
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 from eth_account import Account
 
 from rwaledger import node
+
+from cli_kit import cli_in
 
 DEV = {  # public dev accounts of the anvil mnemonic, used as investors by scripts/examples
     1: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
@@ -25,25 +24,7 @@ DEV = {  # public dev accounts of the anvil mnemonic, used as investors by scrip
 
 @pytest.fixture(scope="module")
 def cli(tmp_path_factory, root):
-    home = tmp_path_factory.mktemp("cli")
-    env = {**os.environ, "RWA_NODE_DIR": str(home / "node"), "RWA_DEPLOYMENTS_DIR": str(home / "deployments"),
-           "RWA_LEDGER_URL": str(home / "ledger.sqlite")}
-    env.pop("RWA_PRIVATE_KEY", None)
-    env.pop("RWA_KEYSTORE", None)
-
-    def run(*args, ok=True):
-        proc = subprocess.run([sys.executable, "-m", "rwaledger.cli", *args], capture_output=True, text=True,
-                              env=env, cwd=root, timeout=300)
-        if ok:
-            assert proc.returncode == 0, f"rwa {' '.join(args)}\n{proc.stdout}\n{proc.stderr}"
-        return proc
-
-    def js(*args):
-        return json.loads(run("--json", *args).stdout)
-
-    run.json = js
-    run.home = home
-    return run
+    return cli_in(tmp_path_factory.mktemp("cli"), root)
 
 
 def test_deploy_on_the_in_process_chain(cli):

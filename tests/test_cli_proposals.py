@@ -4,13 +4,14 @@ and executed; the registrar's own key refused; the guardian pauses and cannot un
 """
 
 import json
-import os
 import subprocess
 import sys
 
 import pytest
 
 from rwaledger import node
+
+from cli_kit import cli_in
 
 OWNERS = ["0x70997970C51812dc3A010C7d01b50e0d17dc79C8", "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC",
           "0x90F79bf6EB2c4f870365E785982E1f101E93b906"]  # dev accounts 1..3
@@ -20,21 +21,7 @@ INVESTOR = "0x976EA74026E726554dB657fA54763abd0C3a0aa9"  # dev account 6
 
 @pytest.fixture(scope="module")
 def cli(tmp_path_factory, root):
-    home = tmp_path_factory.mktemp("cli-proposals")
-    env = {**os.environ, "RWA_NODE_DIR": str(home / "node"), "RWA_DEPLOYMENTS_DIR": str(home / "deployments"),
-           "RWA_LEDGER_URL": str(home / "ledger.sqlite")}
-    env.pop("RWA_PRIVATE_KEY", None)
-    env.pop("RWA_KEYSTORE", None)
-
-    def run(*args, ok=True):
-        proc = subprocess.run([sys.executable, "-m", "rwaledger.cli", *args], capture_output=True, text=True,
-                              env=env, cwd=root, timeout=300)
-        if ok:
-            assert proc.returncode == 0, f"rwa {' '.join(args)}\n{proc.stdout}\n{proc.stderr}"
-        return proc
-
-    run.json = lambda *args: json.loads(run("--json", *args).stdout)
-    run.home = home
+    run = cli_in(tmp_path_factory.mktemp("cli-proposals"), root)
     run("node", "start", "--port", str(node.free_port()))
     yield run
     run("node", "stop")
@@ -98,7 +85,7 @@ def test_rwa_serve_answers_from_the_followed_ledger(cli, root, tmp_path):
     made = cli.json("officer", "add", "Kamran", "--role", "compliance", "--account", "0", "--db", db)
     assert made["token"].startswith(f"rwa_{made['id']}_")
     assert "token" not in cli("officer", "list", "--db", db).stdout
-    env = {**os.environ, "RWA_NODE_DIR": str(cli.home / "node"), "RWA_DEPLOYMENTS_DIR": str(cli.home / "deployments")}
+    env = cli.env
     proc = subprocess.Popen([sys.executable, "-m", "rwaledger.cli", "serve", "--network", "anvil", "--port", str(port),
                              "--db", db, "--poll", "0.2"], env=env, cwd=root,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
