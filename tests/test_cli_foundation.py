@@ -96,3 +96,11 @@ def test_a_port_is_in_use_only_while_something_listens_on_it():
         port = listener.getsockname()[1]
         assert not node.port_free(port)
     assert node.port_free(port)
+
+
+def test_an_error_naming_a_bracketed_word_prints_it(tmp_path):
+    """An error's text is printed as text: "[roles]" is not taken for console markup (it was dropped)."""
+    empty = tmp_path / "roles.toml"
+    empty.write_text("")
+    proc = rwa("deploy", "--network", "tester", "--roles", str(empty), check=False)
+    assert proc.returncode == 1 and "no [roles] table" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1

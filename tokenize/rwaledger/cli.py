@@ -16,6 +16,7 @@ from typing import Any, Optional
 import typer
 from typer._click import ClickException
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from . import node as node_mod
@@ -1057,7 +1058,7 @@ def main() -> None:
         app(standalone_mode=False)
     except RwaError as exc:
         kind = "rejected" if isinstance(exc, ContractRevert) or hasattr(exc, "rule") else "error"
-        err.print(f"[red]{kind}:[/] {exc}", highlight=False, soft_wrap=True)
+        err.print(f"[red]{kind}:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)  # "[roles]" is text
         sys.exit(1)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
@@ -1070,7 +1071,8 @@ def main() -> None:
     except Exception as exc:
         if os.environ.get("RWA_DEBUG"):
             raise
-        err.print(f"[red]internal error:[/] {type(exc).__name__}: {exc} (set RWA_DEBUG=1 for a traceback)", highlight=False, soft_wrap=True)
+        err.print(f"[red]internal error:[/] {type(exc).__name__}: {escape(str(exc))} (set RWA_DEBUG=1 for a traceback)",
+                  highlight=False, soft_wrap=True)
         sys.exit(2)
 
 
