@@ -249,7 +249,7 @@ class Describer:
         return f" ref {text}" if text else ""
 
     def _token_words(self, name: str, a: dict[str, Any], symbol: str, amt: Callable[[int], str]) -> str | None:
-        if name == "mint" and "ref" in a or name == "mint" and len(a) == 3:
+        if name == "mint" and len(a) == 3:  # mint(to, amount, ref); the 2-argument ERC-3643 mint reads generically
             to, amount, ref = list(a.values())
             return f"mint {amt(amount)} {symbol} to {short(to)}{self._ref(ref)}"
         if name == "batchMint":
