@@ -4,7 +4,7 @@ import argparse
 import sys
 
 from rwaledger.errors import RwaError
-from rwaledger.registrar import Registrar
+from rwaledger.services import Services
 from rwaledger.session import open_session
 from rwaledger.stack import deploy_stack
 
@@ -17,10 +17,10 @@ def parser(description: str) -> argparse.ArgumentParser:
     return p
 
 
-def registrar(args) -> Registrar:
+def registrar(args) -> Services:
     """The registrar on the deployed stack (deployed, or reused from deployments/, on first use)."""
     session = open_session(args.network, keystore=args.keystore)
-    return Registrar(deploy_stack(session))
+    return Services(deploy_stack(session))
 
 
 def run(main) -> None:

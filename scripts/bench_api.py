@@ -42,7 +42,7 @@ from rwaledger.follower import Follower  # noqa: E402
 from rwaledger.ledger import Ledger, schema  # noqa: E402
 from rwaledger.models import DocumentSpec, parse  # noqa: E402
 from rwaledger.node import free_port  # noqa: E402
-from rwaledger.registrar import Registrar  # noqa: E402
+from rwaledger.services import Services  # noqa: E402
 from rwaledger.session import open_session  # noqa: E402
 from rwaledger.signers import Signer  # noqa: E402
 from rwaledger.stack import deploy_stack  # noqa: E402
@@ -189,11 +189,11 @@ def main() -> int:
     try:
         session = open_session(chain=chain, record=False)
         stack = deploy_stack(session)
-        reg = Registrar(stack)
-        reg.register_asset(property_spec("BENCH-API", 10**9))
+        reg = Services(stack)
+        reg.assets.register(property_spec("BENCH-API", 10**9))
         deed = tmp / "deed.txt"
         deed.write_text("title deed of the benchmark parcel\n")
-        reg.add_document("BENCH-API", parse(DocumentSpec, {"name": "title-deed", "file": str(deed), "uri": "ipfs://d",
+        reg.assets.add_document("BENCH-API", parse(DocumentSpec, {"name": "title-deed", "file": str(deed), "uri": "ipfs://d",
                                                            "effective_date": "2026-01-01"}, "doc"))
         t = time.perf_counter()
         people = investors(args.holders, seed=3)
@@ -230,7 +230,7 @@ def main() -> int:
         for i in range(100):  # 100 holders each send one share to another
             holder = Signer(people[i], f"holder {i}")
             session.chain.set_balance(holder.address, 10**18)
-            receipt = reg.transfer("BENCH-API", holder, people[100 + i].address, 1)
+            receipt = reg.transfers.transfer("BENCH-API", holder, people[100 + i].address, 1)
             mined = time.time()
             while (follower.status().synced_block or 0) < receipt.block_number:
                 time.sleep(0.005)

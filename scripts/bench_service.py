@@ -30,7 +30,7 @@ from eth_account import Account
 from rwaledger import paths
 from rwaledger.ledger import Ledger
 from rwaledger.models import InvestorSpec, MintRequest, PropertySpec, parse
-from rwaledger.registrar import Registrar
+from rwaledger.services import Services
 from rwaledger.session import open_session
 from rwaledger.signers import Signer
 from rwaledger.stack import deploy_stack
@@ -52,15 +52,15 @@ def investors(n: int, seed: int) -> list:
     return [Account.from_key(rng.randbytes(32)) for _ in range(n)]
 
 
-def onboard(reg: Registrar, accounts: list, symbol: str, amount: int) -> tuple[float, float]:
+def onboard(reg: Services, accounts: list, symbol: str, amount: int) -> tuple[float, float]:
     expiry = dt.date.today() + dt.timedelta(days=365)
     specs = [InvestorSpec(wallet=a.address, country=COUNTRIES[i % len(COUNTRIES)], kyc_expiry=expiry)
              for i, a in enumerate(accounts)]
     t = time.perf_counter()
-    reg.add_investors(specs)
+    reg.investors.add_many(specs)
     t_onboard = time.perf_counter() - t
     t = time.perf_counter()
-    reg.mint_many([MintRequest(asset=symbol, to=a.address, amount=amount, reference=f"{symbol}-{i}")
+    reg.issuance.mint_many([MintRequest(asset=symbol, to=a.address, amount=amount, reference=f"{symbol}-{i}")
                    for i, a in enumerate(accounts)])
     return t_onboard, time.perf_counter() - t
 
@@ -68,8 +68,8 @@ def onboard(reg: Registrar, accounts: list, symbol: str, amount: int) -> tuple[f
 def setup(session, n_investors: int, n_transfers: int):
     """Deploy the stack, register an asset, onboard and fund investors, and plan the transfers."""
     stack = deploy_stack(session)
-    reg = Registrar(stack)
-    reg.register_asset(property_spec("BENCH-A", 10**9))
+    reg = Services(stack)
+    reg.assets.register(property_spec("BENCH-A", 10**9))
     people = investors(n_investors, seed=1)
     t_onboard, t_mint = onboard(reg, people, "BENCH-A", 1_000)
     for a in people:  # gas money for the senders
@@ -83,7 +83,7 @@ def setup(session, n_investors: int, n_transfers: int):
 def web3_loop(session, n_investors: int, n_transfers: int, poll: float) -> float:
     """The plain loop on a fresh node set up the same way: transact() then wait for the receipt."""
     _, reg, _, plan, _, _ = setup(session, n_investors, n_transfers)
-    token, w3 = reg.token("BENCH-A"), session.chain.w3
+    token, w3 = reg.assets.token("BENCH-A"), session.chain.w3
     session.chain._rpc("anvil_autoImpersonateAccount", [True])  # the node signs for the senders
     t = time.perf_counter()
     for a, b in plan:
@@ -113,7 +113,7 @@ def main() -> None:
         ledger.sync(stack)  # up to date before the clock starts: the timed sync sees only the transfers
 
         t = time.perf_counter()
-        reg.transfer_many([("BENCH-A", signers[a.address], b.address, 1) for a, b in plan])
+        reg.transfers.transfer_many([("BENCH-A", signers[a.address], b.address, 1) for a, b in plan])
         t_sent = time.perf_counter() - t
         synced = ledger.sync(stack)
         t_service = time.perf_counter() - t
@@ -124,7 +124,7 @@ def main() -> None:
         results.update(transfers=len(plan), service_transfers_per_s=round(service_rate, 1))
 
         # A token with many holders, for the cap table and a large sync.
-        reg.register_asset(property_spec("BENCH-B", 10**9))
+        reg.assets.register(property_spec("BENCH-B", 10**9))
         onboard(reg, investors(args.holders, seed=2), "BENCH-B", 10)
         cap_block = s.chain.w3.eth.block_number
         fresh = Ledger.open(ledger_path.with_name("fresh.sqlite"))

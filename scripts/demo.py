@@ -33,11 +33,12 @@ from rwaledger.errors import ContractRevert
 from rwaledger.ledger import Ledger
 from rwaledger.models import AssetSpec, InvestorSpec, MintRequest, load_csv, load_spec, parse
 from rwaledger.proposals import ProposalError, ProposalStore, SafeRoute
-from rwaledger.registrar import AssetExists, Registrar, RegistrarError, TransferRejected
+from rwaledger.services import AssetExists, Services, RegistrarError, TransferRejected
 from rwaledger.roles import deploy_with_roles, parse_holder
 from rwaledger.session import open_session
 from rwaledger.signers import Signer
 from rwaledger.stack import deploy_stack
+from rwaledger.render import describe
 
 ZERO = "0x0000000000000000000000000000000000000000"
 EXAMPLES = Path(__file__).resolve().parent / "examples"
@@ -75,19 +76,19 @@ def run(s, ledger: Ledger, path: Path):
     stack = deploy_stack(s)
     for name, address in stack.addresses().items():
         console.print(f"  {name:20} {address}")
-    reg = Registrar(stack, ledger=ledger)
+    reg = Services(stack, ledger=ledger)
 
     step("2. register assets")
     apartment = load_spec(EXAMPLES / "lahore-apartment.toml", AssetSpec)
     gold = load_spec(EXAMPLES / "karachi-gold.toml", AssetSpec)
     for spec in (apartment, gold):
-        outcome = reg.register_asset(spec)
-        console.print(f"  {outcome.detail}; " + "; ".join(outcome.data["steps"]))
-    console.print(f"  the same spec again: {reg.register_asset(apartment).detail}")
+        outcome = reg.assets.register(spec)
+        console.print(f"  {describe(outcome)}; " + "; ".join(describe(s) for s in outcome.done_steps))
+    console.print(f"  the same spec again: {describe(reg.assets.register(apartment))}")
     lower = parse(AssetSpec, {**apartment.model_dump(), "symbol": "LHR-GH12B-B",
                               "legal_reference": apartment.legal_reference.lower().replace("-", " ")}, "variant")
     try:
-        reg.register_asset(lower)
+        reg.assets.register(lower)
     except AssetExists as exc:
         console.print(f"  [red]refused[/] {lower.legal_reference!r}: {exc}")
     raw = (b"PK", apartment.legal_reference.lower(), "", "ipfs://x", 0, b"\0\0\0", 0)
@@ -98,7 +99,7 @@ def run(s, ledger: Ledger, path: Path):
 
     step("3. onboard investors")
     investors = load_csv(EXAMPLES / "investors.csv", InvestorSpec)
-    console.print(f"  {reg.add_investors(investors).detail}")
+    console.print(f"  {describe(reg.investors.add_many(investors))}")
     labels = {i.wallet: i.label for i in investors if i.label}
     keys = {a.address: a for a in s.chain.dev_accounts}  # the demo's investors are local dev accounts
     signer = {i.wallet: Signer(keys[i.wallet], i.label or i.wallet) for i in investors}
@@ -111,17 +112,17 @@ def run(s, ledger: Ledger, path: Path):
     spec = ",".join(o.address for o in officers) + ":2"
     _, held = deploy_with_roles(s, {"registrar": parse_holder("registrar", spec, "demo")})
     route = SafeRoute(s, stack, held["registrar"], ProposalStore(ledger.engine))
-    board = Registrar(stack, ledger=ledger, via=route)  # registrar acts become proposals to the Safe
+    board = Services(stack, ledger=ledger, via=route)  # registrar acts become proposals to the Safe
     console.print(f"  registrar: Safe {route.address} (2 of 3: {', '.join(o.source for o in officers)}); the "
                   "deployer's key keeps compliance and custody")
     try:  # the key's registrar, which held the role a moment ago, tries anyway: the chain refuses it
-        reg.mint(MintRequest(asset="LHR-GH12B", to=ayesha, amount="1 shares", reference="by-one-key"))
+        reg.issuance.mint(MintRequest(asset="LHR-GH12B", to=ayesha, amount="1 shares", reference="by-one-key"))
     except (RegistrarError, ContractRevert) as exc:
         console.print(f"  [red]refused[/] one key minting alone: {exc}")
 
     def approve_and_execute(outcome, show: bool) -> object:
         """Two officers approve the proposal (the first one alone cannot execute it), then it runs."""
-        pid = outcome.data["proposal"]
+        pid = outcome.proposal.id
         if show:
             p = route.store.get(pid)
             console.print(f"  proposal #{pid} (Safe nonce {p.tx.nonce}, hash {p.safe_tx_hash[:18]}...):")
@@ -144,32 +145,32 @@ def run(s, ledger: Ledger, path: Path):
 
     step("5. mint from allocations, through the Safe")
     allocations = load_csv(EXAMPLES / "allocations.csv", MintRequest)
-    receipt = approve_and_execute(board.mint_many(allocations), show=True)
-    issued = board.token("LHR-GH12B").events.Transfer().process_receipt(receipt.raw, errors=DISCARD)
+    receipt = approve_and_execute(board.issuance.mint_many(allocations), show=True)
+    issued = board.assets.token("LHR-GH12B").events.Transfer().process_receipt(receipt.raw, errors=DISCARD)
     console.print(f"  {sum(1 for e in issued if e['args']['from'] == ZERO)} allocations minted")
-    console.print(f"  the same allocations in reverse order: {board.mint_many(list(reversed(allocations))).detail}")
+    console.print(f"  the same allocations in reverse order: {describe(board.issuance.mint_many(list(reversed(allocations))))}")
     first = allocations[0]
     again = MintRequest(asset=first.asset, to=first.to, amount=first.amount, reference=first.reference)
-    console.print(f"  {first.reference} on its own: {board.mint(again).detail}")
+    console.print(f"  {first.reference} on its own: {describe(board.issuance.mint(again))}")
     one_more = MintRequest(asset="LHR-GH12B", to=omar, amount="500 shares", reference="sale-deed-2026-0105")
-    approve_and_execute(board.mint(one_more), show=False)
-    console.print(f"  {one_more.reference} again: {board.mint(one_more).detail}")
+    approve_and_execute(board.issuance.mint(one_more), show=False)
+    console.print(f"  {one_more.reference} again: {describe(board.issuance.mint(one_more))}")
     minted_block = s.chain.w3.eth.block_number
 
     step("6. transfers")
-    lhr = reg.token("LHR-GH12B")
-    receipt = reg.transfer("LHR-GH12B", signer[ayesha], fatima, "250 shares")
+    lhr = reg.assets.token("LHR-GH12B")
+    receipt = reg.transfers.transfer("LHR-GH12B", signer[ayesha], fatima, "250 shares")
     console.print(f"  {labels[ayesha]} -> {labels[fatima]}: 250 shares (gas {receipt.gas_used:,})")
-    receipt = reg.transfer("KHI-GOLD", signer[omar], bilal, "100 g")
+    receipt = reg.transfers.transfer("KHI-GOLD", signer[omar], bilal, "100 g")
     console.print(f"  {labels[omar]} -> {labels[bilal]}: 100 g of gold (gas {receipt.gas_used:,})")
     holders = lhr.functions.holderCount().call()
-    receipt = reg.transfer("LHR-GH12B", signer[bilal], bilal2, 500)
+    receipt = reg.transfers.transfer("LHR-GH12B", signer[bilal], bilal2, 500)
     console.print(f"  {labels[bilal]} moves 500 shares to his second wallet: {holders} holders before, "
                   f"{lhr.functions.holderCount().call()} after (one investor counts once)")
     block_before = s.chain.w3.eth.block_number
     for sender, to, amount in ((ayesha, blocked, 100), (ayesha, bilal2, 600)):
         try:
-            reg.transfer("LHR-GH12B", signer[sender], to, amount)
+            reg.transfers.transfer("LHR-GH12B", signer[sender], to, amount)
         except TransferRejected as exc:
             console.print(f"  [red]rejected[/] before sending: {exc}")
     assert s.chain.w3.eth.block_number == block_before, "a rejected transfer must send nothing"
@@ -180,24 +181,24 @@ def run(s, ledger: Ledger, path: Path):
     record_block = s.chain.w3.eth.block_number
     rent = 425_000 * 10**6  # one month's rent, 6-decimal test stablecoin
     expiry = dt.datetime.fromtimestamp(s.chain.timestamp(), dt.timezone.utc) + dt.timedelta(days=90)
-    proposed = board.distribute("LHR-GH12B", pkr.address, rent, expiry, record_block)
+    proposed = board.distributions.distribute("LHR-GH12B", pkr.address, rent, expiry, record_block)
     receipt = approve_and_execute(proposed, show=False)
     (created,) = stack.distributions.events.DistributionCreated().process_receipt(receipt.raw, errors=DISCARD)
     dist_id = created["args"]["distributionId"]
-    console.print(f"  distribution #{dist_id}: {rent / 10**6:,.2f} to {proposed.data['holders']} holders, root "
-                  f"{proposed.data['root'][:18]}... (record block {record_block})")
+    console.print(f"  distribution #{dist_id}: {rent / 10**6:,.2f} to {proposed.facts['holders']} holders, root "
+                  f"{proposed.facts['root'][:18]}... (record block {record_block})")
     for wallet in (ayesha, fatima, fund):
-        claimed = board.claim(dist_id, wallet, signer[wallet])
+        claimed = board.distributions.claim(dist_id, wallet, signer[wallet])
         balance = pkr.functions.balanceOf(wallet).call()
-        console.print(f"  {labels[wallet]} claimed {claimed.data['amount'] / 10**6:,.2f} (balance {balance / 10**6:,.2f})")
+        console.print(f"  {labels[wallet]} claimed {claimed.facts['amount'] / 10**6:,.2f} (balance {balance / 10**6:,.2f})")
 
     step("8. redeem gold")
-    rid = reg.request_redemption("KHI-GOLD", signer[omar], "250 g", "deliver to Omar, Riyadh")
+    rid = reg.redemptions.request_redemption("KHI-GOLD", signer[omar], "250 g", "deliver to Omar, Riyadh")
     console.print(f"  {labels[omar]} asked to redeem 250 g (request #{rid}); units locked")
-    console.print(f"  {reg.fulfil_redemption('KHI-GOLD', rid, 'KHI-LOT-2026-001').detail}")
-    rid2 = reg.request_redemption("KHI-GOLD", signer[bilal], "50 g", "pickup Karachi")
-    console.print(f"  {reg.reject_redemption('KHI-GOLD', rid2, 'ID mismatch at pickup').detail}")
-    gold_info = reg.asset("KHI-GOLD")
+    console.print(f"  {describe(reg.redemptions.fulfil_redemption('KHI-GOLD', rid, 'KHI-LOT-2026-001'))}")
+    rid2 = reg.redemptions.request_redemption("KHI-GOLD", signer[bilal], "50 g", "pickup Karachi")
+    console.print(f"  {describe(reg.redemptions.reject_redemption('KHI-GOLD', rid2, 'ID mismatch at pickup'))}")
+    gold_info = reg.assets.asset("KHI-GOLD")
     console.print(f"  gold supply {gold_info.amount(gold_info.total_supply)} <= attested reserve "
                   f"{gold_info.amount(gold_info.max_supply)}")
 

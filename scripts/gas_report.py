@@ -26,7 +26,7 @@ from rwaledger.encoding import b32
 from rwaledger.ledger import Ledger
 from rwaledger.models import MintRequest, allocation_ref
 from rwaledger.proposals import ProposalStore, SafeRoute
-from rwaledger.registrar import Registrar
+from rwaledger.services import Services
 from rwaledger.session import open_session
 from rwaledger.signers import Signer
 from rwaledger.stack import REGISTRAR_ROLE, deploy_stack
@@ -129,7 +129,7 @@ def main() -> int:
     with open_session("anvil", record=False) as s:
         w3, tx = s.chain.w3, s.tx
         stack = deploy_stack(s)
-        registrar = Registrar(stack)
+        registrar = Services(stack)
         # a 2-of-3 Safe that also holds the registrar role (Safe 1.4.1 from its published build)
         owners = [Signer(s.chain.dev_accounts[i], f"owner {i}") for i in (3, 4, 5)]
         infra = safes.deploy_safe_infrastructure(s)
@@ -269,23 +269,23 @@ def main() -> int:
         expiry = dt.datetime.fromtimestamp(now, dt.timezone.utc) + dt.timedelta(days=90)
         for key, label in (("distribution_create_first", "createDistribution, first of a fresh manager"),
                            ("distribution_create", "createDistribution (funding), a later month")):
-            out = registrar.distribute(asset_id, usd.address, 425_000 * 10**6, expiry)
+            out = registrar.distributions.distribute(asset_id, usd.address, 425_000 * 10**6, expiry)
             r.record(key, label, w3.eth.get_transaction_receipt(out.tx_hash)["gasUsed"])
-        dist, holders = out.data["distribution_id"], out.data["holders"]
-        tree = f"{holders}-holder tree, {len(registrar.plan(dist).proof(bob)[2])}-hash proof"
+        dist, holders = out.facts["distribution_id"], out.facts["holders"]
+        tree = f"{holders}-holder tree, {len(registrar.distributions.plan(dist).proof(bob)[2])}-hash proof"
         for key, who, label in (
             ("distribution_claim_worst", alice.address, "claim, first in its bitmap word AND payee's first payment-token balance"),
             ("distribution_claim", bob, f"claim, payee already holds the payment token ({tree})"),
             ("distribution_claim_first_payment_balance", new2, "claim, payee's first-ever payment-token balance"),
         ):
-            out = registrar.claim(dist, who)
+            out = registrar.distributions.claim(dist, who)
             r.record(key, label, w3.eth.get_transaction_receipt(out.tx_hash)["gasUsed"])
         # the batch of 100 again, proposed through the registrar service to the 2-of-3 Safe, approved twice and
         # executed: one Safe transaction (last, so that the distribution's cap table above is the one it always was)
         route = SafeRoute(s, stack, vault, ProposalStore(Ledger.open(":memory:").engine), infra)
         batch = [MintRequest(asset=str(asset_id), to=w, amount="10", reference=f"PLACEMENT-SAFE-{i}")
                  for i, w in enumerate(placement[110:210])]
-        pid = Registrar(stack, via=route).mint_many(batch, chunk=50).data["proposal"]  # MultiSend of two batchMints
+        pid = Services(stack, via=route).issuance.mint_many(batch, chunk=50).proposal.id  # MultiSend of two batchMints
         for o in owners[:2]:
             route.approve(pid, o)
         _, receipt = route.execute(pid)

@@ -8,6 +8,7 @@ smallest units or a quantity in the asset's unit ("2500 shares", "1.5 kg").
 from _common import parser, registrar, run
 
 from rwaledger.models import MintRequest, load_csv
+from rwaledger.render import describe
 
 
 def main() -> None:
@@ -16,9 +17,9 @@ def main() -> None:
     args = p.parse_args()
     allocations = load_csv(args.csv, MintRequest)
     reg = registrar(args)
-    print(reg.mint_many(allocations).detail)
+    print(describe(reg.issuance.mint_many(allocations)))
     for symbol in sorted({a.asset for a in allocations}):
-        info = reg.asset(symbol)
+        info = reg.assets.asset(symbol)
         print(f"  {symbol}: {info.total_supply:,} of {info.max_supply:,} issued")
 
 

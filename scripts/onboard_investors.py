@@ -8,6 +8,7 @@ changed fields updated (a category left out is kept).
 from _common import parser, registrar, run
 
 from rwaledger.models import InvestorSpec, load_csv
+from rwaledger.render import describe
 
 
 def main() -> None:
@@ -16,10 +17,10 @@ def main() -> None:
     args = p.parse_args()
     investors = load_csv(args.csv, InvestorSpec)  # every row validated first: a bad one names its line and field
     reg = registrar(args)
-    print(reg.add_investors(investors).detail)
+    print(describe(reg.investors.add_many(investors)))
     for spec in investors:
-        info = reg.investor(spec.wallet)
-        print(f"  {spec.wallet} {info['country']} KYC until {info['kyc_expiry']} {spec.label or ''}")
+        info = reg.investors.investor(spec.wallet)
+        print(f"  {spec.wallet} {info.country} KYC until {info.kyc_expiry} {spec.label or ''}")
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ import datetime as dt
 from _common import parser, registrar, run
 
 from rwaledger.errors import RwaError
+from rwaledger.render import describe
 
 
 def main() -> None:
@@ -33,11 +34,11 @@ def main() -> None:
         session.tx.transact(coin.functions.mint(session.signer.address, args.amount))
         pay = coin.address
     expiry = dt.datetime.fromtimestamp(session.chain.timestamp(), dt.timezone.utc) + dt.timedelta(days=args.expiry_days)
-    outcome = reg.distribute(args.asset, pay, args.amount, expiry, args.record_block)
-    print(outcome.detail)
-    dist_id = outcome.data["distribution_id"]
-    for _, holder, amount in reg.plan(dist_id).entries:
-        reg.claim(dist_id, holder)  # anyone may submit a claim; the payment goes to the holder
+    outcome = reg.distributions.distribute(args.asset, pay, args.amount, expiry, args.record_block)
+    print(describe(outcome))
+    dist_id = outcome.facts["distribution_id"]
+    for _, holder, amount in reg.distributions.plan(dist_id).entries:
+        reg.distributions.claim(dist_id, holder)  # anyone may submit a claim; the payment goes to the holder
         print(f"  {holder} claimed {amount:,}")
 
 

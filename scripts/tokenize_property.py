@@ -7,6 +7,7 @@ record its documents (hashed here), attest its lots.
 from _common import parser, registrar, run
 
 from rwaledger.models import load_spec
+from rwaledger.render import describe
 
 
 def main() -> None:
@@ -15,11 +16,11 @@ def main() -> None:
     args = p.parse_args()
     spec = load_spec(args.spec)  # validated before anything touches the chain
     reg = registrar(args)
-    outcome = reg.register_asset(spec)
-    print(f"{outcome.status}: {outcome.detail}")
-    for step in outcome.data["steps"]:
+    outcome = reg.assets.register(spec)
+    print(f"{outcome.status}: {describe(outcome)}")
+    for step in map(describe, outcome.done_steps):
         print(f"  {step}")
-    info = reg.asset(outcome.data["asset_id"])
+    info = reg.assets.asset(outcome.facts["asset_id"])
     print(f"asset #{info.asset_id} {info.symbol} ({info.kind}, {info.jurisdiction}): token {info.token}, "
           f"{info.total_supply}/{info.max_supply} issued, status {info.status}")
 

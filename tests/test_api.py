@@ -17,7 +17,7 @@ from rwaledger.api import create_app
 from rwaledger.follower import Follower
 from rwaledger.ledger import Ledger
 from rwaledger.models import AssetSpec, DocumentSpec, InvestorSpec, MintRequest, load_csv, load_spec, parse
-from rwaledger.registrar import Registrar
+from rwaledger.services import Services
 from rwaledger.session import open_session
 from rwaledger.signers import Signer
 from rwaledger.stack import deploy_stack
@@ -34,19 +34,19 @@ def world(chain, rwa_build, tmp_path_factory):
     stack = deploy_stack(session)
     home = tmp_path_factory.mktemp("api")
     ledger = Ledger.open(str(home / "ledger.sqlite"))
-    reg = Registrar(stack, ledger=ledger)
+    reg = Services(stack, ledger=ledger)
     for spec in ("lahore-apartment.toml", "karachi-gold.toml"):
-        reg.register_asset(load_spec(EXAMPLES / spec, AssetSpec))
+        reg.assets.register(load_spec(EXAMPLES / spec, AssetSpec))
     investors = load_csv(EXAMPLES / "investors.csv", InvestorSpec)
-    reg.add_investors(investors)
-    reg.mint_many(load_csv(EXAMPLES / "allocations.csv", MintRequest))
+    reg.investors.add_many(investors)
+    reg.issuance.mint_many(load_csv(EXAMPLES / "allocations.csv", MintRequest))
     deed = home / "title-deed-v2.txt"
     deed.write_text("Fard of the Gulberg apartment, corrected 2026-06-01\n")
-    reg.add_document("LHR-GH12B", parse(DocumentSpec, {"name": "title-deed", "file": str(deed), "uri": "ipfs://deed-v2",
+    reg.assets.add_document("LHR-GH12B", parse(DocumentSpec, {"name": "title-deed", "file": str(deed), "uri": "ipfs://deed-v2",
                                                        "effective_date": "2026-06-01"}, "doc"))
     keys = {a.address: a for a in chain.dev_accounts}
     ayesha, fatima = investors[0].wallet, investors[2].wallet
-    reg.transfer("LHR-GH12B", Signer(keys[ayesha], "ayesha"), fatima, "250 shares")
+    reg.transfers.transfer("LHR-GH12B", Signer(keys[ayesha], "ayesha"), fatima, "250 shares")
     ledger.sync(stack)
     labels = [i.label for i in investors if i.label]
     yield session, stack, reg, ledger, TestClient(create_app(ledger)), labels, deed, investors
@@ -154,10 +154,10 @@ def test_the_follower_keeps_the_api_fresh_through_a_reorg(chain, rwa_build, tmp_
     try:
         session = open_session(chain=chain, build=rwa_build, record=False)
         stack = deploy_stack(session)
-        reg = Registrar(stack)
-        reg.register_asset(load_spec(EXAMPLES / "lahore-apartment.toml", AssetSpec))
+        reg = Services(stack)
+        reg.assets.register(load_spec(EXAMPLES / "lahore-apartment.toml", AssetSpec))
         investors = load_csv(EXAMPLES / "investors.csv", InvestorSpec)
-        reg.add_investors(investors)
+        reg.investors.add_many(investors)
         ledger = Ledger.open(str(tmp_path / "followed.sqlite"))
         follower = Follower(ledger, stack, poll=0.1).start()
         api = TestClient(create_app(ledger, follower))
@@ -175,11 +175,11 @@ def test_the_follower_keeps_the_api_fresh_through_a_reorg(chain, rwa_build, tmp_
             raise AssertionError(f"the API shows {seen}, not {expected}: {api.get('/api/status').json()}")
 
         mark = chain.snapshot()
-        reg.mint(MintRequest(asset="LHR-GH12B", to=ayesha, amount="100", reference="follow-1"))
+        reg.issuance.mint(MintRequest(asset="LHR-GH12B", to=ayesha, amount="100", reference="follow-1"))
         seen_within = shows({ayesha: "100"})
         chain.revert(mark)  # the branch with that mint is gone; another one replaces it, at the same height
         other = investors[2].wallet
-        reg.mint(MintRequest(asset="LHR-GH12B", to=other, amount="40", reference="follow-2"))
+        reg.issuance.mint(MintRequest(asset="LHR-GH12B", to=other, amount="40", reference="follow-2"))
         shows({other: "40"})
         assert follower.status().rollbacks >= 1 and follower.status().last_error is None
         assert seen_within < 2.0
@@ -200,8 +200,8 @@ def test_the_follower_survives_a_node_outage_and_a_reset_chain(rwa_build, tmp_pa
     try:
         session = open_session(chain=chain, build=rwa_build, record=False)
         stack = deploy_stack(session)
-        reg = Registrar(stack)
-        reg.register_asset(load_spec(EXAMPLES / "lahore-apartment.toml", AssetSpec))
+        reg = Services(stack)
+        reg.assets.register(load_spec(EXAMPLES / "lahore-apartment.toml", AssetSpec))
         ledger = Ledger.open(str(tmp_path / "outage.sqlite"))
         follower = Follower(ledger, stack, poll=0.05, max_backoff=0.2).start()
         deadline = time.time() + 10

@@ -14,7 +14,7 @@ from rwaledger.api import create_app
 from rwaledger.ledger import Ledger, schema
 from rwaledger.models import AssetSpec, InvestorSpec, load_csv, load_spec
 from rwaledger.officers import OfficerError, OfficerStore
-from rwaledger.registrar import Registrar
+from rwaledger.services import Services
 from rwaledger.session import open_session
 from rwaledger.stack import deploy_stack
 
@@ -29,11 +29,11 @@ def world(chain, rwa_build, tmp_path_factory):
     keys = [a.address for a in chain.dev_accounts]
     stack = deploy_stack(session, roles={"registrar": [keys[0], keys[1]], "compliance": [keys[0], keys[2]],
                                          "custodian": [keys[0], keys[3]]})
-    reg = Registrar(stack)
-    reg.register_asset(load_spec(EXAMPLES / "lahore-apartment.toml", AssetSpec))
+    reg = Services(stack)
+    reg.assets.register(load_spec(EXAMPLES / "lahore-apartment.toml", AssetSpec))
     investors = load_csv(EXAMPLES / "investors.csv", InvestorSpec)
     ledger = Ledger.open(str(tmp_path_factory.mktemp("officers") / "ledger.sqlite"))
-    Registrar(stack, ledger=ledger).add_investors(investors)
+    Services(stack, ledger=ledger).investors.add_many(investors)
     ledger.sync(stack)
     store = OfficerStore(ledger.engine)
     tokens = {}

@@ -89,7 +89,7 @@ def test_full_registrar_session_on_a_local_node(cli, anvil_node, root):
     assert shown["country"] == "AE" and shown["category"] == 3 and shown["verified"] is True
     assert shown["label"] == "Gulf Fund"
     renewed = cli.json("investor", "add", DEV[8], "--country", "AE", "--kyc-expiry", "2029-01-01", *net)
-    assert renewed["updates"] == 1  # the KYC expiry only: the category is kept (tests/test_registrar.py)
+    assert renewed["updates"] == 1  # the KYC expiry only: the category is kept (tests/test_services.py)
 
     assert cli.json("mint", "--csv", str(ex / "allocations.csv"), *net)["minted"] == 8
     backwards = cli.home / "backwards.csv"

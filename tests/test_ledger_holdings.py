@@ -12,7 +12,7 @@ from sqlalchemy import delete, select
 from rwaledger.ledger import Ledger, schema
 from rwaledger.ledger.db import set_meta
 from rwaledger.models import AssetSpec, InvestorSpec, MintRequest, load_csv, load_spec
-from rwaledger.registrar import Registrar
+from rwaledger.services import Services
 from rwaledger.session import open_session
 from rwaledger.signers import Signer
 from rwaledger.stack import deploy_stack
@@ -26,12 +26,12 @@ def world(chain, rwa_build):
     snapshot = chain.snapshot()
     session = open_session(chain=chain, build=rwa_build, record=False)
     stack = deploy_stack(session)
-    reg = Registrar(stack)
+    reg = Services(stack)
     for spec in ("lahore-apartment.toml", "karachi-gold.toml"):
-        reg.register_asset(load_spec(EXAMPLES / spec, AssetSpec))
+        reg.assets.register(load_spec(EXAMPLES / spec, AssetSpec))
     investors = load_csv(EXAMPLES / "investors.csv", InvestorSpec)
-    reg.add_investors(investors)
-    reg.mint_many(load_csv(EXAMPLES / "allocations.csv", MintRequest))
+    reg.investors.add_many(investors)
+    reg.issuance.mint_many(load_csv(EXAMPLES / "allocations.csv", MintRequest))
     keys = {a.address: a for a in chain.dev_accounts}
     yield session, stack, reg, investors, {i.wallet: Signer(keys[i.wallet], i.wallet) for i in investors}
     chain.revert(snapshot)
@@ -63,7 +63,7 @@ def test_holdings_follow_every_sync_and_pages_read_them(world, tmp_path):
     ledger = Ledger.open(str(tmp_path / "l.sqlite"))
     ledger.sync(stack)
     assert holdings(ledger) == summed(ledger) and len(holdings(ledger)) == 8
-    reg.transfer("LHR-GH12B", signer[investors[0].wallet], investors[2].wallet, "2500 shares")  # a holder empties
+    reg.transfers.transfer("LHR-GH12B", signer[investors[0].wallet], investors[2].wallet, "2500 shares")  # a holder empties
     ledger.sync(stack)
     assert holdings(ledger) == summed(ledger) and (stack.token(ledger.asset("LHR-GH12B").token).address,
                                                   investors[0].wallet) not in holdings(ledger)
@@ -80,10 +80,10 @@ def test_a_rollback_rebuilds_the_holdings(world, tmp_path):
     ledger = Ledger.open(str(tmp_path / "reorg.sqlite"))
     ledger.sync(stack)
     mark = chain.snapshot()
-    reg.transfer("LHR-GH12B", signer[investors[1].wallet], investors[2].wallet, "1000 shares")
+    reg.transfers.transfer("LHR-GH12B", signer[investors[1].wallet], investors[2].wallet, "1000 shares")
     ledger.sync(stack)
     chain.revert(mark)
-    reg.transfer("LHR-GH12B", signer[investors[3].wallet], investors[0].wallet, "300 shares")
+    reg.transfers.transfer("LHR-GH12B", signer[investors[3].wallet], investors[0].wallet, "300 shares")
     chain.mine(2)
     assert ledger.sync(stack).rollbacks
     assert holdings(ledger) == summed(ledger)

@@ -1,6 +1,6 @@
-"""Registrar operations proposed to a 2-of-3 Safe, approved by its owners and executed, on both local chains.
+"""Services operations proposed to a 2-of-3 Safe, approved by its owners and executed, on both local chains.
 
-``Registrar(stack, via=SafeRoute(...))`` checks each operation as it always does and stores it as a Safe transaction
+``Services(stack, via=SafeRoute(...))`` checks each operation as it always does and stores it as a Safe transaction
 (with its EIP-712 hash, each call in plain words) in the ledger database instead of sending it; owners approve with
 verified EIP-712 signatures; execution needs the threshold, runs in nonce order and never twice. A batch of 100
 mints is one MultiSend transaction: all or nothing.
@@ -20,7 +20,7 @@ from rwaledger.errors import ContractRevert, ReasonRevert
 from rwaledger.ledger import Ledger, schema
 from rwaledger.models import InvestorSpec, MintRequest, PropertySpec
 from rwaledger.proposals import EXECUTED, OPEN, ProposalError, ProposalStore, SafeRoute, short
-from rwaledger.registrar import Registrar, RegistrarError
+from rwaledger.services import Services, RegistrarError
 from rwaledger.roles import deploy_with_roles, parse_holder
 from rwaledger.session import open_session
 from rwaledger.signers import Signer
@@ -33,7 +33,7 @@ BATCH = 100
 
 @pytest.fixture(scope="module")
 def env(chain, rwa_build, tmp_path_factory):
-    """Registrar and compliance roles held by a 2-of-3 Safe of dev accounts 1..3; one Active property with verified
+    """Services and compliance roles held by a 2-of-3 Safe of dev accounts 1..3; one Active property with verified
     investors (registered before the roles moved); the proposals kept in a ledger database."""
     snapshot = chain.snapshot()
     session = open_session(chain=chain, build=rwa_build, record=False)
@@ -42,24 +42,24 @@ def env(chain, rwa_build, tmp_path_factory):
     stranger = Signer(keys[4], "stranger")
     infra = safes.deploy_safe_infrastructure(session)
     stack = deploy_stack(session)
-    direct = Registrar(stack)
+    direct = Services(stack)
     spec = {"kind": "property", "name": "Gulberg Heights 12B", "symbol": "LHR-GH12B", "jurisdiction": "PK",
             "legal_reference": "LHR/GULBERG-III/KHEWAT-1187/PROPOSALS", "total_shares": 10_000,
             "valuation": {"amount": "1000000", "currency": "PKR", "date": "2026-01-01"},
             "metadata_uri": "ipfs://proposals", "location": "Gulberg III, Lahore"}
     from rwaledger.models import parse
 
-    direct.register_asset(parse(PropertySpec, spec, "spec"))
+    direct.assets.register(parse(PropertySpec, spec, "spec"))
     investors = [keys[5].address, keys[6].address] + [to_checksum_address(keccak(text=f"holder {i}")[12:]) for i in range(BATCH)]
     expiry = "2030-01-01"
-    direct.add_investors([parse(InvestorSpec, {"wallet": w, "country": "PK", "kyc_expiry": expiry}, "inv")
+    direct.investors.add_many([parse(InvestorSpec, {"wallet": w, "country": "PK", "kyc_expiry": expiry}, "inv")
                           for w in investors])
     spec = ",".join(o.address for o in owners) + ":2"
     _, held = deploy_with_roles(session, {r: parse_holder(r, spec, "test") for r in ("registrar", "compliance")})
     vault = session.chain.w3.eth.contract(address=held["registrar"], abi=infra.singleton.abi)
     ledger = Ledger.open(str(tmp_path_factory.mktemp("proposals") / "ledger.sqlite"))
     route = SafeRoute(session, stack, vault, ProposalStore(ledger.engine), infra)
-    registrar = Registrar(stack, via=route)
+    registrar = Services(stack, via=route)
     yield session, stack, infra, vault, owners, stranger, investors, route, registrar, ledger
     ledger.close()
     chain.revert(snapshot)
@@ -74,7 +74,7 @@ def _isolated(isolation, env):
 
 
 def _mint(registrar, to, amount="2500", ref="sale-deed-2026-0101"):
-    return registrar.mint(MintRequest(asset="LHR-GH12B", to=to, amount=amount, reference=ref))
+    return registrar.issuance.mint(MintRequest(asset="LHR-GH12B", to=to, amount=amount, reference=ref))
 
 
 def _balance(stack, who):
@@ -88,7 +88,7 @@ def test_a_mint_is_proposed_in_plain_words_and_nothing_is_sent(env):
     outcome = _mint(registrar, investors[0])
     assert outcome.status == "proposed" and outcome.tx_hash is None
     assert session.chain.w3.eth.block_number == block and _balance(stack, investors[0]) == 0
-    p = route.store.get(outcome.data["proposal"])
+    p = route.store.get(outcome.proposal.id)
     assert p.status == OPEN and p.tx.nonce == vault.functions.nonce().call()
     assert [c.text for c in p.calls] == [f"mint 2,500 shares LHR-GH12B to {short(investors[0])} ref sale-deed-2026-0101"]
     theirs = vault.functions.getTransactionHash(p.tx.to, 0, p.tx.data, 0, 0, 0, 0, safes.ZERO, safes.ZERO,
@@ -99,7 +99,7 @@ def test_a_mint_is_proposed_in_plain_words_and_nothing_is_sent(env):
 
 def test_one_approval_cannot_execute_and_two_do(env):
     session, stack, _, vault, owners, _, investors, route, registrar, _ = env
-    pid = _mint(registrar, investors[0]).data["proposal"]
+    pid = _mint(registrar, investors[0]).proposal.id
     route.approve(pid, owners[0])
     block = session.chain.w3.eth.block_number
     with pytest.raises(ProposalError, match="1 of the 2 approvals"):
@@ -118,7 +118,7 @@ def test_one_approval_cannot_execute_and_two_do(env):
 
 def test_approvals_the_service_refuses(env):
     session, stack, _, vault, owners, stranger, investors, route, registrar, ledger = env
-    pid = _mint(registrar, investors[0]).data["proposal"]
+    pid = _mint(registrar, investors[0]).proposal.id
     with pytest.raises(ProposalError, match="no owner"):
         route.approve(pid, stranger)
     route.approve(pid, owners[0])
@@ -142,8 +142,8 @@ def test_approvals_the_service_refuses(env):
 
 def test_proposals_run_in_nonce_order(env):
     session, stack, _, vault, owners, _, investors, route, registrar, _ = env
-    first = _mint(registrar, investors[0], "10", "order-1").data["proposal"]
-    second = _mint(registrar, investors[1], "20", "order-2").data["proposal"]
+    first = _mint(registrar, investors[0], "10", "order-1").proposal.id
+    second = _mint(registrar, investors[1], "20", "order-2").proposal.id
     p1, p2 = route.store.get(first), route.store.get(second)
     assert p2.tx.nonce == p1.tx.nonce + 1
     for pid in (first, second):
@@ -159,7 +159,7 @@ def test_proposals_run_in_nonce_order(env):
 
 def test_a_proposal_whose_nonce_was_used_is_replaced_not_run(env):
     session, stack, _, vault, owners, _, investors, route, registrar, _ = env
-    stale = _mint(registrar, investors[0], "10", "stale-1").data["proposal"]
+    stale = _mint(registrar, investors[0], "10", "stale-1").proposal.id
     p = route.store.get(stale)
     # the same nonce used outside the service (another transaction of the Safe's owners)
     replacement = safes.safe_tx(vault, stack.registry.address,
@@ -190,23 +190,23 @@ def test_the_precheck_decodes_what_the_safe_could_not_do(env):
 def test_a_role_the_safe_does_not_hold_is_refused(env):
     session, stack, _, vault, owners, _, investors, route, registrar, _ = env
     with pytest.raises(RegistrarError, match="custodian role, which none of the Safes"):
-        registrar.reject_redemption("LHR-GH12B", 1, "no")
+        registrar.redemptions.reject_redemption("LHR-GH12B", 1, "no")
 
 
 def test_a_forced_transfer_and_a_freeze_through_the_safe(env):
     session, stack, _, vault, owners, _, investors, route, registrar, _ = env
-    pid = _mint(registrar, investors[0], "100", "ft-1").data["proposal"]
+    pid = _mint(registrar, investors[0], "100", "ft-1").proposal.id
     for o in owners[:2]:
         route.approve(pid, o)
     route.execute(pid)
-    ft = registrar.forced_transfer("LHR-GH12B", investors[0], investors[1], "40", "court-order-7")
+    ft = registrar.enforcement.forced_transfer("LHR-GH12B", investors[0], investors[1], "40", "court-order-7")
     assert ft.status == "proposed"
-    (call,) = route.store.get(ft.data["proposal"]).calls
+    (call,) = route.store.get(ft.proposal.id).calls
     assert call.text == (f"forced transfer of 40 shares LHR-GH12B from {short(investors[0])} to {short(investors[1])}, "
                          "reason court-order-7")
-    fr = registrar.freeze("LHR-GH12B", investors[1])
-    assert route.store.get(fr.data["proposal"]).calls[0].text == f"freeze {short(investors[1])} in LHR-GH12B"
-    for pid in (ft.data["proposal"], fr.data["proposal"]):
+    fr = registrar.enforcement.freeze("LHR-GH12B", investors[1])
+    assert route.store.get(fr.proposal.id).calls[0].text == f"freeze {short(investors[1])} in LHR-GH12B"
+    for pid in (ft.proposal.id, fr.proposal.id):
         for o in owners[1:]:
             route.approve(pid, o)
         route.execute(pid)
@@ -220,8 +220,8 @@ def test_a_batch_of_100_mints_is_one_safe_transaction_all_or_nothing(env):
     recipients = investors[2:]
     requests = [MintRequest(asset="LHR-GH12B", to=w, amount="3", reference=f"batch-{i}")
                 for i, w in enumerate(recipients)]
-    outcome = registrar.mint_many(requests, chunk=40)  # three batchMint calls in one MultiSend
-    p = route.store.get(outcome.data["proposal"])
+    outcome = registrar.issuance.mint_many(requests, chunk=40)  # three batchMint calls in one MultiSend
+    p = route.store.get(outcome.proposal.id)
     assert p.tx.operation == safes.DELEGATECALL and p.tx.to == infra.multisend.address and len(p.calls) == 3
     assert p.calls[0].text == "mint 120 shares LHR-GH12B to 40 recipients"
     for o in owners[:2]:
@@ -239,8 +239,8 @@ def test_a_batch_of_100_mints_is_one_safe_transaction_all_or_nothing(env):
     with pytest.raises(ReasonRevert, match="GS013"):  # and the Safe itself runs all of it or nothing
         safes.execute(session, vault, bad, [safes.sign(owners[0], bad), safes.sign(owners[1], bad)])
     assert token.functions.totalSupply().call() == supply
-    ok = registrar.mint_many(requests[:-1], chunk=40)
-    pid = ok.data["proposal"]
+    ok = registrar.issuance.mint_many(requests[:-1], chunk=40)
+    pid = ok.proposal.id
     for o in owners[1:]:
         route.approve(pid, o)
     route.execute(pid)
@@ -250,7 +250,7 @@ def test_a_batch_of_100_mints_is_one_safe_transaction_all_or_nothing(env):
 
 def test_proposals_and_approvals_are_kept_in_the_ledger(env):
     session, stack, _, vault, owners, _, investors, route, registrar, ledger = env
-    pid = _mint(registrar, investors[0], "5", "kept-1").data["proposal"]
+    pid = _mint(registrar, investors[0], "5", "kept-1").proposal.id
     route.approve(pid, owners[1])
     again = ProposalStore(Ledger.open(str(ledger.engine.url.database)).engine)  # another process, same database
     p = again.get(pid)
@@ -261,7 +261,7 @@ def test_proposals_and_approvals_are_kept_in_the_ledger(env):
 
 def test_the_audit_reads_each_execution_and_its_signers_from_the_safes_events(env):
     session, stack, _, vault, owners, _, investors, route, registrar, ledger = env
-    pid = _mint(registrar, investors[0], "7", "audit-1").data["proposal"]
+    pid = _mint(registrar, investors[0], "7", "audit-1").proposal.id
     route.approve(pid, owners[2])
     route.approve(pid, owners[0])
     _, receipt = route.execute(pid)
@@ -284,26 +284,26 @@ def test_a_distribution_funded_by_the_safe_is_claimed_with_proofs_found_by_their
     import datetime as dt
 
     session, stack, _, vault, owners, _, investors, route, registrar, _ = env
-    pid = _mint(registrar, investors[0], "300", "dist-1").data["proposal"]
+    pid = _mint(registrar, investors[0], "300", "dist-1").proposal.id
     for o in owners[:2]:
         route.approve(pid, o)
     route.execute(pid)
     pkr = session.deployer.deploy("TestStablecoin")
     session.tx.transact(pkr.functions.mint(vault.address, 10**9))  # the Safe pays the rent out
-    board = Registrar(stack, via=route, distributions_dir=tmp_path)
+    board = Services(stack, via=route, distributions_dir=tmp_path)
     expiry = dt.datetime.fromtimestamp(session.chain.timestamp(), dt.timezone.utc) + dt.timedelta(days=30)
-    proposed = board.distribute("LHR-GH12B", pkr.address, 600_000, expiry)
-    p = route.store.get(proposed.data["proposal"])
+    proposed = board.distributions.distribute("LHR-GH12B", pkr.address, 600_000, expiry)
+    p = route.store.get(proposed.proposal.id)
     assert p.tx.operation == safes.DELEGATECALL and [c.text.split("(")[0] for c in p.calls] == ["approve", "createDistribution"]
-    assert (tmp_path / f"root-{proposed.data['root'][2:]}.json").exists()
+    assert (tmp_path / f"root-{proposed.facts['root'][2:]}.json").exists()
     for o in owners[1:]:
         route.approve(p.id, o)
     _, receipt = route.execute(p.id)
     (created,) = stack.distributions.events.DistributionCreated().process_receipt(receipt.raw, errors=DISCARD)
     dist_id = created["args"]["distributionId"]
-    fresh = Registrar(stack, distributions_dir=tmp_path)  # another process: finds the proofs by the on-chain root
-    claimed = fresh.claim(dist_id, investors[0])
-    assert claimed.status == "done" and pkr.functions.balanceOf(investors[0]).call() == claimed.data["amount"] > 0
+    fresh = Services(stack, distributions_dir=tmp_path)  # another process: finds the proofs by the on-chain root
+    claimed = fresh.distributions.claim(dist_id, investors[0])
+    assert claimed.status == "done" and pkr.functions.balanceOf(investors[0]).call() == claimed.facts["amount"] > 0
 
 
 def test_officers_approve_and_execute_a_proposal_through_the_api(env):
@@ -319,7 +319,7 @@ def test_officers_approve_and_execute_a_proposal_through_the_api(env):
         ("Hina", "registrar", 1), ("Sana", "registrar", 3), ("Audit", "auditor", None), ("Stranger", "compliance", 4))}
     api = TestClient(create_app(ledger, stack=stack))
     as_ = lambda n: {"Authorization": f"Bearer {tokens[n]}"}  # noqa: E731
-    pid = _mint(registrar, investors[0], "9", "api-approve-1").data["proposal"]
+    pid = _mint(registrar, investors[0], "9", "api-approve-1").proposal.id
     listed = api.get("/api/officer/proposals", headers=as_("Audit")).json()
     assert [p["calls"][0]["text"] for p in listed if p["id"] == pid] == [
         f"mint 9 shares LHR-GH12B to {short(investors[0])} ref api-approve-1"]

@@ -12,7 +12,7 @@ from web3.logs import DISCARD
 from rwaledger import safe as safes
 from rwaledger.constants import ADMIN_ROLE, COMPLIANCE_ROLE, CUSTODIAN_ROLE, GUARDIAN_ROLE, REGISTRAR_ROLE
 from rwaledger.errors import CustomErrorRevert
-from rwaledger.registrar import Registrar, RegistrarError
+from rwaledger.services import Services, RegistrarError
 from rwaledger.roles import RolesError, check_roles, deploy_with_roles, load_roles, parse_holder
 from rwaledger.session import open_session
 from rwaledger.signers import Signer
@@ -125,10 +125,10 @@ def test_every_role_act_is_refused_to_the_old_key_and_accepted_from_its_safe(env
 
 def test_the_guardian_pauses_through_the_registrar_and_the_safe_unpauses(env):
     session, stack, held, vault, owners, token, _ = env
-    registrar = Registrar(stack, guardian=Signer(session.chain.dev_accounts[5], "guardian"))  # the deployer: no role
-    assert registrar.pause(token.address).status == "done" and token.functions.paused().call()
+    registrar = Services(stack, guardian=Signer(session.chain.dev_accounts[5], "guardian"))  # the deployer: no role
+    assert registrar.enforcement.pause(token.address).status == "done" and token.functions.paused().call()
     with pytest.raises(RegistrarError, match="unpausing needs the compliance role"):
-        registrar.pause(token.address, paused=False)
+        registrar.enforcement.pause(token.address, paused=False)
     unpause = safes.safe_tx(vault, token.address, token.encode_abi("unpause", args=[]))
     safes.execute(session, vault, unpause, [safes.sign(owners[0], unpause), safes.sign(owners[2], unpause)])
     assert not token.functions.paused().call()
@@ -159,20 +159,20 @@ def test_a_registrar_that_looked_before_the_role_moved_is_refused_in_one_clear_e
         from rwaledger.stack import deploy_stack
 
         stack = deploy_stack(session)
-        reg = Registrar(stack)
+        reg = Services(stack)
         spec = {"kind": "property", "name": "Cache test", "symbol": "CACHE1", "jurisdiction": "PK",
                 "legal_reference": "LHR/CACHE/1", "total_shares": 100, "location": "Lahore", "metadata_uri": "ipfs://c",
                 "valuation": {"amount": "1", "currency": "PKR", "date": "2026-01-01"}}
-        reg.register_asset(parse(PropertySpec, spec, "spec"))
+        reg.assets.register(parse(PropertySpec, spec, "spec"))
         investor = session.chain.dev_accounts[6].address
-        reg.add_investors([parse(InvestorSpec, {"wallet": investor, "country": "PK", "kyc_expiry": "2030-01-01"}, "i")])
+        reg.investors.add_many([parse(InvestorSpec, {"wallet": investor, "country": "PK", "kyc_expiry": "2030-01-01"}, "i")])
         owners = ",".join(a.address for a in session.chain.dev_accounts[1:4]) + ":2"
         deploy_with_roles(session, {"registrar": parse_holder("registrar", owners, "test")})
         block = session.chain.w3.eth.block_number
         with pytest.raises(RegistrarError, match="no longer holds the registrar role"):
-            reg.mint(MintRequest(asset="CACHE1", to=investor, amount="1", reference="after-move"))
+            reg.issuance.mint(MintRequest(asset="CACHE1", to=investor, amount="1", reference="after-move"))
         assert session.chain.w3.eth.block_number == block
         with pytest.raises(RegistrarError, match="needs the registrar role, which"):  # looked again: refused first
-            reg.mint(MintRequest(asset="CACHE1", to=investor, amount="1", reference="after-move"))
+            reg.issuance.mint(MintRequest(asset="CACHE1", to=investor, amount="1", reference="after-move"))
     finally:
         chain.revert(snapshot)

@@ -19,7 +19,7 @@ from web3.contract import Contract
 from web3.logs import DISCARD
 
 from rwaledger.errors import ContractRevert, CustomErrorRevert
-from rwaledger.registrar import REASONS
+from rwaledger.constants import REASONS
 from rwaledger.signers import Signer
 from rwaledger.stack import ADMIN_ROLE, COMPLIANCE_ROLE, CUSTODIAN_ROLE, GUARDIAN_ROLE, REGISTRAR_ROLE, Stack
 from rwaledger.transactions import Receipt, Transactor
@@ -30,7 +30,7 @@ DAY = 24 * 3600
 YEAR = 365 * DAY
 MAX_UINT = 2**256 - 1
 
-# Reason codes of CompliantToken.Reason / canTransfer (mirrored by rwaledger.registrar.REASONS).
+# Reason codes of CompliantToken.Reason / canTransfer (mirrored by rwaledger.constants.REASONS).
 R = {name: code for code, name in enumerate(REASONS)}
 OK, PAUSED, SENDER_NV, RECIPIENT_NV = R["Ok"], R["Paused"], R["SenderNotVerified"], R["RecipientNotVerified"]
 SENDER_FROZEN, RECIPIENT_FROZEN, LOCKED_UP = R["SenderFrozen"], R["RecipientFrozen"], R["LockedUp"]

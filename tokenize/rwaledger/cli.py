@@ -161,7 +161,7 @@ def _session(network: str, keystore: Optional[Path] = None, account: int = 0, lo
 
 def _registrar(network: str, keystore: Optional[Path] = None, account: int = 0, db: Optional[str] = None,
                with_ledger: bool = False):
-    from .registrar import Registrar
+    from .services import Services
     from .stack import load_stack
 
     if network == "tester":
@@ -170,8 +170,8 @@ def _registrar(network: str, keystore: Optional[Path] = None, account: int = 0, 
     ledger = _ledger(network, db) if with_ledger else None
     stack = load_stack(session)
     if state.propose:
-        return Registrar(stack, ledger=ledger, via=_routes(session, stack, network, db or state.db))
-    return Registrar(stack, ledger=ledger)
+        return Services(stack, ledger=ledger, via=_routes(session, stack, network, db or state.db))
+    return Services(stack, ledger=ledger)
 
 
 def _routes(session, stack, network: str, db: Optional[str]):
@@ -192,14 +192,24 @@ def _no_proposal(what: str) -> None:
         raise RwaError(f"{what} is not a role's act: nothing to propose (run it without `propose`)")
 
 
-def _outcome(o) -> None:
-    colour = {"done": "green", "skipped": "yellow", "pending": "yellow", "proposed": "cyan"}.get(o.status, "yellow")
-    emit({"status": o.status, "detail": o.detail, "tx_hash": o.tx_hash, **o.data}, f"[{colour}]{o.status}[/]: {o.detail}")
+def _outcome(result) -> None:
+    """Print a service result: one line (its sentence), then the steps of a composite act; ``--json``: its data."""
+    from .render import describe
+
+    status = result.status.value
+    data = {"status": status, "detail": describe(result), "tx_hash": result.tx_hash, **result.facts,
+            "txs": [t.model_dump() for t in result.txs],
+            "steps": [describe(s) for s in result.done_steps], "pending": [describe(s) for s in result.pending]}
+    if result.proposal is not None:
+        p = result.proposal
+        data.update(proposal=p.id, safe=p.safe, safe_tx_hash=p.safe_tx_hash, nonce=p.nonce, calls=p.calls)
+    colour = {"done": "green", "skipped": "yellow", "pending": "yellow", "proposed": "cyan"}.get(status, "yellow")
+    emit(data, f"[{colour}]{status}[/]: {escape(data['detail'])}")
     if not state.json:
-        for line in o.data.get("steps", []) or []:
-            out.print(f"  done: {line}", highlight=False)
-        for line in o.data.get("pending", []) or []:
-            out.print(f"  [yellow]pending:[/] {line}", highlight=False)
+        for line in data["steps"]:
+            out.print(f"  done: {escape(line)}", highlight=False)
+        for line in data["pending"]:
+            out.print(f"  [yellow]pending:[/] {escape(line)}", highlight=False)
 
 
 @app.command("deploy")
@@ -281,7 +291,7 @@ def asset_register(spec: Path, network: str = NetworkOpt, keystore: Optional[Pat
     from .models import load_spec
 
     parsed = load_spec(spec)  # validate (files hashed, canonical forms) before touching any chain
-    _outcome(_registrar(network, keystore).register_asset(parsed))
+    _outcome(_registrar(network, keystore).assets.register(parsed))
 
 
 @asset_app.command("rules")
@@ -291,14 +301,14 @@ def asset_rules(asset: str, rules_file: Path = typer.Argument(..., metavar="RULE
     from .models import TransferRules, load_rules
 
     rules = load_rules(rules_file, TransferRules)
-    _outcome(_registrar(network, keystore).set_rules(asset, rules))
+    _outcome(_registrar(network, keystore).assets.set_rules(asset, rules))
 
 
 @asset_app.command("status")
 def asset_status(asset: str, status: str = typer.Argument(..., help="active, suspended or retired."),
                  network: str = NetworkOpt, keystore: Optional[Path] = KeystoreOpt) -> None:
     """Move an asset's status forward (registered -> active -> suspended -> retired; suspended -> active)."""
-    _outcome(_registrar(network, keystore).set_status(asset, status))
+    _outcome(_registrar(network, keystore).assets.set_status(asset, status))
 
 
 @asset_app.command("document")
@@ -315,20 +325,20 @@ def asset_document(
     from .models import DocumentSpec, parse
 
     doc = parse(DocumentSpec, {"name": name, "file": str(file), "uri": uri, "effective_date": effective_date}, "document")
-    _outcome(_registrar(network, keystore).add_document(asset, doc))
+    _outcome(_registrar(network, keystore).assets.add_document(asset, doc))
 
 
 @asset_app.command("show")
 def asset_show(asset: str, network: str = NetworkOpt) -> None:
     """Show one asset (by id, symbol or token address)."""
-    info = _registrar(network).asset(asset)
+    info = _registrar(network).assets.asset(asset)
     emit(info.to_dict(), kv_table(f"asset #{info.asset_id} {info.symbol}", info.to_dict()))
 
 
 @asset_app.command("list")
 def asset_list(network: str = NetworkOpt) -> None:
     """List registered assets."""
-    infos = _registrar(network).assets()
+    infos = _registrar(network).assets.assets()
     t = Table(title="assets")
     for col in ("id", "symbol", "kind", "status", "jurisdiction", "legal reference", "supply", "max", "token"):
         t.add_column(col)
@@ -356,7 +366,7 @@ def investor_add(
     row = {"wallet": wallet, "country": country, "kyc_expiry": kyc_expiry, "category": category, "label": label,
            "investor": investor}
     spec = parse(InvestorSpec, {k: v for k, v in row.items() if v is not None}, "investor")
-    _outcome(_registrar(network, keystore, db=db, with_ledger=True).add_investor(spec))
+    _outcome(_registrar(network, keystore, db=db, with_ledger=True).investors.add(spec))
 
 
 @investor_app.command("import")
@@ -369,41 +379,42 @@ def investor_import(csv_file: Path, network: str = NetworkOpt, keystore: Optiona
     specs = load_csv(csv_file, InvestorSpec)
     registrar = _registrar(network, keystore, db=db, with_ledger=True)
     with _progress(None, f"onboarding {len(specs)} wallets (transactions sent)") as advance:
-        outcome = registrar.add_investors(specs, progress=advance)
+        outcome = registrar.investors.add_many(specs, progress=advance)
     _outcome(outcome)
 
 
 @investor_app.command("show")
 def investor_show(wallet: str, network: str = NetworkOpt, db: Optional[str] = DbOpt) -> None:
     """Show the investor a wallet belongs to (with its label from the ledger)."""
-    info = _registrar(network, db=db, with_ledger=True).investor(wallet)
+    info = _registrar(network, db=db, with_ledger=True).investors.investor(wallet)
     if info is None:
         raise RwaError(f"{wallet} belongs to no investor")
-    emit(info, kv_table("investor", info))
+    data = info.model_dump()
+    emit(data, kv_table("investor", data))
 
 
 @investor_app.command("remove-wallet")
 def investor_remove_wallet(wallet: str, network: str = NetworkOpt, keystore: Optional[Path] = KeystoreOpt) -> None:
     """Remove a wallet from its investor (it stops being verified; it can be added back)."""
-    _outcome(_registrar(network, keystore).remove_wallet(wallet))
+    _outcome(_registrar(network, keystore).investors.remove_wallet(wallet))
 
 
 @investor_app.command("recover")
 def investor_recover(lost: str, new: str, network: str = NetworkOpt, keystore: Optional[Path] = KeystoreOpt) -> None:
     """Replace a lost wallet with another wallet of the same investor and move its units in every token."""
-    _outcome(_registrar(network, keystore).recover_wallet(lost, new))
+    _outcome(_registrar(network, keystore).investors.recover_wallet(lost, new))
 
 
 @investor_app.command("delete")
 def investor_delete(wallet: str, network: str = NetworkOpt, keystore: Optional[Path] = KeystoreOpt) -> None:
     """Delete the investor a wallet belongs to: none of its wallets is verified any more."""
-    _outcome(_registrar(network, keystore).delete_investor(wallet))
+    _outcome(_registrar(network, keystore).investors.delete_investor(wallet))
 
 
 @investor_app.command("sync")
 def investor_sync(wallet: str, network: str = NetworkOpt, keystore: Optional[Path] = KeystoreOpt) -> None:
     """Recount an investor under its current category and country in every token (after changing them)."""
-    _outcome(_registrar(network, keystore).sync_investor(wallet))
+    _outcome(_registrar(network, keystore).investors.sync_investor(wallet))
 
 
 @lot_app.command("attest")
@@ -420,7 +431,7 @@ def lot_attest(
     from .models import LotSpec, parse
 
     lot = parse(LotSpec, {"lot_id": lot_id, "vault": vault, "quantity": quantity, "receipt_file": str(receipt)}, "lot")
-    _outcome(_registrar(network, keystore).attest_lot(asset, lot))
+    _outcome(_registrar(network, keystore).redemptions.attest_lot(asset, lot))
 
 
 @app.command("mint")
@@ -441,13 +452,13 @@ def mint_cmd(
         requests = load_csv(csv_file, MintRequest)
         registrar = _registrar(network, keystore)
         with _progress(None, f"minting {len(requests)} allocations (transactions sent)") as advance:
-            outcome = registrar.mint_many(requests, progress=advance)
+            outcome = registrar.issuance.mint_many(requests, progress=advance)
         _outcome(outcome)
         return
     if asset is None or to is None or amount is None:
         raise RwaError("give ASSET TO AMOUNT, or --csv FILE")
     req = parse(MintRequest, {"asset": asset, "to": to, "amount": amount, "reference": reference}, "mint")
-    _outcome(_registrar(network, keystore).mint(req))
+    _outcome(_registrar(network, keystore).issuance.mint(req))
 
 
 @app.command("transfer")
@@ -474,9 +485,9 @@ def transfer_cmd(
         _no_proposal("a holder's transfer")
     registrar = _registrar(network, keystore, account)
     if forced:
-        _outcome(registrar.forced_transfer(req.asset, sender, req.to, req.amount, reason, include_frozen))
+        _outcome(registrar.enforcement.forced_transfer(req.asset, sender, req.to, req.amount, reason, include_frozen))
         return
-    receipt = registrar.transfer(req.asset, registrar.session.signer, req.to, req.amount)
+    receipt = registrar.transfers.transfer(req.asset, registrar.session.signer, req.to, req.amount)
     emit({"status": "done", "tx_hash": receipt.tx_hash, "gas_used": receipt.gas_used},
          f"[green]done[/]: {req.amount} {req.asset} to {req.to} (tx {receipt.tx_hash}, gas {receipt.gas_used})")
 
@@ -493,14 +504,14 @@ def burn_cmd(
     from .models import TransferRequest, parse
 
     req = parse(TransferRequest, {"asset": asset, "to": holder, "amount": amount}, "burn")
-    _outcome(_registrar(network, keystore).burn(req.asset, req.to, req.amount, reason, include_frozen))
+    _outcome(_registrar(network, keystore).enforcement.burn(req.asset, req.to, req.amount, reason, include_frozen))
 
 
 @app.command("freeze")
 def freeze_cmd(asset: str, wallet: str, unfreeze: bool = typer.Option(False, "--unfreeze", help="Lift the freeze."),
                network: str = NetworkOpt, keystore: Optional[Path] = KeystoreOpt) -> None:
     """Freeze (or unfreeze) a wallet in one token (compliance officer)."""
-    _outcome(_registrar(network, keystore).freeze(asset, wallet, not unfreeze))
+    _outcome(_registrar(network, keystore).enforcement.freeze(asset, wallet, not unfreeze))
 
 
 @app.command("pause")
@@ -508,7 +519,7 @@ def pause_cmd(asset: str, unpause: bool = typer.Option(False, "--unpause", help=
               network: str = NetworkOpt, keystore: Optional[Path] = KeystoreOpt, account: int = AccountOpt) -> None:
     """Pause a token (the pause guardian's key, or the compliance role): no unit moves until it is unpaused, which
     only the compliance role may do."""
-    _outcome(_registrar(network, keystore, account).pause(asset, not unpause))
+    _outcome(_registrar(network, keystore, account).enforcement.pause(asset, not unpause))
 
 
 @redeem_app.command("request")
@@ -527,7 +538,7 @@ def redeem_request(
     amount = int(amount) if amount.strip().isdigit() else amount  # type: ignore[assignment]
     _no_proposal("a redemption request (the holder's)")
     registrar = _registrar(network, keystore, account)
-    request_id = registrar.request_redemption(asset, registrar.session.signer, amount, delivery_ref)
+    request_id = registrar.redemptions.request_redemption(asset, registrar.session.signer, amount, delivery_ref)
     emit({"request_id": request_id}, f"[green]done[/]: redemption request #{request_id} for {amount} units")
 
 
@@ -536,14 +547,14 @@ def redeem_fulfil(asset: str, request_id: int,
                   lot_id: list[str] = typer.Option(..., "--lot-id", help="A lot to deliver from; repeat to draw from several in order."),
                   network: str = NetworkOpt, keystore: Optional[Path] = KeystoreOpt) -> None:
     """Fulfil a redemption from one or more lots (custodian): units burnt, lots and reserve reduced."""
-    _outcome(_registrar(network, keystore).fulfil_redemption(asset, request_id, lot_id))
+    _outcome(_registrar(network, keystore).redemptions.fulfil_redemption(asset, request_id, lot_id))
 
 
 @redeem_app.command("reject")
 def redeem_reject(asset: str, request_id: int, reason: str = typer.Option(...),
                   network: str = NetworkOpt, keystore: Optional[Path] = KeystoreOpt) -> None:
     """Reject a redemption (custodian): the units are returned."""
-    _outcome(_registrar(network, keystore).reject_redemption(asset, request_id, reason))
+    _outcome(_registrar(network, keystore).redemptions.reject_redemption(asset, request_id, reason))
 
 
 @distribute_app.command("create")
@@ -566,7 +577,7 @@ def distribute_create(
     registrar = _registrar(network, keystore)
     expiry = dt.datetime.fromtimestamp(registrar.session.chain.timestamp(), dt.timezone.utc) + dt.timedelta(days=expiry_days)
     ledger = _ledger(network, db) if from_ledger else None
-    _outcome(registrar.distribute(asset, payment_token, amount, expiry, record_block, ledger=ledger))
+    _outcome(registrar.distributions.distribute(asset, payment_token, amount, expiry, record_block, ledger=ledger))
 
 
 @distribute_app.command("claim")
@@ -574,7 +585,7 @@ def distribute_claim(distribution_id: int, account_address: str = typer.Option(.
                      network: str = NetworkOpt, keystore: Optional[Path] = KeystoreOpt) -> None:
     """Claim an entitlement (paid to --for; anyone may submit the claim)."""
     _no_proposal("a claim")
-    _outcome(_registrar(network, keystore).claim(distribution_id, account_address))
+    _outcome(_registrar(network, keystore).distributions.claim(distribution_id, account_address))
 
 
 @distribute_app.command("withhold")
@@ -582,13 +593,13 @@ def distribute_withhold(distribution_id: int, accounts: list[str] = typer.Option
                         release: bool = typer.Option(False, "--release", help="Release instead of withholding."),
                         network: str = NetworkOpt, keystore: Optional[Path] = KeystoreOpt) -> None:
     """Withhold (or release) entitlements of a distribution (registrar)."""
-    _outcome(_registrar(network, keystore).withhold(distribution_id, accounts, not release))
+    _outcome(_registrar(network, keystore).distributions.withhold(distribution_id, accounts, not release))
 
 
 @distribute_app.command("reclaim")
 def distribute_reclaim(distribution_id: int, network: str = NetworkOpt, keystore: Optional[Path] = KeystoreOpt) -> None:
     """After expiry, return unclaimed funds to the registrar."""
-    _outcome(_registrar(network, keystore).reclaim_expired(distribution_id))
+    _outcome(_registrar(network, keystore).distributions.reclaim_expired(distribution_id))
 
 
 # --- proposals (roles held by Safes) ---------------------------------------------------

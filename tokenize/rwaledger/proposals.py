@@ -2,7 +2,7 @@
 
 The maker/checker flow of a role held by a Safe multisig (:mod:`rwaledger.safe`):
 
-1. **propose**: :class:`~rwaledger.registrar.Registrar` built with ``via=SafeRoute(...)`` checks an operation as it
+1. **propose**: :class:`~rwaledger.services.Services` built with ``via=SafeRoute(...)`` checks an operation as it
    always does (specs, amounts, references, ``detectTransferRestriction``/``canForceTransfer``) and, instead of
    sending it, stores it here as one Safe transaction (a batch as one MultiSend, all or none) with its EIP-712
    hash and each call decoded into plain words ("mint 2,500 shares LHR-GH12B to 0x7099…79C8 ref sale-deed-1");
@@ -310,7 +310,7 @@ def load_safe_infrastructure(session: Session) -> SafeInfrastructure:
 
 
 class SafeRoute:
-    """Where a :class:`~rwaledger.registrar.Registrar` built with ``via=`` sends the acts of the roles this Safe
+    """Where a :class:`~rwaledger.services.Services` built with ``via=`` sends the acts of the roles this Safe
     holds: into proposals, never straight to the chain."""
 
     def __init__(self, session: Session, stack: Any, safe: str | Contract, store: ProposalStore,

@@ -2,7 +2,7 @@
 Safes that hold roles (an owner officer approves and executes them), the audit log.
 
 Every write is authorised by the officer's role (``401`` without a valid token, ``403`` for another role; nothing is
-sent), checked and sent by :class:`rwaledger.registrar.Registrar` signed with the officer's own key (the same
+sent), checked and sent by the services (:mod:`rwaledger.services`) signed with the officer's own key (the same
 pre-checks and the same pydantic request models as the CLI), answered with its transaction hashes or a refusal
 naming the rule, idempotent under an ``Idempotency-Key`` (a retry, also after a restart, gets the first answer and
 sends nothing), and appended to the audit log whatever its outcome.
@@ -26,7 +26,8 @@ from ..ledger import Ledger, schema
 from ..models import ForcedTransferRequest, FreezeRequest, MintRequest
 from ..officers import Officer, OfficerStore, signer_of
 from ..proposals import ProposalStore, SafeRoute, load_safe_infrastructure
-from ..registrar import Outcome, Registrar, TransferRejected
+from ..render import describe
+from ..services import EventOut, ProposalRef, Result, Services, Status, TransferRejected, TxRef
 from ..session import open_session
 
 # which officer roles may do what (the chain checks the signer's on-chain role again)
@@ -37,10 +38,23 @@ MAY = {"mint": ("registrar",), "forced_transfer": ("registrar",), "freeze": ("co
 
 
 class WriteResult(BaseModel):
-    status: str  # done | skipped | proposed | pending
+    """A write's answer: the service result (its transactions with their blocks, the decoded events, the Safe
+    proposal it became) with its sentence."""
+
+    action: str
+    status: Status
     detail: str
     tx_hashes: list[str]
-    data: dict[str, Any]
+    txs: list[TxRef] = []
+    events: list[EventOut] = []
+    proposal: ProposalRef | None = None
+    data: dict[str, Any]  # the act's figures (integers in smallest units, as decimal strings where they are amounts)
+
+    @classmethod
+    def of(cls, result: Result) -> "WriteResult":
+        return cls(action=result.action.value, status=result.status, detail=describe(result),
+                   tx_hashes=[t.hash for t in result.txs], txs=result.txs, events=result.events,
+                   proposal=result.proposal, data=json.loads(json.dumps(result.facts, default=str)))
 
 
 class OfficerInfo(BaseModel):
@@ -79,13 +93,13 @@ def officer_router(ledger: Ledger, stack: Any) -> APIRouter:
     router = APIRouter(prefix="/api/officer", tags=["officer"])
     officers = OfficerStore(ledger.engine)
     write_lock = threading.Lock()  # one write at a time: nonces stay in order, an idempotency key is taken once
-    registrars: dict[int, Registrar] = {}
+    registrars: dict[int, Services] = {}
 
-    def registrar_for(officer: Officer) -> Registrar:
+    def registrar_for(officer: Officer) -> Services:
         if officer.id not in registrars:
             session = open_session(chain=stack.session.chain, build=stack.session.build,
                                    signer=signer_of(officer, stack.session.chain), record=False)
-            registrars[officer.id] = Registrar(stack.with_session(session), ledger=ledger)
+            registrars[officer.id] = Services(stack.with_session(session), ledger=ledger)
         return registrars[officer.id]
 
     def audit(officer: Officer | None, action: str, params: dict, status_code: int, outcome: str, detail: str,
@@ -111,7 +125,7 @@ def officer_router(ledger: Ledger, stack: Any) -> APIRouter:
         return None
 
     def write(action: str, officer: Officer | None, body: BaseModel, key: str | None,
-              act: Callable[[Registrar], Any]) -> JSONResponse:
+              act: Callable[[Services], Any]) -> JSONResponse:
         params = body.model_dump(mode="json")
         denied = refused(officer, action)
         if denied is not None:
@@ -153,20 +167,20 @@ def officer_router(ledger: Ledger, stack: Any) -> APIRouter:
     def mint(body: MintRequest, officer: Officer | None = Depends(current),
              idempotency_key: str | None = Header(None)) -> Any:
         """Mint one allocation (registrar), once per reference."""
-        return write("mint", officer, body, idempotency_key, lambda reg: reg.mint(body))
+        return write("mint", officer, body, idempotency_key, lambda svc: svc.issuance.mint(body))
 
     @router.post("/forced-transfers", response_model=WriteResult)
     def forced_transfer(body: ForcedTransferRequest, officer: Officer | None = Depends(current),
                         idempotency_key: str | None = Header(None)) -> Any:
         """A forced transfer with its reason (registrar), within the recipient's rules."""
-        return write("forced_transfer", officer, body, idempotency_key, lambda reg: reg.forced_transfer(
+        return write("forced_transfer", officer, body, idempotency_key, lambda svc: svc.enforcement.forced_transfer(
             body.asset, body.sender, body.to, body.amount, body.reason, body.include_frozen))
 
     @router.post("/freezes", response_model=WriteResult)
     def freeze(body: FreezeRequest, officer: Officer | None = Depends(current),
                idempotency_key: str | None = Header(None)) -> Any:
         """Freeze or unfreeze a wallet in one token (compliance)."""
-        return write("freeze", officer, body, idempotency_key, lambda reg: reg.freeze(body.asset, body.wallet, body.frozen))
+        return write("freeze", officer, body, idempotency_key, lambda svc: svc.enforcement.freeze(body.asset, body.wallet, body.frozen))
 
     proposal_store = ProposalStore(ledger.engine)
     infra: list[Any] = []  # Safe's contracts, found once (records on a local chain, canonical on a network)
@@ -209,20 +223,26 @@ def officer_router(ledger: Ledger, stack: Any) -> APIRouter:
     def approve(proposal_id: int, officer: Officer | None = Depends(current),
                 idempotency_key: str | None = Header(None)) -> Any:
         """Approve a proposal with this officer's key, an owner of its Safe (signed on the server, verified, stored)."""
-        def act(reg: Registrar) -> Outcome:
-            p = route_for(proposal_id, reg.session).approve(proposal_id, reg.session.signer)
-            return Outcome("done", f"proposal #{p.id} approved by {reg.session.signer.address} "
-                                   f"({len(p.approvals)} approvals)", None, {"proposal": p.to_dict()})
+        def act(svc: Services) -> WriteResult:
+            p = route_for(proposal_id, svc.session).approve(proposal_id, svc.session.signer)
+            return WriteResult(action="proposal.approve", status=Status.DONE, tx_hashes=[],
+                               detail=f"proposal #{p.id} approved by {svc.session.signer.address} "
+                                      f"({len(p.approvals)} approvals)",
+                               data=json.loads(json.dumps({"proposal": p.to_dict()}, default=str)))
         return write("approve", officer, NoBody(proposal=proposal_id), idempotency_key, act)
 
     @router.post("/proposals/{proposal_id}/execution", response_model=WriteResult)
     def execute(proposal_id: int, officer: Officer | None = Depends(current),
                 idempotency_key: str | None = Header(None)) -> Any:
         """Execute a proposal whose threshold is met (sent by this officer's key)."""
-        def act(reg: Registrar) -> Outcome:
-            p, receipt = route_for(proposal_id, reg.session).execute(proposal_id)
-            return Outcome("done" if p.status == "executed" else p.status, f"proposal #{p.id} {p.status}",
-                           receipt.tx_hash, {"proposal": p.to_dict(), "gas_used": receipt.gas_used})
+        def act(svc: Services) -> WriteResult:
+            p, receipt = route_for(proposal_id, svc.session).execute(proposal_id)
+            executed = p.status == "executed"  # else "failed": the Safe ran it and the inner call reverted
+            return WriteResult(action="proposal.execute", status=Status.DONE if executed else Status.FAILED,
+                               detail=f"proposal #{p.id} {p.status}", tx_hashes=[receipt.tx_hash],
+                               txs=[TxRef(hash=receipt.tx_hash, block=receipt.block_number, gas_used=receipt.gas_used)],
+                               events=svc.ctx.decode_events([receipt]),
+                               data=json.loads(json.dumps({"proposal": p.to_dict(), "executed": executed}, default=str)))
         return write("execute", officer, NoBody(proposal=proposal_id), idempotency_key, act)
 
     @router.get("/audit", response_model=list[AuditEntry])
@@ -253,7 +273,7 @@ def officer_router(ledger: Ledger, stack: Any) -> APIRouter:
     return router
 
 
-def _run(act: Callable[[Registrar], Any], registrar_for: Callable[[Officer], Registrar],
+def _run(act: Callable[[Services], Any], registrar_for: Callable[[Officer], Services],
          officer: Officer) -> tuple[int, str, dict, list[str]]:
     """Run a write; (HTTP status, outcome, body, transaction hashes). Refusals are answers, not crashes."""
     try:
@@ -267,7 +287,5 @@ def _run(act: Callable[[Registrar], Any], registrar_for: Callable[[Officer], Reg
     except RwaError as exc:
         return 422, "refused", {"type": "https://rwaledger.dev/problems/refused", "title": "Refused",
                                 "status": 422, "detail": str(exc)}, []
-    hashes = [outcome.tx_hash] if outcome.tx_hash else []
-    body = WriteResult(status=outcome.status, detail=outcome.detail, tx_hashes=hashes,
-                       data=json.loads(json.dumps(outcome.data, default=str))).model_dump()
-    return 200, outcome.status, body, hashes
+    answer = outcome if isinstance(outcome, WriteResult) else WriteResult.of(outcome)
+    return 200, answer.status.value, answer.model_dump(mode="json"), answer.tx_hashes

@@ -1,0 +1,19 @@
+"""Function selectors the services encode by hand for batched pre-checks and pipelined transfers, read from the
+shipped ABI (never a signature typed by hand)."""
+
+from __future__ import annotations
+
+from eth_utils import function_abi_to_4byte_selector
+
+
+def _selector(contract: str, name: str, inputs: int) -> bytes:
+    from ..shipped import load
+
+    (item,) = [i for i in load()[contract].abi
+               if i.get("type") == "function" and i["name"] == name and len(i["inputs"]) == inputs]
+    return function_abi_to_4byte_selector(item)
+
+
+DETECT_RESTRICTION = _selector("PropertyShareToken", "detectTransferRestriction", 3)  # ERC-1404: the reason code
+TRANSFER = _selector("PropertyShareToken", "transfer", 2)
+TRANSFER_GAS = 150_000  # generous upper bound for one compliant transfer (measured 51k-108k, scripts/gas_report.py)
