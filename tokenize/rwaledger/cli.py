@@ -753,7 +753,11 @@ def serve_cmd(network: str = NetworkOpt, db: Optional[str] = DbOpt,
               host: str = typer.Option("127.0.0.1", "--host"), port: int = typer.Option(8000, "--port"),
               poll: float = typer.Option(1.0, "--poll", help="Seconds between looks at the chain head."),
               demo: bool = typer.Option(False, "--demo", help="Nothing to configure: a private anvil with the demo's "
-                                                               "assets, investors, transfers, distribution and redemptions.")) -> None:
+                                                               "assets, investors, transfers, distribution and redemptions."),
+              max_body: str = typer.Option("1MiB", "--max-body", help="Largest request body (bytes, KiB, MiB)."),
+              max_upload: str = typer.Option("20MiB", "--max-upload", help="Largest upload (officer documents, CSVs)."),
+              cors_origin: list[str] = typer.Option([], "--cors-origin", help="An origin allowed by CORS "
+                                                    "(repeatable); none: CORS closed.")) -> None:
     """Serve the public registry API (OpenAPI at /docs) over the ledger, with the follower keeping the ledger
     synced with the chain."""
     import uvicorn
@@ -764,6 +768,12 @@ def serve_cmd(network: str = NetworkOpt, db: Optional[str] = DbOpt,
 
     if poll <= 0:
         raise RwaError("--poll must be positive")
+    from .api.limits import Limits, parse_size
+
+    try:
+        limits = Limits(max_body=parse_size(max_body), max_upload=parse_size(max_upload))
+    except ValueError as exc:
+        raise RwaError(f"--max-body / --max-upload: {exc}") from None
     chain = None
     if demo:
         chain, stack, ledger = _demo_world()
@@ -784,7 +794,8 @@ def serve_cmd(network: str = NetworkOpt, db: Optional[str] = DbOpt,
     err.print(f"serving http://{host}:{port} (API docs at /docs), following {stack.session.chain.name}"
               + (" (the demo; try /api/assets/LHR-GH12B/cap-table)" if demo else ""), highlight=False)
     try:
-        uvicorn.run(create_app(ledger, follower, stack=stack), host=host, port=port, log_level="warning")
+        uvicorn.run(create_app(ledger, follower, stack=stack, limits=limits, cors_origins=cors_origin), host=host,
+                    port=port, log_level="warning")
     finally:
         follower.stop()
         if chain is not None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import time
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, Iterable, Literal
 
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -22,16 +22,11 @@ from ..errors import RwaError
 from ..ledger import Ledger, NotSynced, UnknownAsset
 from ..ledger.queries import AssetRecord, country_code
 from . import models as m
+from .limits import Limits, install
+from .limits import problem as _problem
 
-PROBLEM = "application/problem+json"
 CHECKPOINT_TTL = 0.2  # seconds between two reads of the ledger's checkpoint by the "now" cache
 HASH = re.compile(r"^(0x)?[0-9a-fA-F]{64}$")
-
-
-def _problem(status: int, kind: str, title: str, detail: str, field: str | None = None) -> JSONResponse:
-    body = m.Problem(type=f"https://rwaledger.dev/problems/{kind}", title=title, status=status, detail=detail,
-                     field=field)
-    return JSONResponse(body.model_dump(exclude_none=True), status_code=status, media_type=PROBLEM)
 
 
 def _percent(value: Decimal) -> str:
@@ -70,9 +65,13 @@ def _documents(ledger: Ledger, asset_id: int | None = None) -> list[m.Document]:
     return [d for d in docs if asset_id is None or d.asset_id == asset_id]
 
 
-def create_app(ledger: Ledger, follower: Any = None, *, stack: Any = None, title: str = "rwaledger registry") -> FastAPI:
+def create_app(ledger: Ledger, follower: Any = None, *, stack: Any = None, title: str = "rwaledger registry",
+               limits: Limits | None = None, cors_origins: Iterable[str] | None = None) -> FastAPI:
     """The API over ``ledger``; ``follower`` (a :class:`rwaledger.follower.Follower`) reports the head and lag;
-    with ``stack`` the officer API (login, writes to the chain, audit log) is served too."""
+    with ``stack`` the officer API (login, writes to the chain, audit log) is served too. ``limits`` (default
+    :class:`~rwaledger.api.limits.Limits`) caps bodies and failed logins; CORS stays closed unless ``cors_origins``
+    lists the origins allowed."""
+    limits = limits or Limits()
     app = FastAPI(title=title, version="1", summary="Public registry of tokenized real-world assets: who owns what, "
                   "when, and which title documents are genuine.")
     country_code(586)  # pycountry reads its ISO 3166 tables on first use (1.7 s measured): before the first request
@@ -239,7 +238,8 @@ def create_app(ledger: Ledger, follower: Any = None, *, stack: Any = None, title
     if stack is not None:
         from .officer import officer_router
 
-        app.include_router(officer_router(ledger, stack))
+        app.include_router(officer_router(ledger, stack, limits))
+    install(app, limits, cors_origins)
     return app
 
 

@@ -29,6 +29,7 @@ from ..proposals import ProposalStore, SafeRoute, load_safe_infrastructure
 from ..render import describe
 from ..services import EventOut, ProposalRef, Result, Services, Status, TransferRejected, TxRef
 from ..session import open_session
+from .limits import Limits, LoginAttempts, client_address
 
 # which officer roles may do what (the chain checks the signer's on-chain role again)
 WRITERS = ("registrar", "compliance", "custodian")
@@ -88,10 +89,12 @@ def _problem(status: int, kind: str, title: str, detail: str, **extra: Any) -> J
     return JSONResponse(body, status_code=status, media_type="application/problem+json")
 
 
-def officer_router(ledger: Ledger, stack: Any) -> APIRouter:
-    """The ``/api/officer`` routes over ``ledger`` (accounts, idempotency, audit) and ``stack`` (writes)."""
+def officer_router(ledger: Ledger, stack: Any, limits: Limits | None = None) -> APIRouter:
+    """The ``/api/officer`` routes over ``ledger`` (accounts, idempotency, audit) and ``stack`` (writes); failed
+    logins are limited by ``limits`` (:class:`rwaledger.api.limits.LoginAttempts`)."""
     router = APIRouter(prefix="/api/officer", tags=["officer"])
     officers = OfficerStore(ledger.engine)
+    attempts = LoginAttempts(limits or Limits())
     write_lock = threading.Lock()  # one write at a time: nonces stay in order, an idempotency key is taken once
     registrars: dict[int, Services] = {}
 
@@ -110,9 +113,12 @@ def officer_router(ledger: Ledger, stack: Any) -> APIRouter:
                 action=action, params=json.dumps(params, default=str), status_code=status_code, outcome=outcome,
                 detail=detail, tx_hashes=json.dumps(tx_hashes)))
 
-    def current(authorization: str | None = Header(None)) -> Officer | None:
+    def current(request: Request, authorization: str | None = Header(None)) -> Officer | None:
         token = authorization.removeprefix("Bearer ").strip() if authorization else None
-        return officers.authenticate(token)
+        if not token:
+            return None  # anonymous: nothing to verify, nothing to count
+        # over the failed-login limit: 429 (TooManyAttempts) without the argon2 verification
+        return attempts.authenticate(client_address(request), token, officers.authenticate)
 
     def refused(officer: Officer | None, action: str) -> JSONResponse | None:
         if officer is None:
