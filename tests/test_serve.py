@@ -28,7 +28,8 @@ def test_serve_demo_needs_nothing_configured(root, tmp_path):
             page = json.loads(r.read())
         assert page["holders"] == 6 and page["total_supply"] == "10000"
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/status", timeout=5) as r:
-            assert json.loads(r.read())["follower_running"] is True
+            status = json.loads(r.read())
+        assert status["follower_running"] is True and status["role"] == "leader"  # alone on its ledger: it writes
     finally:
         proc.terminate()
         proc.wait(timeout=20)

@@ -748,18 +748,28 @@ def officer_list(network: str = NetworkOpt, db: Optional[str] = DbOpt) -> None:
 # --- the service ---------------------------------------------------------------------
 
 
+SERVE_CONFIG_ENV = "RWA_SERVE_CONFIG"  # what `rwa serve --workers N` hands its worker processes (JSON)
+
+
 @app.command("serve")
 def serve_cmd(network: str = NetworkOpt, db: Optional[str] = DbOpt,
               host: str = typer.Option("127.0.0.1", "--host"), port: int = typer.Option(8000, "--port"),
-              poll: float = typer.Option(1.0, "--poll", help="Seconds between looks at the chain head."),
+              poll: float = typer.Option(1.0, "--poll", help="Seconds between looks at the chain head (and, on a "
+                                                             "standby, between tries to take the lead)."),
+              workers: int = typer.Option(1, "--workers", help="Worker processes of the API (uvicorn); each runs a "
+                                                               "follower candidate and one of them writes the ledger. "
+                                                               "Not with --demo."),
               demo: bool = typer.Option(False, "--demo", help="Nothing to configure: a private anvil with the demo's "
-                                                               "assets, investors, transfers, distribution and redemptions."),
+                                                               "assets, investors, transfers, distribution and "
+                                                               "redemptions (one process: the chain and its ledger "
+                                                               "are private to it)."),
               max_body: str = typer.Option("1MiB", "--max-body", help="Largest request body (bytes, KiB, MiB)."),
               max_upload: str = typer.Option("20MiB", "--max-upload", help="Largest upload (officer documents, CSVs)."),
               cors_origin: list[str] = typer.Option([], "--cors-origin", help="An origin allowed by CORS "
                                                     "(repeatable); none: CORS closed.")) -> None:
     """Serve the public registry API (OpenAPI at /docs) over the ledger, with the follower keeping the ledger
-    synced with the chain."""
+    synced with the chain. Several processes (--workers, or `rwa serve` on several machines against one
+    PostgreSQL) elect one follower to write; the others serve reads and take over if it dies."""
     import uvicorn
 
     from .api import create_app
@@ -768,6 +778,10 @@ def serve_cmd(network: str = NetworkOpt, db: Optional[str] = DbOpt,
 
     if poll <= 0:
         raise RwaError("--poll must be positive")
+    if workers < 1:
+        raise RwaError("--workers must be at least 1")
+    if demo and workers > 1:
+        raise RwaError("--demo runs in one process (its chain and ledger are private to it): drop --workers")
     from .api.limits import Limits, parse_size
 
     try:
@@ -780,9 +794,21 @@ def serve_cmd(network: str = NetworkOpt, db: Optional[str] = DbOpt,
     else:
         if network == "tester":
             raise RwaError(IN_PROCESS_HINT + " (or serve the demo: `rwa serve --demo`)")
-        ledger = _ledger(network, db)
-        stack = load_stack(_session(network))
-    follower = Follower(ledger, stack, poll=poll).start()
+        target = _ledger_target(network, db)
+        ledger = _ledger(network, target)  # opened (and migrated) here once, before any worker starts
+        stack = load_stack(_session(network))  # a missing deployment is reported here, in one line
+        if workers > 1:
+            ledger.close()
+            os.environ[SERVE_CONFIG_ENV] = json.dumps({"network": network, "db": target, "poll": poll,
+                                                      "max_body": limits.max_body, "max_upload": limits.max_upload,
+                                                      "cors": list(cors_origin)})
+            err.print(f"serving http://{host}:{port} (API docs at /docs) with {workers} workers, following "
+                      f"{stack.session.chain.name}; one follower writes the ledger, the others stand by",
+                      highlight=False)
+            uvicorn.run("rwaledger.cli:serve_app", factory=True, workers=workers, host=host, port=port,
+                        log_level="warning")
+            return
+    follower = Follower(ledger, stack, poll=poll, on_role=_print_role).start()
     if demo:
         from .officers import OfficerStore
 
@@ -800,6 +826,51 @@ def serve_cmd(network: str = NetworkOpt, db: Optional[str] = DbOpt,
         follower.stop()
         if chain is not None:
             chain.close()
+
+
+def _print_role(role: str) -> None:
+    """Say when this process starts or stops writing the ledger (an operator's first question in a cluster)."""
+    what = "leads: its follower writes the ledger" if role == "leader" else "stands by: another follower writes the ledger"
+    err.print(f"process {os.getpid()} {what}", highlight=False)
+
+
+def serve_app():
+    """The app of one worker of `rwa serve --workers N` (a uvicorn factory: ``rwaledger.cli:serve_app``).
+
+    uvicorn starts workers as new processes that import the app by name, so its configuration comes from the
+    environment (``RWA_SERVE_CONFIG``, JSON ``{"network", "db", "poll"}``, set by `rwa serve`). Each worker opens
+    the ledger and the stack itself and runs a follower candidate, started with the app and stopped (giving the
+    lead up) when the worker shuts down."""
+    from contextlib import asynccontextmanager
+
+    from .api import create_app
+    from .follower import Follower
+    from .stack import load_stack
+
+    raw = os.environ.get(SERVE_CONFIG_ENV)
+    if not raw:
+        raise RwaError(f"{SERVE_CONFIG_ENV} is not set: start the workers with `rwa serve --workers N`")
+    config = json.loads(raw)
+    ledger = _ledger(config["network"], config["db"])
+    stack = load_stack(_session(config["network"]))
+    follower = Follower(ledger, stack, poll=float(config["poll"]), on_role=_print_role)
+    from .api.limits import Limits
+
+    limits = Limits(max_body=int(config["max_body"]), max_upload=int(config["max_upload"]))
+    app = create_app(ledger, follower, stack=stack, limits=limits, cors_origins=config.get("cors", []))
+    inner = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(asgi_app):
+        follower.start()
+        try:
+            async with inner(asgi_app) as state:
+                yield state
+        finally:
+            follower.stop()
+
+    app.router.lifespan_context = lifespan
+    return app
 
 
 def _demo_world():
@@ -837,14 +908,22 @@ app.add_typer(ledger_app, name="ledger")
 BlockOpt = typer.Option(None, "--block", help="As of this block (default: the last synced block).")
 
 
-def _ledger(network: str, db: Optional[str]):
+def _ledger_target(network: str, db: Optional[str]) -> str:
+    """The ledger database a command uses: --db, else RWA_LEDGER_URL, else build/ledger-<network>.sqlite (a file
+    path made absolute, so that worker processes agree on it)."""
     from . import paths
-    from .ledger import Ledger
 
     target = db or os.environ.get("RWA_LEDGER_URL") or str(paths.BUILD_DIR / f"ledger-{_network_name(network)}.sqlite")
-    if "://" not in target:
+    if "://" not in target and target != ":memory:":
+        target = str(Path(target).expanduser().resolve())
         Path(target).parent.mkdir(parents=True, exist_ok=True)
-    return Ledger.open(target)
+    return target
+
+
+def _ledger(network: str, db: Optional[str]):
+    from .ledger import Ledger
+
+    return Ledger.open(_ledger_target(network, db))
 
 
 def _network_name(network: str) -> str:
@@ -989,7 +1068,8 @@ def ledger_follow(network: str = NetworkOpt, db: Optional[str] = DbOpt,
                   poll: float = typer.Option(1.0, "--poll", help="Seconds between looks at the chain head."),
                   confirmations: int = typer.Option(0, "--confirmations", help="Stay this many blocks behind the head.")) -> None:
     """Keep the ledger synced with the chain until stopped (Ctrl-C): new heads every --poll seconds, replaced
-    branches rolled back, a node outage retried with backoff."""
+    branches rolled back, a node outage retried with backoff. While another follower (`rwa serve`, another
+    `rwa ledger follow`) writes the same ledger this one stands by and takes over if that one stops."""
     from .follower import Follower
     from .stack import load_stack
 
@@ -1005,7 +1085,7 @@ def ledger_follow(network: str = NetworkOpt, db: Optional[str] = DbOpt,
                       highlight=False)
 
     follower = Follower(_ledger(network, db), load_stack(_session(network)), poll=poll, confirmations=confirmations,
-                        on_sync=report)
+                        on_sync=report, on_role=_print_role)
     err.print(f"following {network} (Ctrl-C stops)")
     try:
         follower.run()

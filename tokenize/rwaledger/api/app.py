@@ -122,7 +122,7 @@ def create_app(ledger: Ledger, follower: Any = None, *, stack: Any = None, title
         if follower is not None:
             s = follower.status()
             return m.LedgerStatus(synced_block=s.synced_block, head=s.head, lag=s.lag, follower_running=s.running,
-                                  last_sync_at=s.last_sync_at, last_error=s.last_error)
+                                  last_sync_at=s.last_sync_at, last_error=s.last_error, role=s.role)
         cp = ledger.checkpoint()
         return m.LedgerStatus(synced_block=cp.block if cp else None, head=None, lag=None, follower_running=False,
                               last_sync_at=None, last_error=None)
@@ -140,7 +140,8 @@ def create_app(ledger: Ledger, follower: Any = None, *, stack: Any = None, title
 
     @app.get("/api/status", response_model=m.LedgerStatus, tags=["status"])
     def ledger_status() -> m.LedgerStatus:
-        """The synced block, the chain head the follower last saw, the lag, and the follower's last error."""
+        """The synced block, the chain head the follower last saw, the lag, the follower's last error, and whether
+        this process's follower is the one writing the ledger (``role``)."""
         return status()
 
     @app.get("/api/assets", response_model=list[m.Asset], tags=["assets"])

@@ -4,6 +4,8 @@ wallets and countries, never investor names or labels (personal data)."""
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, Field
 
 
@@ -122,6 +124,9 @@ class LedgerStatus(BaseModel):
     follower_running: bool
     last_sync_at: float | None
     last_error: str | None
+    role: Literal["leader", "standby"] | None = Field(None, description="This process's follower: the one writing "
+                                                      "the ledger (leader) or waiting to take over (standby); null "
+                                                      "without a follower")
 
 
 class Health(BaseModel):
