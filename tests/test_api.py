@@ -47,6 +47,14 @@ def world(chain, rwa_build, tmp_path_factory):
     keys = {a.address: a for a in chain.dev_accounts}
     ayesha, fatima = investors[0].wallet, investors[2].wallet
     reg.transfers.transfer("LHR-GH12B", Signer(keys[ayesha], "ayesha"), fatima, "250 shares")
+    bank = chain.dev_accounts[9].address  # a lien for a bank, a frozen wallet, a frozen amount, two redemptions
+    reg.enforcement.create_lien("LHR-GH12B", investors[1].wallet, bank, "400 shares", "LOAN-77")
+    reg.enforcement.freeze("LHR-GH12B", investors[3].wallet)
+    reg.enforcement.freeze_partial("LHR-GH12B", fatima, "20 shares")
+    gold_holder = [a.to for a in load_csv(EXAMPLES / "allocations.csv", MintRequest) if a.asset == "KHI-GOLD"][-1]
+    reg.redemptions.request_redemption("KHI-GOLD", Signer(keys[gold_holder], "gold"), "1000", "deliver-1")
+    delivered = reg.redemptions.request_redemption("KHI-GOLD", Signer(keys[gold_holder], "gold"), "500", "deliver-2")
+    reg.redemptions.fulfil_redemption("KHI-GOLD", delivered, "KHI-LOT-2026-002")
     ledger.sync(stack)
     labels = [i.label for i in investors if i.label]
     yield session, stack, reg, ledger, TestClient(create_app(ledger)), labels, deed, investors
@@ -142,10 +150,65 @@ def test_no_public_response_names_an_investor(world):
     bodies = [api.get(p).text for p in (
         "/api/assets", "/api/assets/LHR-GH12B", "/api/assets/LHR-GH12B/cap-table", "/api/assets/LHR-GH12B/countries",
         "/api/assets/LHR-GH12B/history", "/api/assets/LHR-GH12B/documents", "/api/assets/KHI-GOLD/cap-table",
-        f"/api/wallets/{investors[1].wallet}", "/api/status")]
+        f"/api/wallets/{investors[1].wallet}", "/api/status", "/api/assets/LHR-GH12B/liens",
+        "/api/assets/LHR-GH12B/freezes", "/api/assets/KHI-GOLD/reserve", "/api/assets/KHI-GOLD/redemptions",
+        "/api/assets/LHR-GH12B/cap-table?at=2100-01-01")]
+    assert all('"detail"' not in b for b in bodies)  # every one answered
     for label in labels:
         for name_part in {label, label.split(" (")[0]}:
             assert not any(name_part in b for b in bodies), name_part
+
+
+def test_liens_and_freezes_in_force(world):
+    _, _, _, _, api, _, _, investors = world
+    (lien,) = api.get("/api/assets/LHR-GH12B/liens").json()
+    assert lien["holder"] == investors[1].wallet and lien["amount"] == "400"
+    assert lien["beneficiary"].startswith("0x") and lien["reason_ref"].startswith("0x" + b"LOAN-77".hex())
+    assert set(lien) == {"lien_id", "holder", "beneficiary", "amount", "reason_ref", "document_hash", "created_block"}
+    freezes = {f["wallet"]: (f["frozen"], f["frozen_amount"]) for f in api.get("/api/assets/LHR-GH12B/freezes").json()}
+    assert freezes == {investors[3].wallet: (True, "0"), investors[2].wallet: (False, "20")}
+    assert api.get("/api/assets/KHI-GOLD/liens").json() == [] and api.get("/api/assets/NOPE/liens").status_code == 404
+
+
+def test_the_commodity_reserve_is_shown_as_a_proof(world):
+    _, stack, _, ledger, api, _, _, _ = world
+    r = api.get("/api/assets/KHI-GOLD/reserve").json()
+    token = stack.token(ledger.asset("KHI-GOLD").token)
+    assert [lot["remaining"] for lot in r["lots"]] == ["5000000", "2499500"]  # 500 delivered from the second lot
+    assert r["proof"] == {"supply": str(token.functions.totalSupply().call()),
+                          "reserve": str(token.functions.attestedReserve().call()), "supply_le_reserve": True}
+    assert int(r["proof"]["supply"]) <= int(r["proof"]["reserve"])
+    assert [x["amount"] for x in r["open_redemptions"]] == ["1000"]
+    every = api.get("/api/assets/KHI-GOLD/redemptions").json()
+    assert [x["status"] for x in every] == ["open", "fulfilled"]
+    assert [x["amount"] for x in api.get("/api/assets/KHI-GOLD/redemptions", params={"status": "fulfilled"}).json()] \
+        == ["500"]
+    property_reserve = api.get("/api/assets/LHR-GH12B/reserve")  # a property has no custody reserve
+    assert property_reserve.status_code == 404 and property_reserve.json()["field"] == "path.asset"
+    assert api.get("/api/assets/KHI-GOLD/redemptions", params={"status": "lost"}).json()["field"] == "query.status"
+
+
+def test_a_cap_table_at_a_date(world):
+    _, _, _, ledger, api, _, _, investors = world
+    from datetime import datetime, timezone
+
+    transfer = ledger.events(event="Transfer")[-1]  # the last transfer of all (the gold delivery burn)
+    shares = [e for e in ledger.history(asset="LHR-GH12B") if e.event == "Transfer"][-1]
+    t = ledger.block_time(shares.block_number)
+    before = datetime.fromtimestamp(t - 1, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+    then = api.get("/api/assets/LHR-GH12B/cap-table", params={"at": before}).json()
+    assert then["block"] < shares.block_number
+    assert {r["wallet"]: r["amount"] for r in then["rows"]}[investors[0].wallet] == "2500"
+    by_block = api.get("/api/assets/LHR-GH12B/cap-table", params={"block": then["block"]}).json()
+    assert then == by_block
+    later = api.get("/api/assets/LHR-GH12B/cap-table", params={"at": "2100-01-01"}).json()
+    assert later == api.get("/api/assets/LHR-GH12B/cap-table").json() and transfer.block_number <= later["block"]
+    bad = api.get("/api/assets/LHR-GH12B/cap-table", params={"at": "yesterday"})
+    assert bad.status_code == 422 and bad.json()["field"] == "query.at"
+    both = api.get("/api/assets/LHR-GH12B/cap-table", params={"at": "2026-01-01", "block": 3})
+    assert both.status_code == 422 and both.json()["field"] == "query.at"
+    early = api.get("/api/assets/LHR-GH12B/cap-table", params={"at": "1990-01-01"})
+    assert early.status_code == 503 and "no block" in early.json()["detail"]
 
 
 @pytest.mark.chains("anvil")

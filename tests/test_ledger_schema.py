@@ -17,8 +17,23 @@ from rwaledger.ledger import Ledger, LedgerError, db, schema
 
 SAFE_TABLES = {"safe_proposals", "safe_approvals"}
 # every table added after the baseline (0002: the Safe proposals; 0003: the service's officers, idempotent requests
-# and audit, the current holdings and supplies)
-LATER_TABLES = SAFE_TABLES | {"officers", "api_requests", "api_audit", "holdings", "supplies"}
+# and audit, the current holdings and supplies; 0004: the further current state and the balance checkpoints)
+STATE_TABLES = {"balance_checkpoints", "wallet_identities", "liens", "freezes", "custody_lots", "redemptions"}
+LATER_TABLES = SAFE_TABLES | {"officers", "api_requests", "api_audit", "holdings", "supplies"} | STATE_TABLES
+TOKEN, HOLDER, BANK = "0x" + "22" * 20, "0x" + "11" * 20, "0x" + "77" * 20
+
+
+def baseline_tables() -> list:
+    """The baseline's tables as they were: today's, less the later tables and the later columns (0004 added
+    ``blocks.timestamp`` and its index)."""
+    old = MetaData()
+    for table in schema.metadata.sorted_tables:
+        if table.name not in LATER_TABLES:
+            table.to_metadata(old)
+    blocks = old.tables["blocks"]
+    blocks._columns.remove(blocks.c.timestamp)
+    blocks.indexes.clear()
+    return old.sorted_tables
 
 
 def differences(engine, metadata=schema.metadata) -> list:
@@ -38,9 +53,9 @@ def old_ledger(url: str) -> None:
     and some rows."""
     engine = create_engine(db.database_url(url))
     try:
-        tables = [t for t in schema.metadata.sorted_tables if t.name not in LATER_TABLES]
+        tables = baseline_tables()
         assert {t.name for t in tables} == db.BASELINE_TABLES
-        schema.metadata.create_all(engine, tables=tables)
+        tables[0].metadata.create_all(engine)
         with engine.begin() as conn:
             conn.execute(schema.meta.insert(), [{"key": "schema_version", "value": "2"},
                                                 {"key": "checkpoint_block", "value": "41"},
@@ -49,6 +64,16 @@ def old_ledger(url: str) -> None:
             conn.execute(schema.balance_changes.insert().values(
                 token="0x" + "22" * 20, holder="0x" + "11" * 20, block_number=41, tx_hash="0x" + "33" * 32,
                 tx_index=0, log_index=1, delta=2**255 + 1))
+            # what 0004 derives its current state from: a lien's event and a wallet's binding
+            conn.execute(schema.events.insert().values(
+                block_number=41, block_hash="0x" + "ab" * 32, tx_hash="0x" + "44" * 32, tx_index=0, log_index=2,
+                address=TOKEN, contract_kind="property", event="LienCreated", asset_id=1, args=(
+                    '{"lienId":"1","holder":"%s","beneficiary":"%s","amount":"700","reason":"0x%s","documentHash":'
+                    '"0x%s"}' % (HOLDER, BANK, "01" * 32, "02" * 32))))
+            conn.execute(schema.wallet_bindings.insert().values(
+                wallet=HOLDER, investor=HOLDER, block_number=40, tx_hash="0x" + "55" * 32, tx_index=0, log_index=0))
+            conn.execute(schema.assets.insert().values(asset_id=1, kind="property", token=TOKEN, symbol="OLD"))
+            conn.execute(text("INSERT INTO blocks (number, hash) VALUES (41, :h)"), {"h": "0x" + "ab" * 32})
     finally:
         engine.dispose()
 
@@ -80,7 +105,14 @@ def test_a_version_2_database_without_the_safe_tables_is_upgraded_in_place(ledge
         assert differences(ledger.engine) == []
         assert ledger.checkpoint() == db.Checkpoint(41, "0x" + "ab" * 32)
         assert ledger.investor_labels() == {"0x" + "11" * 20: "Ayesha Malik"}
+        # the current state is derived from the event tables in the same upgrade
+        (lien,) = ledger.liens(1)
+        assert (lien.holder, lien.beneficiary, lien.amount, lien.active) == (HOLDER, BANK, 700, True)
         with ledger.engine.begin() as conn:
+            assert conn.execute(select(schema.wallet_identities.c.wallet, schema.wallet_identities.c.status)).all() == [
+                (HOLDER, "active")]
+            assert conn.execute(select(schema.blocks.c.timestamp)).scalars().all() == [None]  # the next sync reads it
+            assert db.get_meta(conn, "state") is not None
             assert conn.execute(select(schema.balance_changes.c.delta)).scalars().all() == [2**255 + 1]
             # the new tables work
             conn.execute(schema.safe_proposals.insert().values(
@@ -114,10 +146,12 @@ def test_the_baseline_revision_is_the_old_table_set(ledger_url):
             command.upgrade(cfg, db.BASELINE)
         assert set(inspect(engine).get_table_names()) == db.BASELINE_TABLES | {"alembic_version"}
         assert revision(engine) == (db.BASELINE,)
-        # only the later tables differ from schema.py
+        # only the later tables (and the block timestamps of 0004) differ from schema.py
         diffs = differences(engine)
-        assert {d[0] for d in diffs} == {"add_table", "add_index"}  # the tables and their indexes
-        assert {d[1].name if d[0] == "add_table" else d[1].table.name for d in diffs} == LATER_TABLES
+        assert {d[0] for d in diffs} == {"add_table", "add_index", "add_column"}  # the tables and their indexes
+        assert [(d[2], d[3].name) for d in diffs if d[0] == "add_column"] == [("blocks", "timestamp")]
+        tables = {d[1].name if d[0] == "add_table" else d[1].table.name for d in diffs if d[0] != "add_column"}
+        assert tables == LATER_TABLES | {"blocks"}  # blocks: the index of its timestamps
         with engine.begin() as conn:
             conn.execute(schema.meta.insert().values(key="schema_version", value="2"))
     finally:

@@ -23,7 +23,7 @@ from rwaledger.chain import AnvilChain
 from rwaledger.election import LOCK_KEY, Leadership
 from rwaledger.ledger import Ledger, schema
 from rwaledger.models import AssetSpec, InvestorSpec, MintRequest, load_csv, load_spec
-from rwaledger.registrar import Registrar
+from rwaledger.services import Services
 from rwaledger.session import open_session
 from rwaledger.signers import Signer
 from rwaledger.stack import deploy_stack
@@ -136,7 +136,7 @@ def test_a_stale_second_writer_cannot_record_a_range_twice(chain, rwa_build, led
     """Two indexers on one ledger that both read the same checkpoint (what two writers without the election would
     do): the second one's write of the range fails whole (unique events and blocks), nothing is recorded twice."""
     stack = deploy_stack(open_session(chain=chain, build=rwa_build, record=False))
-    Registrar(stack).register_asset(load_spec(EXAMPLES / "lahore-apartment.toml", AssetSpec))
+    Services(stack).register_asset(load_spec(EXAMPLES / "lahore-apartment.toml", AssetSpec))
     ledger = Ledger.open(ledger_url)
     try:
         first, second = ledger.indexer(stack), ledger.indexer(stack)
@@ -188,11 +188,11 @@ def served_world(tmp_path, rwa_build):
         chain = AnvilChain(url=info["url"])
         session = open_session(chain=chain, build=rwa_build, record=True, deployments_dir=deployments)
         stack = deploy_stack(session)
-        reg = Registrar(stack)
-        reg.register_asset(load_spec(EXAMPLES / "lahore-apartment.toml", AssetSpec))
+        reg = Services(stack)
+        reg.assets.register(load_spec(EXAMPLES / "lahore-apartment.toml", AssetSpec))
         investors = load_csv(EXAMPLES / "investors.csv", InvestorSpec)
-        reg.add_investors(investors)
-        reg.mint_many([m for m in load_csv(EXAMPLES / "allocations.csv", MintRequest) if m.asset == "LHR-GH12B"])
+        reg.investors.add_many(investors)
+        reg.issuance.mint_many([m for m in load_csv(EXAMPLES / "allocations.csv", MintRequest) if m.asset == "LHR-GH12B"])
         env = {**os.environ, "RWA_NODE_DIR": str(node_dir), "RWA_DEPLOYMENTS_DIR": str(deployments)}
         for name in ("RWA_PRIVATE_KEY", "RWA_KEYSTORE", "RWA_LEDGER_URL"):
             env.pop(name, None)
@@ -257,12 +257,12 @@ def test_kill_the_writing_rwa_serve_and_the_other_takes_over(served_world, postg
         assert [x["role"] for x in statuses()] == [x["role"] for x in first]
         assert len(advisory_holders(postgres_url)) == 1
 
-        reg.transfer("LHR-GH12B", holders[0], holders[2].address, "100 shares")
+        reg.transfers.transfer("LHR-GH12B", holders[0], holders[2].address, "100 shares")
         os.kill(procs[leader].pid, signal.SIGKILL)
         killed_at = time.time()
         procs[leader].wait(10)
-        reg.transfer("LHR-GH12B", holders[1], holders[3].address, "200 shares")
-        reg.mint(MintRequest(asset="LHR-GH12B", to=holders[4].address, amount="50 shares", reference="after-kill"))
+        reg.transfers.transfer("LHR-GH12B", holders[1], holders[3].address, "200 shares")
+        reg.issuance.mint(MintRequest(asset="LHR-GH12B", to=holders[4].address, amount="50 shares", reference="after-kill"))
         head = w3.eth.block_number
 
         base = f"http://127.0.0.1:{ports[standby]}"
@@ -316,7 +316,7 @@ def test_rwa_serve_workers_elect_one_writer_and_a_killed_one_is_replaced(served_
                  == w3.eth.block_number, 20)
         os.kill(holder, signal.SIGKILL)
         killed_at = time.time()
-        reg.transfer("LHR-GH12B", holders[0], holders[2].address, "10 shares")
+        reg.transfers.transfer("LHR-GH12B", holders[0], holders[2].address, "10 shares")
         head = w3.eth.block_number
         new = wait_for("another worker leads", lambda: (h := lock_holder()) not in (None, holder) and h, TAKEOVER_S)
         assert time.time() - killed_at < TAKEOVER_S and new in workers()

@@ -191,20 +191,29 @@ def create_app(ledger: Ledger, follower: Any = None, *, stack: Any = None, title
 
     @app.get("/api/assets/{asset}/cap-table", response_model=m.CapTablePage, tags=["ownership"])
     def cap_table(asset: str, block: int | None = Query(None, ge=0, description="Default: the last synced block"),
+                  at: str | None = Query(None, description="An ISO 8601 date or time (no zone: UTC): the cap table at "
+                                                          "the last block at or before it"),
                   page: int = Query(1, ge=1), per_page: int = Query(50, ge=1, le=500),
-                  sort: Literal["amount", "wallet"] = "amount") -> m.CapTablePage:
-        """The holders of an asset at a block, per wallet, largest first (or by wallet), with their country."""
+                  sort: Literal["amount", "wallet"] = "amount") -> m.CapTablePage | Response:
+        """The holders of an asset at a block or a date, per wallet, largest first (or by wallet), with their
+        country."""
+        if at is not None:
+            if block is not None:
+                return _problem(422, "validation", "Invalid request", "query.at: give a block or a date, not both",
+                                "query.at")
+            try:
+                block = ledger.block_at(at)
+            except ValueError:
+                return _problem(422, "validation", "Invalid request", f"query.at: {at!r} is not an ISO 8601 date or "
+                                "time", "query.at")
         mark = checkpoint_mark()
         if block is None or (mark is not None and block == mark[0]):  # now: one page of the current holdings
             body = now(("cap-table", asset, page, per_page, sort),
                        lambda: page_now(asset, page, per_page, sort).model_dump_json().encode())
             return Response(body, media_type="application/json")  # rendered once per checkpoint
-        rec = ledger.asset(asset)  # at a past block: from the balance changes up to it
-        rows = ledger.cap_table(rec.asset_id, block=block)
-        if sort == "wallet":
-            rows = sorted(rows, key=lambda r: r.holder.lower())
-        return _page(rec, block, rows[(page - 1) * per_page: page * per_page], len(rows), sum(r.amount for r in rows),
-                     page, per_page)
+        rec = ledger.asset(asset)  # at a past block: a balance checkpoint and the changes after it, paged in SQL
+        part, holders, total, at_block = ledger.cap_table_page(rec.asset_id, page, per_page, sort, block=block)
+        return _page(rec, at_block, part, holders, total, page, per_page)
 
     def page_now(asset: str, page: int, per_page: int, sort: str) -> m.CapTablePage:
         rec = ledger.asset(asset)
@@ -235,6 +244,50 @@ def create_app(ledger: Ledger, follower: Any = None, *, stack: Any = None, title
                               decimals=h.decimals, percent=_percent(h.percent)) for h in ledger.portfolio(wallet, block=at)]
         return m.Wallet(wallet=wallet, block=at, holdings=holdings,
                         history=[_event(e) for e in ledger.history(wallet=wallet, limit=limit)])
+
+    @app.get("/api/assets/{asset}/liens", response_model=list[m.Lien], tags=["encumbrances"])
+    def liens(asset: str) -> list[m.Lien]:
+        """The liens in force on an asset: holder and beneficiary wallets, amount, reason reference, document hash."""
+        return now(("liens", asset), lambda: [
+            m.Lien(lien_id=x.lien_id, holder=x.holder, beneficiary=x.beneficiary, amount=str(x.amount),
+                   reason_ref=x.reason, document_hash=x.document_hash, created_block=x.created_block)
+            for x in ledger.liens(asset)])
+
+    @app.get("/api/assets/{asset}/freezes", response_model=list[m.Freeze], tags=["encumbrances"])
+    def freezes(asset: str) -> list[m.Freeze]:
+        """The wallets of an asset frozen whole or with a frozen amount now."""
+        return now(("freezes", asset), lambda: [
+            m.Freeze(wallet=x.wallet, frozen=x.frozen, frozen_amount=str(x.frozen_amount), block_number=x.block_number)
+            for x in ledger.freezes(asset)])
+
+    def _redemption(x: Any) -> m.Redemption:
+        return m.Redemption(request_id=x.request_id, holder=x.holder, amount=str(x.amount), status=x.status,
+                            requested_block=x.requested_block, block_number=x.block_number)
+
+    @app.get("/api/assets/{asset}/reserve", response_model=m.Reserve, tags=["commodities"])
+    def reserve(asset: str) -> m.Reserve | JSONResponse:
+        """A commodity's reserve: the attested lots in custody, the supply, the open redemptions, and the proof
+        that the supply does not exceed the reserve (both numbers and the comparison)."""
+        rec = ledger.asset(asset)
+        if rec.kind != "commodity":
+            return _problem(404, "not-a-commodity", "Not a commodity", f"asset {asset} is a {rec.kind}: it has no "
+                            "custody reserve", "path.asset")
+
+        def compute() -> m.Reserve:
+            r = ledger.reserve(rec.asset_id)
+            lots = [m.Lot(lot_id=x.lot_id, vault=x.vault, receipt_hash=x.receipt_hash, custodian=x.custodian,
+                          attested=str(x.attested), remaining=str(x.remaining), attested_block=x.attested_block)
+                    for x in r.lots]
+            return m.Reserve(asset_id=rec.asset_id, symbol=rec.symbol, unit=rec.unit, block=r.block, lots=lots,
+                             open_redemptions=[_redemption(x) for x in r.open_redemptions],
+                             proof=m.ReserveProof(supply=str(r.supply), reserve=str(r.reserve),
+                                                  supply_le_reserve=r.backed))
+        return now(("reserve", asset), compute)
+
+    @app.get("/api/assets/{asset}/redemptions", response_model=list[m.Redemption], tags=["commodities"])
+    def redemptions(asset: str, status: Literal["open", "fulfilled", "rejected"] | None = None) -> list[m.Redemption]:
+        """A commodity's redemption requests (all, or those of one status), by id."""
+        return now(("redemptions", asset, status), lambda: [_redemption(x) for x in ledger.redemptions(asset, status)])
 
     if stack is not None:
         from .officer import officer_router

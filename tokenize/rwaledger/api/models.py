@@ -136,3 +136,59 @@ class Health(BaseModel):
 
 class Ping(BaseModel):
     ok: bool
+
+
+class Lien(BaseModel):
+    """A lien in force: part of a holder's units encumbered for a beneficiary (a lending bank)."""
+
+    lien_id: int
+    holder: str
+    beneficiary: str
+    amount: str
+    reason_ref: str = Field(description="The bytes32 reference of the reason (loan number), 0x hex")
+    document_hash: str = Field(description="SHA-256 of the lien document, 0x hex")
+    created_block: int
+
+
+class Freeze(BaseModel):
+    """A wallet frozen whole and/or with a frozen amount now."""
+
+    wallet: str
+    frozen: bool = Field(description="The whole wallet is frozen (it neither sends nor receives)")
+    frozen_amount: str
+    block_number: int
+
+
+class Lot(BaseModel):
+    lot_id: str
+    vault: str
+    receipt_hash: str
+    custodian: str
+    attested: str
+    remaining: str
+    attested_block: int
+
+
+class Redemption(BaseModel):
+    request_id: int
+    holder: str
+    amount: str
+    status: str = Field(description="open, fulfilled or rejected")
+    requested_block: int
+    block_number: int
+
+
+class ReserveProof(BaseModel):
+    supply: str
+    reserve: str
+    supply_le_reserve: bool = Field(description="supply <= reserve: every unit in circulation is in custody")
+
+
+class Reserve(BaseModel):
+    asset_id: int
+    symbol: str | None
+    unit: str | None
+    block: int
+    lots: list[Lot]
+    open_redemptions: list[Redemption]
+    proof: ReserveProof

@@ -20,8 +20,10 @@ Modules: :mod:`.schema` (tables), :mod:`.db` (engine, meta, checkpoint), :mod:`.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import IO, Any, Callable, Literal, Mapping, Sequence
+from typing import IO, Any, Callable, Iterator, Literal, Mapping, Sequence
 
 from eth_utils import is_address
 from sqlalchemy import Engine, delete
@@ -38,11 +40,16 @@ from .queries import (
     CapTableRow,
     CountryTotal,
     EventRecord,
+    FreezeRow,
     Holding,
     IdentityAt,
     InvestorAt,
     InvestorCapTableRow,
+    LienRow,
+    LotRow,
     Queries,
+    RedemptionRow,
+    ReserveState,
     WalletAmount,
     WalletAt,
 )
@@ -52,19 +59,54 @@ from .sync import DEFAULT_BATCH_BLOCKS, Indexer, Rollback, SyncProgress, SyncRes
 
 __all__ = [
     "AssetRecord", "CapTableRow", "ChainReadError", "Checkpoint", "CountryTotal", "DEFAULT_PATH", "Difference",
-    "EventRecord", "EventTable", "Holding", "IdentityAt", "Indexer", "InvestorAt", "InvestorCapTableRow", "Ledger",
-    "LedgerError", "LedgerMismatch", "NotSynced", "ReconcileReport", "Rollback", "SafeChange", "SafeExecution",
+    "EventRecord", "EventTable", "FreezeRow", "Holding", "IdentityAt", "Indexer", "InvestorAt", "InvestorCapTableRow", "Ledger",
+    "LedgerError", "LedgerMismatch", "LienRow", "LotRow", "NotSynced", "ReconcileReport", "RedemptionRow",
+    "ReserveState", "Rollback", "SafeChange", "SafeExecution",
     "SchemaVersionError", "SyncProgress",
     "SyncResult", "UnknownAsset", "WalletAmount", "WalletAt",
 ]
 
 Exportable = Literal[
-    "cap_table", "investor_cap_table", "history", "events", "totals_by_country", "portfolio", "assets"
+    "cap_table", "investor_cap_table", "history", "events", "totals_by_country", "portfolio", "assets", "liens",
+    "freezes", "lots", "redemptions",
 ]
-EXPORT_ROWS: dict[str, type] = {
-    "cap_table": CapTableRow, "investor_cap_table": InvestorCapTableRow, "events": EventRecord,
-    "history": EventRecord, "totals_by_country": CountryTotal, "portfolio": Holding, "assets": AssetRecord,
-}
+
+
+def _exports() -> dict[str, tuple[Callable[..., Sequence[Any]], type]]:
+    """What :meth:`Ledger.export` writes: kind -> (the facade's typed query method, its row type). One table, so a
+    kind is a key here, never a method name looked up at run time."""
+    return {
+        "cap_table": (Ledger.cap_table, CapTableRow),
+        "investor_cap_table": (Ledger.investor_cap_table, InvestorCapTableRow),
+        "history": (Ledger.history, EventRecord),
+        "events": (Ledger.events, EventRecord),
+        "totals_by_country": (Ledger.totals_by_country, CountryTotal),
+        "portfolio": (Ledger.portfolio, Holding),
+        "assets": (Ledger.assets, AssetRecord),
+        "liens": (Ledger.liens, LienRow),
+        "freezes": (Ledger.freezes, FreezeRow),
+        "lots": (Ledger.lots, LotRow),
+        "redemptions": (Ledger.redemptions, RedemptionRow),
+    }
+
+
+def as_unix_time(when: datetime | str | int) -> int:
+    """Unix seconds of a time: an int as it is, an aware datetime, or ISO 8601 text (a date is its midnight UTC,
+    text without a zone is UTC). :class:`ValueError` for anything else."""
+    if isinstance(when, bool):
+        raise ValueError(f"not a time: {when!r}")
+    if isinstance(when, int):
+        return when
+    if isinstance(when, str):
+        text = when.strip()
+        if text.endswith(("Z", "z")):
+            text = text[:-1] + "+00:00"
+        when = datetime.fromisoformat(text)
+    if not isinstance(when, datetime):
+        raise ValueError(f"not a time: {when!r}")
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return int(when.timestamp())
 
 
 class Ledger:
@@ -114,12 +156,16 @@ class Ledger:
 
     # --- queries -----------------------------------------------------------------------------------------
 
-    def _q(self, method: str, *args: Any, **kwargs: Any) -> Any:
+    @contextmanager
+    def queries(self) -> Iterator[Queries]:
+        """:class:`Queries` on one connection (several reads that must see one state: one snapshot on PostgreSQL
+        only inside a transaction, so the facade's methods each read on their own)."""
         with self.engine.connect() as conn:
-            return getattr(Queries(conn), method)(*args, **kwargs)
+            yield Queries(conn)
 
     def assets(self) -> list[AssetRecord]:
-        return self._q("assets")
+        with self.queries() as q:
+            return q.assets()
 
     def safe_audit(self, safe: str | None = None) -> tuple[list[SafeExecution], list[SafeChange]]:
         """Every transaction the recorded Safes executed (signers recovered from their events, joined with the
@@ -129,50 +175,103 @@ class Ledger:
 
     def asset(self, asset: int | str) -> AssetRecord:
         """By id (``3``/``"#3"``), token address or symbol."""
-        return self._q("asset", asset)
+        with self.queries() as q:
+            return q.asset(asset)
 
     def cap_table(self, asset: int | str, block: int | None = None) -> list[CapTableRow]:
         """Wallets with a non-zero balance at ``block`` (default: the checkpoint), largest first, each with its
         investor id and country."""
-        return self._q("cap_table", asset, block)
+        with self.queries() as q:
+            return q.cap_table(asset, block)
 
-    def cap_table_page(self, asset: int | str, page: int = 1, per_page: int = 50,
-                       sort: str = "amount") -> tuple[list[CapTableRow], int, int, int]:
-        """One page of the cap table now, from the current holdings: (rows, holders, total supply, block)."""
-        return self._q("cap_table_page", asset, page, per_page, sort)
+    def cap_table_page(self, asset: int | str, page: int = 1, per_page: int = 50, sort: str = "amount",
+                       block: int | None = None) -> tuple[list[CapTableRow], int, int, int]:
+        """One page of the cap table: (rows, holders, total supply, block). Now (``block`` None): from the current
+        holdings; at a past block: its latest balance checkpoint plus the changes after it, summed in SQL."""
+        with self.queries() as q:
+            return q.cap_table_page(asset, page, per_page, sort, block)
+
+    def block_at(self, when: datetime | str | int) -> int:
+        """The last block at or before a time (unix seconds, an aware datetime, ISO 8601 text; no zone: UTC), as
+        far as the ledger is synced: the cap table at that time is the one at that block."""
+        with self.queries() as q:
+            return q.block_at(as_unix_time(when))
+
+    def block_time(self, block: int) -> int | None:
+        """A recorded block's timestamp (unix seconds)."""
+        with self.queries() as q:
+            return q.block_time(block)
+
+    def cap_table_at(self, asset: int | str, when: datetime | str | int) -> list[CapTableRow]:
+        """The cap table at a time: at the last block at or before it (:meth:`block_at`)."""
+        with self.queries() as q:
+            return q.cap_table(asset, q.block_at(as_unix_time(when)))
+
+    def liens(self, asset: int | str, active: bool | None = True) -> list[LienRow]:
+        """An asset's liens in force (``active=False``: the released ones; None: all)."""
+        with self.queries() as q:
+            return q.liens(asset, active)
+
+    def freezes(self, asset: int | str) -> list[FreezeRow]:
+        """An asset's wallets frozen or with a frozen amount now."""
+        with self.queries() as q:
+            return q.freezes(asset)
+
+    def lots(self, asset: int | str, active: bool | None = True) -> list[LotRow]:
+        """A commodity's custody lots (the active ones by default; None: all)."""
+        with self.queries() as q:
+            return q.lots(asset, active)
+
+    def redemptions(self, asset: int | str, status: str | None = None) -> list[RedemptionRow]:
+        """A commodity's redemption requests (``status`` open / fulfilled / rejected; None: all)."""
+        with self.queries() as q:
+            return q.redemptions(asset, status)
+
+    def reserve(self, asset: int | str) -> ReserveState:
+        """A commodity's reserve now: active lots, their sum, the supply, the open redemptions."""
+        with self.queries() as q:
+            return q.reserve(asset)
 
     def investor_cap_table(
         self, asset: int | str, block: int | None = None, labels: bool = False
     ) -> list[InvestorCapTableRow]:
         """Investors holding units at ``block``, largest first: id, country, the wallets holding units and the
         total. ``labels=True`` fills in their off-chain labels (registrar-side output: never publish it)."""
-        return self._q("investor_cap_table", asset, block, labels)
+        with self.queries() as q:
+            return q.investor_cap_table(asset, block, labels)
 
     def total_supply(self, asset: int | str, block: int | None = None) -> int:
-        return self._q("total_supply", asset, block)
+        with self.queries() as q:
+            return q.total_supply(asset, block)
 
     def balance(self, asset: int | str, wallet: str, block: int | None = None) -> int:
-        return self._q("balance", asset, wallet, block)
+        with self.queries() as q:
+            return q.balance(asset, wallet, block)
 
     def totals_by_country(self, asset: int | str, block: int | None = None) -> list[CountryTotal]:
         """Units and holders per country at ``block``; holders are investors (two wallets: one holder)."""
-        return self._q("totals_by_country", asset, block)
+        with self.queries() as q:
+            return q.totals_by_country(asset, block)
 
     def portfolio(self, wallet: str, block: int | None = None) -> list[Holding]:
-        return self._q("portfolio", wallet, block)
+        with self.queries() as q:
+            return q.portfolio(wallet, block)
 
     def identity(self, wallet: str, block: int | None = None) -> IdentityAt | None:
         """The wallet at ``block``: its investor id, its status (active / removed / lost) and the investor's
         country, KYC expiry and category (None: the wallet was bound to no investor then)."""
-        return self._q("identity", wallet, block)
+        with self.queries() as q:
+            return q.identity(wallet, block)
 
     def investor(self, investor_id: str, block: int | None = None) -> InvestorAt | None:
         """An investor's state at ``block`` (None: not registered by then)."""
-        return self._q("investor", investor_id, block)
+        with self.queries() as q:
+            return q.investor(investor_id, block)
 
     def investor_wallets(self, investor_id: str, block: int | None = None) -> list[WalletAt]:
         """The wallets bound to an investor at ``block``, with their status, in the order they were bound."""
-        return self._q("investor_wallets", investor_id, block)
+        with self.queries() as q:
+            return q.investor_wallets(investor_id, block)
 
     # --- investor labels (off-chain, private) ------------------------------------------------------------
 
@@ -205,16 +304,19 @@ class Ledger:
 
     def investor_labels(self, investors: Sequence[str] | None = None) -> dict[str, str]:
         """investor id -> label, of ``investors`` (default: every labelled investor). Private data."""
-        return self._q("investor_labels", investors)
+        with self.queries() as q:
+            return q.investor_labels(investors)
 
     def investor_label(self, investor_id: str) -> str | None:
-        return self._q("investor_label", investor_id)
+        with self.queries() as q:
+            return q.investor_label(investor_id)
 
     def history(
         self, asset: int | str | None = None, wallet: str | None = None, limit: int | None = None
     ) -> list[EventRecord]:
         """Events of the asset and/or naming the wallet, in chain order (``limit``: the most recent ones)."""
-        return self._q("events", asset=asset, wallet=wallet, limit=limit)
+        with self.queries() as q:
+            return q.events(asset=asset, wallet=wallet, limit=limit)
 
     def events(
         self,
@@ -225,7 +327,8 @@ class Ledger:
         to_block: int | None = None,
         limit: int | None = None,
     ) -> list[EventRecord]:
-        return self._q("events", event=event, kind=kind, from_block=from_block, to_block=to_block, limit=limit)
+        with self.queries() as q:
+            return q.events(event=event, kind=kind, from_block=from_block, to_block=to_block, limit=limit)
 
     # --- reconcile and export ----------------------------------------------------------------------------
 
@@ -245,12 +348,15 @@ class Ledger:
         **query: Any,
     ) -> int:
         """Write a query's rows (``cap_table``, ``investor_cap_table``, ``history``, ``events``,
-        ``totals_by_country``, ``portfolio``, ``assets``; ``-`` may stand for ``_``; ``query`` holds its
+        ``totals_by_country``, ``portfolio``, ``assets``, ``liens``, ``freezes``, ``lots``, ``redemptions``; ``-`` may
+        stand for ``_``; ``query`` holds its
         arguments, e.g. ``labels=True`` for the investor cap table) as CSV or JSON to a path or stream (stdout by
         default). Exports are registrar-side output: labels appear only when asked for."""
-        method = str(what).replace("-", "_")
-        if method not in EXPORT_ROWS:
-            raise LedgerError(f"cannot export {what!r}: choose {', '.join(EXPORT_ROWS)}")
-        rows = getattr(self, method)(**query)  # the facade's own query methods (history narrows `events`)
-        columns: Sequence[str] = list(EXPORT_ROWS[method].__dataclass_fields__)  # type: ignore[attr-defined]
+        exports = _exports()
+        kind = str(what).replace("-", "_")
+        if kind not in exports:
+            raise LedgerError(f"cannot export {what!r}: choose {', '.join(exports)}")
+        read, row_type = exports[kind]
+        rows = read(self, **query)
+        columns: Sequence[str] = list(row_type.__dataclass_fields__)  # type: ignore[attr-defined]
         return _export.write(rows, dest, fmt, columns)

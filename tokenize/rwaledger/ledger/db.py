@@ -31,8 +31,27 @@ BASELINE_TABLES = frozenset({
     "wallet_bindings", "wallet_statuses", "investor_labels", "assets", "distributions",
 })
 SAFE_TABLES = BASELINE_TABLES | {"safe_proposals", "safe_approvals"}
-UNVERSIONED = ((BASELINE, BASELINE_TABLES), ("0002", SAFE_TABLES),
-               ("0003", SAFE_TABLES | {"officers", "api_requests", "api_audit", "holdings", "supplies"}))
+SERVICE_TABLES = SAFE_TABLES | {"officers", "api_requests", "api_audit", "holdings", "supplies"}
+STATE_TABLES = SERVICE_TABLES | {"balance_checkpoints", "wallet_identities", "liens", "freezes", "custody_lots",
+                                 "redemptions"}
+UNVERSIONED = ((BASELINE, BASELINE_TABLES), ("0002", SAFE_TABLES), ("0003", SERVICE_TABLES), ("0004", STATE_TABLES))
+
+
+class ExactSum:
+    """SQLite aggregate ``rwa_sum``: the exact sum of amounts stored as decimal text (SQLite's own SUM stops at
+    64-bit integers and TOTAL is a float; a uint256 needs neither). A non-negative result comes back zero-padded to
+    78 digits, as :class:`~rwaledger.ledger.schema.SortableAmount` stores a balance, so it sorts in SQL; PostgreSQL
+    sums its NUMERIC columns itself (``SUM``)."""
+
+    def __init__(self) -> None:
+        self.total = 0
+
+    def step(self, value: object) -> None:
+        if value is not None:
+            self.total += int(value)  # type: ignore[call-overload]
+
+    def finalize(self) -> str:
+        return f"{self.total:078d}" if self.total >= 0 else str(self.total)
 
 
 def database_url(target: str | Path) -> str:
@@ -62,6 +81,7 @@ def open_engine(target: str | Path, echo: bool = False) -> Engine:
                 cur.execute("PRAGMA journal_mode=WAL")  # readers (queries, the CLI) never block the indexer
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
+            dbapi_conn.create_aggregate("rwa_sum", 1, ExactSum)
 
     try:
         check_schema(engine)
@@ -113,7 +133,8 @@ def unversioned_revision(tables: set[str]) -> str | None:
 def migrate(engine: Engine) -> None:
     """Bring the database to the head revision, in one transaction: a new database gets every table; one made by
     ``create_all`` before the migrations existed is stamped with the revision its tables match, then upgraded;
-    then ``meta.schema_version`` is set if it is not."""
+    then ``meta.schema_version`` is set if it is not, and the current-state tables of ledger/state.py are derived from
+    the event tables when meta ``state`` says they are not (revision 0004 clears it)."""
     from alembic import command
     from alembic.migration import MigrationContext
 
@@ -130,6 +151,11 @@ def migrate(engine: Engine) -> None:
             command.upgrade(cfg, "head")
         if get_meta(conn, "schema_version") is None:
             set_meta(conn, "schema_version", schema.SCHEMA_VERSION)
+        from .state import STATE_VERSION, rebuild_state
+
+        if get_meta(conn, "state") != STATE_VERSION:  # new, or upgraded by 0004: derive the current state once
+            rebuild_state(conn)
+            set_meta(conn, "state", STATE_VERSION)
 
 
 def check_schema(engine: Engine) -> None:

@@ -16,7 +16,8 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any, Iterable, NamedTuple
 
-from sqlalchemy import Connection, and_, func, select
+from sqlalchemy import Connection, and_, bindparam, func, literal, select, type_coerce, union_all
+from sqlalchemy.sql import ColumnElement, Subquery
 
 from . import schema
 from .db import get_checkpoint, get_meta
@@ -186,6 +187,99 @@ class EventRecord:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class LienRow:
+    """A lien of a token (current state): in force while ``active``."""
+
+    asset_id: int | None
+    token: str
+    lien_id: int
+    holder: str
+    beneficiary: str
+    amount: int
+    reason: str  # bytes32 reference, 0x hex
+    document_hash: str  # SHA-256 of the lien document, 0x hex
+    active: bool
+    created_block: int
+    block_number: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class FreezeRow:
+    """A wallet's freezes on a token now: the whole wallet (``frozen``) and/or a frozen amount."""
+
+    asset_id: int | None
+    token: str
+    wallet: str
+    frozen: bool
+    frozen_amount: int
+    block_number: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class LotRow:
+    """A custody lot of a commodity token: what was attested and what remains."""
+
+    asset_id: int | None
+    token: str
+    lot_id: str
+    vault: str
+    receipt_hash: str
+    custodian: str
+    attested: int
+    remaining: int
+    status: str  # active / retired
+    attested_block: int
+    block_number: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class RedemptionRow:
+    asset_id: int | None
+    token: str
+    request_id: int
+    requester: str
+    holder: str
+    amount: int
+    delivery_ref: str
+    status: str  # open / fulfilled / rejected
+    reason: str | None
+    requested_block: int
+    block_number: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class ReserveState:
+    """A commodity's backing now: the active lots' remaining units against the supply."""
+
+    asset_id: int
+    block: int
+    supply: int
+    reserve: int  # the sum of what the active lots hold
+    lots: list[LotRow]
+    open_redemptions: list[RedemptionRow]
+
+    @property
+    def backed(self) -> bool:
+        """supply <= reserve: every unit in circulation has metal (or whatever the unit is) in custody."""
+        return self.supply <= self.reserve
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "backed": self.backed}
+
+
 def _percent(amount: int, total: int) -> Decimal:
     return Decimal(amount) * 100 / Decimal(total) if total else Decimal(0)
 
@@ -236,6 +330,51 @@ class Queries:
         for holder, delta in rows:
             sums[holder] += delta
         return dict(sums)
+
+    # --- balances at a block: the latest checkpoint at or before it plus the changes after it, summed in SQL -------
+
+    def _sum(self, col: Any) -> ColumnElement[Any]:
+        """The exact SUM of an amount column: NUMERIC on PostgreSQL, the ``rwa_sum`` aggregate on SQLite (its
+        integers are 64-bit; the aggregate returns a balance zero-padded, so it sorts)."""
+        agg = func.sum(col) if self.conn.dialect.name == "postgresql" else func.rwa_sum(col)
+        return type_coerce(agg, schema.SortableAmount())
+
+    def checkpoint_block(self, token: str, block: int) -> int | None:
+        """The latest balance checkpoint of ``token`` at or before ``block`` (None: none yet)."""
+        cp = schema.balance_checkpoints.c
+        return self.conn.execute(select(func.max(cp.block_number))
+                                 .where(cp.token == token, cp.block_number <= block)).scalar()
+
+    def _balances_at(self, token: str, block: int) -> Subquery:
+        """(holder, balance) of every holder of ``token`` with units at ``block``, as a subquery: the checkpoint's
+        rows and the later changes, grouped by holder in SQL."""
+        cp, bc = schema.balance_checkpoints.c, schema.balance_changes.c
+        base = self.checkpoint_block(token, block)
+        changes = select(bc.holder.label("holder"), type_coerce(bc.delta, schema.Amount()).label("amount")).where(
+            bc.token == token, bc.block_number <= block)
+        if base is None:
+            parts: Any = changes
+        else:
+            parts = union_all(
+                select(cp.holder.label("holder"), type_coerce(cp.balance, schema.Amount()).label("amount"))
+                .where(cp.token == token, cp.block_number == base),
+                changes.where(bc.block_number > base))
+        p = parts.subquery("parts")
+        total = self._sum(p.c.amount)
+        zero = bindparam("zero", 0, type_=schema.SortableAmount())
+        return select(p.c.holder, total.label("balance")).group_by(p.c.holder).having(total > zero).subquery("held")
+
+    def balances_at(self, token: str, block: int) -> dict[str, int]:
+        """holder -> balance at ``block`` for every holder with units then (from a checkpoint and the changes after
+        it, summed in SQL)."""
+        held = self._balances_at(token, block)
+        return {h: v for h, v in self.conn.execute(select(held.c.holder, held.c.balance))}
+
+    def _supply_at(self, token: str, block: int) -> tuple[int, int]:
+        """(total supply, holders) of ``token`` at ``block``, in SQL."""
+        held = self._balances_at(token, block)
+        total, count = self.conn.execute(select(self._sum(held.c.balance), func.count())).one()
+        return (total or 0), count
 
     IN_LIMIT = 2_000  # up to this many keys: IN (...) queries; more: one scan of the table up to the block
     IN_CHUNK = 500
@@ -299,13 +438,13 @@ class Queries:
     def _held(self, asset: int | str, block: int | None) -> tuple[AssetRecord, int, dict[str, int]]:
         rec = self.asset(asset)
         at = self.block_or_checkpoint(block)
-        return rec, at, {h: v for h, v in self.balances(rec.token or "", at).items() if v}
+        return rec, at, self.balances_at(rec.token or "", at)
 
     # --- public queries ------------------------------------------------------------------------------------
 
     def total_supply(self, asset: int | str, block: int | None = None) -> int:
         rec = self.asset(asset)
-        return sum(self.balances(rec.token or "", self.block_or_checkpoint(block)).values())
+        return self._supply_at(rec.token or "", self.block_or_checkpoint(block))[0]
 
     def balance(self, asset: int | str, wallet: str, block: int | None = None) -> int:
         rec = self.asset(asset)
@@ -330,12 +469,17 @@ class Queries:
             rows.append(CapTableRow(h, v, _percent(v, total), country_code(n) if n else None, n, investor))
         return rows
 
-    def cap_table_page(self, asset: int | str, page: int = 1, per_page: int = 50,
-                       sort: str = "amount") -> tuple[list[CapTableRow], int, int, int]:
-        """One page of the cap table now (at the checkpoint), from the current holdings: (rows, holders, total supply,
-        block). Largest first (``sort="amount"``) or by wallet; countries looked up for the page's wallets only."""
+    def cap_table_page(self, asset: int | str, page: int = 1, per_page: int = 50, sort: str = "amount",
+                       block: int | None = None) -> tuple[list[CapTableRow], int, int, int]:
+        """One page of the cap table: (rows, holders, total supply, block). Now (``block`` None or the checkpoint):
+        one page of the current holdings, with the countries of ``wallet_identities``. At a past block: the latest
+        balance checkpoint at or before it plus the changes after it, summed, counted, sorted and paged in SQL.
+        Largest first (``sort="amount"``) or by wallet; countries looked up for the page's wallets only."""
         rec = self.asset(asset)
-        at = self.block_or_checkpoint(None)
+        cp = self.block_or_checkpoint(None)
+        at = cp if block is None else int(block)
+        if at != cp:
+            return self._cap_table_page_at(rec, at, page, per_page, sort)
         if get_meta(self.conn, "holdings") != "2":  # not derived yet (an older ledger before its next sync)
             rows = self.cap_table(asset)
             if sort == "wallet":
@@ -343,11 +487,26 @@ class Queries:
             return rows[(page - 1) * per_page: page * per_page], len(rows), sum(r.amount for r in rows), at
         h = schema.holdings.c
         s = schema.supplies.c
+        wi = schema.wallet_identities.c
         supply = self.conn.execute(select(s.total, s.holders).where(s.token == rec.token)).first()
         total, holders = (supply.total, supply.holders) if supply else (0, 0)
         order = (h.balance.desc(), h.holder) if sort == "amount" else (func.lower(h.holder),)
-        part = self.conn.execute(select(h.holder, h.balance).where(h.token == rec.token).order_by(*order)
-                                 .limit(per_page).offset((page - 1) * per_page)).all()
+        part = self.conn.execute(
+            select(h.holder, h.balance, wi.investor, wi.country)
+            .select_from(schema.holdings.outerjoin(schema.wallet_identities, wi.wallet == h.holder))
+            .where(h.token == rec.token).order_by(*order).limit(per_page).offset((page - 1) * per_page)).all()
+        rows = [CapTableRow(r.holder, r.balance, _percent(r.balance, total), country_code(r.country) if r.country else
+                            None, r.country, r.investor) for r in part]
+        return rows, holders, total, at
+
+    def _cap_table_page_at(self, rec: AssetRecord, at: int, page: int, per_page: int,
+                           sort: str) -> tuple[list[CapTableRow], int, int, int]:
+        token = rec.token or ""
+        held = self._balances_at(token, at)
+        total, holders = self._supply_at(token, at)
+        order = (held.c.balance.desc(), held.c.holder) if sort == "amount" else (func.lower(held.c.holder),)
+        part = self.conn.execute(select(held.c.holder, held.c.balance).order_by(*order).limit(per_page)
+                                 .offset((page - 1) * per_page)).all()
         bound = self.bindings_at(at, [r.holder for r in part])
         countries = self.countries_at(at, set(bound.values()))
         rows = []
@@ -357,6 +516,72 @@ class Queries:
             rows.append(CapTableRow(r.holder, r.balance, _percent(r.balance, total), country_code(n) if n else None, n,
                                     investor))
         return rows, holders, total, at
+
+    def block_at(self, when: int) -> int:
+        """The last block the ledger recorded at or before unix time ``when`` (every block with an event and every
+        sync checkpoint is recorded, so the state at that block is the state at that time, as far as the ledger is
+        synced). :class:`NotSynced` when the ledger has no block that early."""
+        b = schema.blocks.c
+        cp = self.block_or_checkpoint(None)
+        found = self.conn.execute(select(func.max(b.number)).where(b.timestamp <= int(when), b.number <= cp)).scalar()
+        if found is None:
+            raise NotSynced(f"the ledger has no block at or before {when} (unix time): its first recorded block is later")
+        return int(found)
+
+    def block_time(self, block: int) -> int | None:
+        """The timestamp of a recorded block (None: not recorded, or before its time was read)."""
+        b = schema.blocks.c
+        return self.conn.execute(select(b.timestamp).where(b.number == block)).scalar()
+
+    # --- current state: liens, freezes, custody lots, redemptions --------------------------------------------
+
+    def liens(self, asset: int | str, active: bool | None = True) -> list[LienRow]:
+        """The liens of an asset's token, by id: in force (``active=True``, the default), released (False), all
+        (None)."""
+        rec = self.asset(asset)
+        c = schema.liens.c
+        q = select(schema.liens).where(c.token == rec.token)
+        if active is not None:
+            q = q.where(c.active == active)
+        return [LienRow(**{k: r._mapping[k] for k in LienRow.__dataclass_fields__})
+                for r in self.conn.execute(q.order_by(c.lien_id))]
+
+    def freezes(self, asset: int | str) -> list[FreezeRow]:
+        """The wallets of an asset's token that are frozen or have a frozen amount now."""
+        rec = self.asset(asset)
+        c = schema.freezes.c
+        return [FreezeRow(**{k: r._mapping[k] for k in FreezeRow.__dataclass_fields__})
+                for r in self.conn.execute(select(schema.freezes).where(c.token == rec.token).order_by(c.wallet))]
+
+    def lots(self, asset: int | str, active: bool | None = True) -> list[LotRow]:
+        """A commodity's custody lots (active ones by default; None: all), in the order they were attested."""
+        rec = self.asset(asset)
+        c = schema.custody_lots.c
+        q = select(schema.custody_lots).where(c.token == rec.token)
+        if active is not None:
+            q = q.where((c.status == "active") if active else (c.status != "active"))
+        return [LotRow(**{k: r._mapping[k] for k in LotRow.__dataclass_fields__})
+                for r in self.conn.execute(q.order_by(c.attested_block, c.lot_id))]
+
+    def redemptions(self, asset: int | str, status: str | None = None) -> list[RedemptionRow]:
+        """A commodity's redemption requests by id (``status``: open / fulfilled / rejected; None: all)."""
+        rec = self.asset(asset)
+        c = schema.redemptions.c
+        q = select(schema.redemptions).where(c.token == rec.token)
+        if status is not None:
+            q = q.where(c.status == status)
+        return [RedemptionRow(**{k: r._mapping[k] for k in RedemptionRow.__dataclass_fields__})
+                for r in self.conn.execute(q.order_by(c.request_id))]
+
+    def reserve(self, asset: int | str) -> ReserveState:
+        """A commodity's reserve now: its active lots, their sum against the supply, and the open redemptions."""
+        rec = self.asset(asset)
+        at = self.block_or_checkpoint(None)
+        s = schema.supplies.c
+        supply = self.conn.execute(select(s.total).where(s.token == rec.token)).scalar() or 0
+        lots = self.lots(asset)
+        return ReserveState(rec.asset_id, at, supply, sum(lot.remaining for lot in lots), lots,
+                            self.redemptions(asset, "open"))
 
     def investor_cap_table(
         self, asset: int | str, block: int | None = None, labels: bool = False
@@ -410,7 +635,7 @@ class Queries:
             if not amount:
                 continue
             rec = by_token.get(token)
-            supply = sum(self.balances(token, at).values())
+            supply = self._supply_at(token, at)[0]
             out.append(Holding(rec.asset_id if rec else None, rec.symbol if rec else None, token, amount,
                                rec.decimals if rec else None, _percent(amount, supply)))
         out.sort(key=lambda h: (h.asset_id is None, h.asset_id or 0, h.token))

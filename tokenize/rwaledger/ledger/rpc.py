@@ -33,6 +33,8 @@ class ChainReader(Protocol):
 
     def logs(self, from_block: int, to_block: int, addresses: Sequence[str]) -> list[RawLog]: ...
 
+    def block_times(self, numbers: Sequence[int]) -> dict[int, tuple[str, int]]: ...
+
     def calls(self, requests: Sequence[tuple[str, bytes]], block: int) -> list[bytes]: ...
 
 
@@ -65,6 +67,28 @@ class RpcReader:
     def block_hash(self, number: int) -> str | None:
         block = self._request("eth_getBlockByNumber", [hex(number), False])
         return None if block is None else block["hash"].lower()
+
+    def block_times(self, numbers: Sequence[int]) -> dict[int, tuple[str, int]]:
+        """block number -> (hash, unix timestamp), in batches (blocks the node does not have are left out)."""
+        out: dict[int, tuple[str, int]] = {}
+        batch = getattr(self.provider, "make_batch_request", None)
+        numbers = list(numbers)
+        for start in range(0, len(numbers), CALL_BATCH):
+            chunk = numbers[start : start + CALL_BATCH]
+            if batch is None or len(chunk) == 1:
+                blocks = [self._request("eth_getBlockByNumber", [hex(n), False]) for n in chunk]
+            else:
+                responses = batch([("eth_getBlockByNumber", [hex(n), False]) for n in chunk])
+                if isinstance(responses, dict):
+                    raise ChainReadError(f"eth_getBlockByNumber batch failed: {responses.get('error')}")
+                bad = [r for r in responses if "error" in r]
+                if bad:
+                    raise ChainReadError(f"eth_getBlockByNumber failed: {bad[0]['error']}")
+                blocks = [r.get("result") for r in sorted(responses, key=lambda r: r.get("id", 0))]
+            for block in blocks:
+                if block is not None:
+                    out[_int(block["number"])] = (block["hash"].lower(), _int(block["timestamp"]))
+        return out
 
     def logs(self, from_block: int, to_block: int, addresses: Sequence[str]) -> list[RawLog]:
         out: list[RawLog] = []
@@ -128,6 +152,18 @@ class TesterReader:
             return _hex(self.tester.get_block_by_number(number)["hash"]).lower()
         except BlockNotFound:
             return None
+
+    def block_times(self, numbers: Sequence[int]) -> dict[int, tuple[str, int]]:
+        from eth_tester.exceptions import BlockNotFound
+
+        out: dict[int, tuple[str, int]] = {}
+        for n in numbers:
+            try:
+                block = self.tester.get_block_by_number(n)
+            except BlockNotFound:
+                continue
+            out[n] = (_hex(block["hash"]).lower(), int(block["timestamp"]))
+        return out
 
     def logs(self, from_block: int, to_block: int, addresses: Sequence[str]) -> list[RawLog]:
         from eth_utils import to_checksum_address

@@ -8,13 +8,19 @@ Tables (chain order of an event is ``(block_number, tx_index, log_index)``; ``(t
 unique key because eth-tester numbers logs per transaction and nodes per block):
 
 ``meta``            key/value: schema version, chain id, stack addresses, start block, checkpoint block/hash
-``blocks``          number -> hash (every block that had events, and every checkpoint block)
+``blocks``          number -> hash and timestamp (every block that had events, and every checkpoint block)
 ``contracts``       every tracked address: the core contracts and each token discovered from the factory
 ``events``          every log of the stack, decoded generically (args as JSON, ints as strings)
 ``event_accounts``  (event, address) for every address-typed argument: the wallet index of ``history``
 ``balance_changes`` one row per side of an ERC-20 ``Transfer``: (token, holder, delta)
 ``holdings``        current state: every holder's balance now (written with its range, rebuilt on a rollback)
 ``supplies``        current state: each token's total supply and holder count now
+``balance_checkpoints`` every holder's balance of a token at a block, now and then (a past cap table's base)
+``wallet_identities`` current state: each wallet's investor, status and that investor's country, KYC, category
+``liens``           current state: every lien (active or released) with its holder, beneficiary, amount
+``freezes``         current state: wallets frozen and partly frozen amounts, per token
+``custody_lots``    current state: each commodity lot attested, what remains of it, active or retired
+``redemptions``     current state: each redemption request, open / fulfilled / rejected
 ``investor_states`` full state of an investor after each event that changes it (valid from that event on)
 ``wallet_bindings`` wallet -> investor, written once: the registry never moves a wallet to another investor
 ``wallet_statuses`` a wallet's status (active / removed / lost) after each later change (active from binding)
@@ -150,6 +156,10 @@ blocks = Table(
     metadata,
     Column("number", BigInteger, primary_key=True, autoincrement=False),
     Column("hash", Hash, nullable=False),
+    # unix seconds of the block (a cap table "at a date" is the one at the last block at or before it); NULL only
+    # for a block recorded before revision 0004, until the next sync reads it
+    Column("timestamp", BigInteger),
+    Index("ix_blocks_timestamp", "timestamp"),
 )
 
 contracts = Table(
@@ -231,6 +241,108 @@ supplies = Table(
     Column("token", Addr, primary_key=True),
     Column("total", Amount, nullable=False),
     Column("holders", BigInteger, nullable=False),
+)
+
+balance_checkpoints = Table(
+    "balance_checkpoints",
+    metadata,
+    # Every holder's balance of one token at one block (a copy of its holdings then), written now and then (see
+    # ledger/state.py CHECKPOINT_CHANGES), so that a cap table at a past block is the latest checkpoint at or
+    # before it plus the balance changes after it, summed in SQL: a few deltas, not the whole history. Holders at 0
+    # have no row. Block-scoped: a rollback deletes the checkpoints above the fork point
+    Column("token", Addr, primary_key=True),
+    Column("block_number", BigInteger, primary_key=True, autoincrement=False),
+    Column("holder", Addr, primary_key=True),
+    Column("balance", SortableAmount, nullable=False),
+)
+
+wallet_identities = Table(
+    "wallet_identities",
+    metadata,
+    # Current state beside the histories (investor_states, wallet_bindings, wallet_statuses): who each wallet is
+    # now, one row per bound wallet, rewritten for the wallets and investors a range touches (same transaction)
+    # and for those a rollback touched. Its investor's fields are copied to each of its wallets: a page of
+    # holders needs them by wallet, and a country update rewrites only that investor's few wallets
+    Column("wallet", Addr, primary_key=True),
+    Column("investor", Addr, nullable=False),
+    Column("status", String(16), nullable=False),  # active / removed / lost
+    Column("investor_active", Boolean, nullable=False),  # registered and not deleted
+    Column("country", Integer),  # ISO 3166-1 numeric (NULL: not known to the ledger)
+    Column("kyc_expiry", Amount),
+    Column("category", Integer),
+    Column("block_number", BigInteger, nullable=False),  # of the latest change of the wallet or of its investor
+    Index("ix_wallet_identities_investor", "investor"),
+)
+
+liens = Table(
+    "liens",
+    metadata,
+    # Current state of every lien of every token (LienCreated / LienReleased / LienBeneficiaryChanged, and a
+    # recovery moving a lien to the holder's new wallet), so "liens in force on an asset" is one indexed query.
+    # Released liens stay (active false): the id is never reused and the release is part of the record
+    Column("token", Addr, primary_key=True),
+    Column("lien_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("asset_id", BigInteger),
+    Column("holder", Addr, nullable=False),  # follows a recovery (the token moves the lien with the units)
+    Column("beneficiary", Addr, nullable=False),
+    Column("amount", Amount, nullable=False),
+    Column("reason", Hash, nullable=False),  # bytes32 reference (loan number), 0x hex
+    Column("document_hash", Hash, nullable=False),  # SHA-256 of the lien document
+    Column("active", Boolean, nullable=False),
+    Column("created_block", BigInteger, nullable=False),
+    Column("block_number", BigInteger, nullable=False),  # of its latest change
+    Index("ix_liens_token_active", "token", "active"),
+)
+
+freezes = Table(
+    "freezes",
+    metadata,
+    # Current state of freezes per token and wallet: the whole wallet frozen (AddressFrozen) and the frozen amount
+    # (ERC-7943 Frozen sets it, TokensFrozen / TokensUnfrozen change it, as a recovery moves it). A wallet neither
+    # frozen nor with a frozen amount has no row: the table is what is in force now
+    Column("token", Addr, primary_key=True),
+    Column("wallet", Addr, primary_key=True),
+    Column("asset_id", BigInteger),
+    Column("frozen", Boolean, nullable=False),
+    Column("frozen_amount", Amount, nullable=False),
+    Column("block_number", BigInteger, nullable=False),  # of its latest change
+)
+
+custody_lots = Table(
+    "custody_lots",
+    metadata,
+    # Current state of each commodity token's custody lots (LotAttested, LotReduced, LotRetired, LotDrawn): the
+    # reserve is the sum of what the active lots hold, so "supply <= reserve" is read here, beside ``supplies``
+    Column("token", Addr, primary_key=True),
+    Column("lot_id", Hash, primary_key=True),  # bytes32, 0x hex
+    Column("asset_id", BigInteger),
+    Column("vault", AnyText(), nullable=False),
+    Column("receipt_hash", Hash, nullable=False),
+    Column("custodian", Addr, nullable=False),
+    Column("attested", Amount, nullable=False),  # the quantity attested
+    Column("remaining", Amount, nullable=False),  # what the lot holds now (0 once retired)
+    Column("status", String(16), nullable=False),  # active / retired
+    Column("attested_block", BigInteger, nullable=False),
+    Column("block_number", BigInteger, nullable=False),  # of its latest change
+)
+
+redemptions = Table(
+    "redemptions",
+    metadata,
+    # Current state of each redemption request of a commodity token (RedemptionRequested, then RedemptionFulfilled
+    # or RedemptionRejected; a recovery moves an open request's holder, as the token does)
+    Column("token", Addr, primary_key=True),
+    Column("request_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("asset_id", BigInteger),
+    Column("requester", Addr, nullable=False),  # the wallet that asked
+    Column("holder", Addr, nullable=False),  # whose units are locked / were burned (follows a recovery)
+    Column("amount", Amount, nullable=False),
+    Column("delivery_ref", Hash, nullable=False),
+    Column("status", String(16), nullable=False),  # open / fulfilled / rejected
+    Column("reason", Hash),  # a rejection's reference
+    Column("requested_block", BigInteger, nullable=False),
+    Column("block_number", BigInteger, nullable=False),  # of its latest change
+    Index("ix_redemptions_token_status", "token", "status"),
 )
 
 investor_states = Table(
@@ -420,7 +532,9 @@ api_audit = Table(
     Index("ix_api_audit_at", "at"),
 )
 
-# Tables whose rows belong to one block: a rollback deletes the rows above the fork point.
+# Tables whose rows belong to one block: a rollback deletes the rows above the fork point. (The current-state tables
+# holdings, supplies, wallet_identities, liens, freezes, custody_lots, redemptions are recomputed instead: see
+# ledger/state.py.)
 BLOCK_SCOPED: tuple[tuple[Table, str], ...] = (
     (events, "block_number"),
     (event_accounts, "block_number"),
@@ -429,6 +543,7 @@ BLOCK_SCOPED: tuple[tuple[Table, str], ...] = (
     (wallet_bindings, "block_number"),
     (wallet_statuses, "block_number"),
     (distributions, "block_number"),
+    (balance_checkpoints, "block_number"),
     (contracts, "first_block"),
     (blocks, "number"),
 )

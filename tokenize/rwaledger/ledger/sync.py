@@ -30,7 +30,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 from sqlalchemy import Connection, Engine, delete, func, select
 
-from . import schema
+from . import schema, state
 from .db import Checkpoint, get_checkpoint, get_meta, set_checkpoint, set_meta
 from .decode import KIND_ATTRS, SAFE_KIND, TOKEN_KINDS, DecodedLog, EventTable, checksum
 from .errors import ChainReadError, LedgerError, LedgerMismatch
@@ -161,10 +161,12 @@ class Indexer:
         fork = stored[best].number if best >= 0 else start - 1
         removed = conn.execute(select(func.count()).select_from(schema.events)
                                .where(schema.events.c.block_number > fork)).scalar_one()
-        for table, col in schema.BLOCK_SCOPED:
+        touched = state.touched_above(conn, fork)  # before the rows that say so are deleted
+        for table, col in schema.BLOCK_SCOPED:  # the balance checkpoints above the fork point too
             conn.execute(delete(table).where(table.c[col] > fork))
         rebuild_assets(conn)
         rebuild_holdings(conn)
+        state.after_rollback(conn, touched)
         set_checkpoint(conn, Checkpoint(fork, stored[best].hash) if best >= 0 else None)
         self._projector = None
         return Rollback(fork, cp.block, int(removed))
@@ -205,10 +207,37 @@ class Indexer:
     def _projector_for_discovery(known: dict[str, str]) -> Projector:
         return Projector({checksum(a): k for a, k in known.items()}, {}, {}, {})
 
+    def block_times(self, numbers: Iterable[int], hashes: dict[int, str] | None = None) -> dict[int, int]:
+        """block -> timestamp; with ``hashes``, a block whose hash is not that one (the chain moved) raises
+        :class:`ChainReadError`, so the range is read again."""
+        wanted = sorted(set(numbers))
+        got = self.reader.block_times(wanted) if wanted else {}
+        if hashes is not None:
+            moved = [n for n in wanted if n not in got or got[n][0] != hashes.get(n, got[n][0])]
+            if moved:
+                raise ChainReadError(f"block {moved[0]} changed while its range was read")
+        return {n: t for n, (_, t) in got.items()}
+
+    def fill_block_times(self, conn: Connection, limit: int = 5_000) -> int:
+        """Read the timestamps of recorded blocks that have none (recorded before revision 0004); how many."""
+        b = schema.blocks.c
+        rows = dict(conn.execute(select(b.number, b.hash).where(b.timestamp.is_(None)).order_by(b.number)
+                                 .limit(limit)).all())
+        if not rows:
+            return 0
+        got = self.reader.block_times(list(rows))
+        for n, (h, t) in got.items():
+            if h == rows[n]:  # a block of another branch waits for the rollback that removes it
+                conn.execute(schema.blocks.update().where(b.number == n).values(timestamp=t))
+        return len(got)
+
     def write_range(
-        self, conn: Connection, b: int, b_hash: str, decoded: list[DecodedLog], new_tokens: list[tuple[str, str, int, int]]
+        self, conn: Connection, b: int, b_hash: str, decoded: list[DecodedLog], new_tokens: list[tuple[str, str, int, int]],
+        times: dict[int, int] | None = None,
     ) -> RangeRows:
-        """Project and write one range and move the checkpoint to ``b`` (inside the caller's transaction)."""
+        """Project and write one range and move the checkpoint to ``b`` (inside the caller's transaction), with the
+        current state (holdings, identities, liens, freezes, lots, redemptions, balance checkpoints) after it.
+        ``times``: the timestamps of the range's blocks (read here when not given)."""
         proj = self._projector
         assert proj is not None
         proj.lookup = DbIdentityLookup(conn)
@@ -231,11 +260,15 @@ class Indexer:
                 conn.execute(table.insert(), data)
         if rows.balance_changes:
             apply_holdings(conn, rows.balance_changes)
+        state.apply_range(conn, rows, decoded, proj.token_assets, b)
         if rows.assets_changed:
             ids = sorted(rows.assets_changed)
             conn.execute(delete(schema.assets).where(schema.assets.c.asset_id.in_(ids)))
             conn.execute(schema.assets.insert(), [asset_row(proj.assets[i]) for i in ids])
-        conn.execute(schema.blocks.insert(), [{"number": n, "hash": h} for n, h in sorted(rows.blocks.items())])
+        if times is None:
+            times = self.block_times(rows.blocks)
+        conn.execute(schema.blocks.insert(), [{"number": n, "hash": h, "timestamp": times.get(n)}
+                                              for n, h in sorted(rows.blocks.items())])
         set_checkpoint(conn, Checkpoint(b, b_hash))
         return rows
 
@@ -268,6 +301,7 @@ class Indexer:
                         target = min(target, max(head - confirmations, -1))
                     if self._projector is None:
                         self._projector = self._load(conn, start)
+                        self.fill_block_times(conn)
                     cp = get_checkpoint(conn)
                 a = cp.block + 1 if cp else start
                 result.to_block = cp.block if cp else start - 1
@@ -277,6 +311,9 @@ class Indexer:
                 while True:
                     try:
                         b_hash, decoded, new_tokens = self.fetch(a, b, self._projector.contract_kinds)
+                        hashes = {d.log.block_number: d.log.block_hash for d in decoded}
+                        hashes[b] = b_hash
+                        times = self.block_times(hashes, hashes)
                         break
                     except ChainReadError:
                         if b == a:  # nothing left to split: a real failure
@@ -285,7 +322,7 @@ class Indexer:
                         b = a + (b - a) // 2
                         batch_blocks = b - a + 1
                 with self.engine.begin() as conn:
-                    self.write_range(conn, b, b_hash, decoded, new_tokens)
+                    self.write_range(conn, b, b_hash, decoded, new_tokens, times)
                 if result.from_block is None:
                     result.from_block = a
                 result.to_block = b

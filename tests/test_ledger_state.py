@@ -1,0 +1,250 @@
+"""The ledger's current state beyond the holdings (ledger/state.py) on SQLite and PostgreSQL: wallet identities,
+liens, freezes, custody lots and redemptions equal the chain after every sync and what a replay of the events
+derives, and are recomputed above the fork point on a reorg; balance checkpoints make a cap table at a past block
+one checkpoint plus the changes after it, equal to the sum of every change (random blocks); a cap table at a
+date reads the last block at or before it."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from rwaledger.ledger import Ledger, NotSynced, schema, state
+from rwaledger.ledger.queries import Queries
+from rwaledger.models import AssetSpec, InvestorSpec, MintRequest, load_csv, load_spec
+from rwaledger.services import Services
+from rwaledger.session import open_session
+from rwaledger.signers import Signer
+from rwaledger.stack import deploy_stack
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "scripts" / "examples"
+STATE_TABLES = (schema.wallet_identities, schema.liens, schema.freezes, schema.custody_lots, schema.redemptions)
+
+
+@pytest.fixture(scope="module")
+def world(chain, rwa_build):
+    """The example apartment and gold (two lots attested), the example investors and allocations minted."""
+    snapshot = chain.snapshot()
+    session = open_session(chain=chain, build=rwa_build, record=False)
+    stack = deploy_stack(session)
+    reg = Services(stack)
+    for spec in ("lahore-apartment.toml", "karachi-gold.toml"):
+        reg.assets.register(load_spec(EXAMPLES / spec, AssetSpec))
+    investors = load_csv(EXAMPLES / "investors.csv", InvestorSpec)
+    reg.investors.add_many(investors)
+    reg.issuance.mint_many(load_csv(EXAMPLES / "allocations.csv", MintRequest))
+    keys = {a.address: a for a in chain.dev_accounts}
+    yield session, stack, reg, [i.wallet for i in investors], {i.wallet: Signer(keys[i.wallet], i.wallet)
+                                                                for i in investors}
+    chain.revert(snapshot)
+
+
+@pytest.fixture(autouse=True)
+def _isolated(isolation):
+    pass
+
+
+def dump(ledger: Ledger) -> dict[str, list[tuple]]:
+    """The current-state tables, sorted."""
+    with ledger.engine.connect() as conn:
+        return {t.name: sorted(tuple(r) for r in conn.execute(select(t))) for t in STATE_TABLES}
+
+
+def rebuilt(ledger: Ledger) -> dict[str, list[tuple]]:
+    """The same tables derived from nothing but the event and history tables (then put back as they were)."""
+    with ledger.engine.begin() as conn:
+        state.rebuild_state(conn)
+        out = dump_conn(conn)
+        conn.rollback()
+    return out
+
+
+def dump_conn(conn) -> dict[str, list[tuple]]:
+    return {t.name: sorted(tuple(r) for r in conn.execute(select(t))) for t in STATE_TABLES}
+
+
+def chain_freezes(stack, token_address: str, wallets: list[str]) -> dict[str, tuple[bool, int]]:
+    token = stack.token(token_address)
+    out = {}
+    for w in wallets:
+        frozen, amount = token.functions.isFrozen(w).call(), token.functions.getFrozenTokens(w).call()
+        if frozen or amount:
+            out[w] = (frozen, amount)
+    return out
+
+
+def test_liens_freezes_lots_and_redemptions_follow_the_chain(world, ledger_url):
+    session, stack, reg, w, signer = world
+    ledger = Ledger.open(ledger_url)
+    ledger.sync(stack)
+    assert ledger.liens("LHR-GH12B") == [] and ledger.freezes("LHR-GH12B") == []
+    reserve = ledger.reserve("KHI-GOLD")
+    assert [lot.remaining for lot in reserve.lots] == [5_000_000, 2_500_000] and reserve.open_redemptions == []
+    assert reserve.backed and reserve.supply <= reserve.reserve == 7_500_000
+    bank = session.chain.dev_accounts[9].address
+    first = reg.enforcement.create_lien("LHR-GH12B", w[1], bank, "500 shares", "LOAN-1").facts["lien_id"]
+    second = reg.enforcement.create_lien("LHR-GH12B", w[2], bank, "100 shares", "LOAN-2").facts["lien_id"]
+    reg.enforcement.release_lien("LHR-GH12B", second)
+    reg.enforcement.freeze("LHR-GH12B", w[3])
+    reg.enforcement.freeze_partial("LHR-GH12B", w[0], "200 shares")
+    reg.enforcement.freeze_partial("LHR-GH12B", w[0], "50 shares", freeze=False)
+    gold = ledger.asset("KHI-GOLD")
+    holder = next(r.holder for r in ledger.cap_table("KHI-GOLD"))
+    keep = reg.redemptions.request_redemption("KHI-GOLD", signer[holder], "1000", "deliver-1")
+    done = reg.redemptions.request_redemption("KHI-GOLD", signer[holder], "2000", "deliver-2")
+    nope = reg.redemptions.request_redemption("KHI-GOLD", signer[holder], "300", "deliver-3")
+    reg.redemptions.fulfil_redemption("KHI-GOLD", done, "KHI-LOT-2026-001")
+    reg.redemptions.reject_redemption("KHI-GOLD", nope, "no-id")
+    ledger.sync(stack)
+    (lien,) = ledger.liens("LHR-GH12B")  # the released one is not in force
+    assert (lien.lien_id, lien.holder, lien.beneficiary, lien.amount, lien.active) == (first, w[1], bank, 500, True)
+    assert [x.lien_id for x in ledger.liens("LHR-GH12B", active=False)] == [second]
+    token = ledger.asset("LHR-GH12B").token
+    assert {f.wallet: (f.frozen, f.frozen_amount) for f in ledger.freezes("LHR-GH12B")} == chain_freezes(
+        stack, token, w) == {w[3]: (True, 0), w[0]: (False, 150)}
+    reserve = ledger.reserve("KHI-GOLD")
+    on_chain = stack.token(gold.token)
+    assert [lot.remaining for lot in reserve.lots] == [on_chain.functions.lot(bytes.fromhex(lot.lot_id[2:])).call()[0]
+                                                       for lot in reserve.lots] == [4_998_000, 2_500_000]
+    assert reserve.reserve == on_chain.functions.attestedReserve().call()
+    assert reserve.supply == on_chain.functions.totalSupply().call() and reserve.backed
+    assert [(r.request_id, r.status) for r in ledger.redemptions("KHI-GOLD")] == [
+        (keep, "open"), (done, "fulfilled"), (nope, "rejected")]
+    assert [r.request_id for r in reserve.open_redemptions] == [keep]
+    assert dump(ledger) == rebuilt(ledger)  # what each range wrote is what a replay of the events derives
+    ledger.close()
+
+
+def test_wallet_identities_are_the_identities_now(world, ledger_url):
+    session, stack, reg, w, _ = world
+    ledger = Ledger.open(ledger_url)
+    ledger.sync(stack)
+    extra = session.chain.dev_accounts[8].address
+    reg.investors.add_wallet(w[0], extra)
+    reg.investors.remove_wallet(extra)
+    ledger.sync(stack)
+    with ledger.engine.connect() as conn:
+        rows = {r.wallet: r for r in conn.execute(select(schema.wallet_identities))}
+    assert set(rows) == set(w) | {extra}
+    for wallet, row in rows.items():
+        at = ledger.identity(wallet)
+        assert (row.investor, row.status, row.country, row.category) == (
+            at.investor, at.wallet_status, at.country_numeric, at.category)
+    assert rows[extra].status == "removed" and rows[extra].investor == w[0]
+    assert dump(ledger) == rebuilt(ledger)
+    ledger.close()
+
+
+@pytest.mark.chains("tester", "anvil")
+def test_a_reorg_recomputes_the_current_state_above_the_fork(world, ledger_url):
+    session, stack, reg, w, signer = world
+    chain = session.chain
+    ledger = Ledger.open(ledger_url)
+    ledger.sync(stack)
+    before = dump(ledger)
+    mark = chain.snapshot()
+    bank = chain.dev_accounts[9].address
+    reg.enforcement.create_lien("LHR-GH12B", w[1], bank, "500 shares", "LOAN-GONE")
+    reg.enforcement.freeze("LHR-GH12B", w[2])
+    extra = chain.dev_accounts[8].address
+    reg.investors.add_wallet(w[0], extra)
+    holder = next(r.holder for r in ledger.cap_table("KHI-GOLD"))
+    reg.redemptions.request_redemption("KHI-GOLD", signer[holder], "1000", "gone")
+    ledger.sync(stack)
+    assert dump(ledger) != before and ledger.liens("LHR-GH12B")
+    chain.revert(mark)  # that branch is gone; another replaces it
+    reg.enforcement.freeze_partial("LHR-GH12B", w[3], "10 shares")
+    chain.mine(3)
+    assert ledger.sync(stack).rollbacks
+    assert ledger.liens("LHR-GH12B") == [] and ledger.redemptions("KHI-GOLD") == []
+    assert {f.wallet: (f.frozen, f.frozen_amount) for f in ledger.freezes("LHR-GH12B")} == {w[3]: (False, 10)}
+    with ledger.engine.connect() as conn:
+        assert extra not in set(conn.execute(select(schema.wallet_identities.c.wallet)).scalars())
+    assert dump(ledger) == rebuilt(ledger)
+    ledger.close()
+
+
+def test_past_cap_tables_read_a_checkpoint_and_the_changes_after_it(world, ledger_url, monkeypatch):
+    """With a checkpoint due every few changes, random transfers synced a few blocks at a time: the cap table at
+    random past blocks (paged, summed in SQL) equals the one summed in Python from every change; a rollback deletes
+    the checkpoints above the fork point."""
+    session, stack, reg, w, signer = world
+    chain = session.chain
+    monkeypatch.setattr(state, "CHECKPOINT_CHANGES", 3)
+    ledger = Ledger.open(ledger_url)
+    ledger.sync(stack)
+    rnd = random.Random(7)
+    for _ in range(14):
+        a, b = rnd.sample(range(4), 2)
+        if ledger.balance("LHR-GH12B", w[a]) > 10:
+            reg.transfers.transfer("LHR-GH12B", signer[w[a]], w[b], f"{rnd.randint(1, 10)} shares")
+        if rnd.random() < 0.4:
+            ledger.sync(stack, batch_blocks=2)
+    ledger.sync(stack, batch_blocks=2)
+    token = ledger.asset("LHR-GH12B").token
+    with ledger.engine.connect() as conn:
+        q = Queries(conn)
+        checkpoints = conn.execute(select(func.count(func.distinct(schema.balance_checkpoints.c.block_number)))
+                                   .where(schema.balance_checkpoints.c.token == token)).scalar_one()
+        assert checkpoints >= 2
+        head = ledger.checkpoint().block
+        for block in sorted(rnd.sample(range(1, head + 1), 12)) + [head]:
+            summed = {h: v for h, v in q.balances(token, block).items() if v}  # every change, in Python
+            assert q.balances_at(token, block) == summed, block
+            rows, holders, total, at = q.cap_table_page("LHR-GH12B", per_page=2, page=2, block=block)
+            whole = sorted(summed.items(), key=lambda i: (-i[1], i[0]))
+            assert (holders, total, at) == (len(summed), sum(summed.values()), block)
+            assert [(r.holder, r.amount) for r in rows] == whole[2:4]
+            assert q.cap_table_page("LHR-GH12B", per_page=100, block=block)[0] == q.cap_table("LHR-GH12B", block)
+    mark = chain.snapshot()
+    for i in range(4):
+        reg.transfers.transfer("LHR-GH12B", signer[w[1]], w[2], "1 shares")
+    ledger.sync(stack, batch_blocks=1)
+    top = ledger.checkpoint().block
+    chain.revert(mark)
+    chain.mine(1)
+    assert ledger.sync(stack).rollbacks
+    fork = ledger.checkpoint().block
+    with ledger.engine.connect() as conn:
+        assert conn.execute(select(func.max(schema.balance_checkpoints.c.block_number))).scalar() <= fork < top
+    ledger.close()
+
+
+def test_no_checkpoint_before_enough_changes(world, ledger_url):
+    _, stack, _, _, _ = world
+    ledger = Ledger.open(ledger_url)
+    ledger.sync(stack)
+    with ledger.engine.connect() as conn:  # a handful of mints: far below CHECKPOINT_CHANGES
+        assert conn.execute(select(func.count()).select_from(schema.balance_checkpoints)).scalar_one() == 0
+    assert state.checkpoint_due(10_000, 50) and not state.checkpoint_due(9_999, 50)
+    assert not state.checkpoint_due(20_000, 30_000) and state.checkpoint_due(30_000, 30_000)
+    ledger.close()
+
+
+def test_a_cap_table_at_a_date_is_the_one_at_the_last_block_before_it(world, ledger_url):
+    session, stack, reg, w, signer = world
+    chain = session.chain
+    ledger = Ledger.open(ledger_url)
+    ledger.sync(stack)
+    first = ledger.checkpoint().block
+    t_first = ledger.block_time(first)
+    assert t_first == chain.w3.eth.get_block(first)["timestamp"]
+    chain.advance_time(86_400)
+    moved = reg.transfers.transfer("LHR-GH12B", signer[w[0]], w[2], "100 shares").block_number
+    ledger.sync(stack)
+    t_moved = ledger.block_time(moved)
+    assert t_moved >= t_first + 86_400
+    assert ledger.block_at(t_moved - 1) == first and ledger.block_at(t_moved) == moved
+    from datetime import datetime, timezone
+    iso = datetime.fromtimestamp(t_moved - 3600, timezone.utc).isoformat()
+    assert ledger.block_at(iso) == first
+    assert ledger.cap_table_at("LHR-GH12B", iso) == ledger.cap_table("LHR-GH12B", first)
+    assert ledger.cap_table_at("LHR-GH12B", t_moved + 10) == ledger.cap_table("LHR-GH12B")
+    with pytest.raises(NotSynced, match="no block at or before"):
+        ledger.block_at("1990-01-01")
+    with pytest.raises(ValueError):
+        ledger.block_at("not a date")
+    ledger.close()
