@@ -136,7 +136,7 @@ def test_a_stale_second_writer_cannot_record_a_range_twice(chain, rwa_build, led
     """Two indexers on one ledger that both read the same checkpoint (what two writers without the election would
     do): the second one's write of the range fails whole (unique events and blocks), nothing is recorded twice."""
     stack = deploy_stack(open_session(chain=chain, build=rwa_build, record=False))
-    Services(stack).register_asset(load_spec(EXAMPLES / "lahore-apartment.toml", AssetSpec))
+    Services(stack).assets.register(load_spec(EXAMPLES / "lahore-apartment.toml", AssetSpec))
     ledger = Ledger.open(ledger_url)
     try:
         first, second = ledger.indexer(stack), ledger.indexer(stack)
