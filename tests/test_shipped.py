@@ -9,7 +9,8 @@ import sysconfig
 
 import pytest
 
-from rwaledger import constants, node, registrar, shipped, stack
+from rwaledger import constants, node, shipped, stack
+from rwaledger.services import context, selectors
 from rwaledger.compiler import compile_project
 
 
@@ -20,8 +21,8 @@ def test_shipped_artifacts_match_the_sources(rwa_build):
 def test_python_constants_are_the_compilers(rwa_build):
     enums, values = rwa_build.constants["enums"], rwa_build.constants["values"]
     assert constants.REASONS == tuple(enums["ICompliantToken.Reason"]) and constants.REASONS[0] == "Ok"
-    assert registrar.REASONS is constants.REASONS and stack.ROLES is constants.ROLES  # taken, not copied
-    assert registrar.REASON_TEXT is constants.REASON_TEXT
+    assert context.REASONS is constants.REASONS and stack.ROLES is constants.ROLES  # taken, not copied
+    assert context.REASON_TEXT is constants.REASON_TEXT
     assert list(constants.REASON_TEXT) == list(constants.REASONS)  # one ERC-1404 message per code, in code order
     assert values["REASON_MESSAGES"] == "".join(f"{constants.REASON_TEXT[r]}\n" for r in constants.REASONS)
     assert constants.ASSET_STATUSES == ("registered", "active", "suspended", "retired")
@@ -31,7 +32,7 @@ def test_python_constants_are_the_compilers(rwa_build):
     # the selector the service pre-checks with is the ABI's
     abi = rwa_build["PropertyShareToken"].abi
     assert any(i.get("name") == "detectTransferRestriction" for i in abi)
-    assert registrar.DETECT_RESTRICTION == bytes.fromhex("d4ce1415")  # detectTransferRestriction(address,address,uint256)
+    assert selectors.DETECT_RESTRICTION == bytes.fromhex("d4ce1415")  # detectTransferRestriction(address,address,uint256)
 
 
 def test_the_reason_table_of_the_contracts_readme_is_the_solidity_text(root):
