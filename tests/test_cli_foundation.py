@@ -182,3 +182,27 @@ def test_an_error_naming_a_bracketed_word_prints_it(tmp_path):
     empty.write_text("")
     proc = rwa("deploy", "--network", "tester", "--roles", str(empty), check=False)
     assert proc.returncode == 1 and "no [roles] table" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_deploy_on_a_reset_node_names_it_and_redeploys_only_when_asked(tmp_path):
+    """The defect: after the node lost its chain, `rwa deploy` silently redeployed at the same addresses."""
+    env = {"RWA_NODE_DIR": str(tmp_path / "node"), "RWA_DEPLOYMENTS_DIR": str(tmp_path / "deployments")}
+    port = str(node.free_port())
+    rwa("node", "start", "--port", port, env=env)
+    try:
+        rwa("deploy", "--network", "anvil", env=env)
+    finally:
+        rwa("node", "stop", env=env)
+    (tmp_path / "node" / "state.json").unlink()  # the chain is gone: a new one starts
+    rwa("node", "start", "--port", port, env=env)
+    try:
+        net = "anvil"
+        refused = rwa("deploy", "--network", net, env=env, check=False)
+        assert refused.returncode == 1 and "Traceback" not in refused.stderr
+        assert len(refused.stderr.strip().splitlines()) == 1 and "the node was reset or is another chain" in refused.stderr
+        again = rwa("--json", "deploy", "--network", net, "--redeploy", env=env)
+        assert again.returncode == 0
+        replaced = list((tmp_path / "deployments").glob("anvil/.replaced/1/AssetRegistry.json"))
+        assert len(replaced) == 1
+    finally:
+        rwa("node", "stop", env=env)

@@ -230,7 +230,7 @@ def _outcome(result) -> None:
 def deploy_cmd(
     network: str = NetworkOpt,
     keystore: Optional[Path] = KeystoreOpt,
-    redeploy: bool = typer.Option(False, "--redeploy", help="Deploy again even if recorded contracts changed."),
+    redeploy: bool = typer.Option(False, "--redeploy", help="Deploy again even if recorded contracts changed, or the records describe another (a reset) chain: those are set aside under .replaced/."),
     roles_file: Optional[Path] = typer.Option(None, "--roles", help="A TOML/JSON file with a [roles] table (role = "
                                               "\"0xKEY\" or \"OWNER,OWNER,...:THRESHOLD\")."),
     admin_safe: Optional[str] = typer.Option(None, "--admin-safe", metavar="OWNERS:M",
