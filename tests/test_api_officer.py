@@ -290,3 +290,165 @@ def test_the_matrix_covers_every_write_endpoint(world):
     proposals = {"/api/officer/proposals/{proposal_id}/approvals", "/api/officer/proposals/{proposal_id}/execution"}
     # the proposal writes are checked in tests/test_proposals.py (anonymous 401, auditor 403, a non-owner refused)
     assert posts - proposals == {path for path, _, _ in _writes(investors, stack, pkr, keys).values()}
+
+
+def _block(world) -> int:
+    return world[0].chain.w3.eth.block_number
+
+
+def test_an_asset_spec_is_validated_as_the_cli_validates_it_with_its_files_mapped_onto_the_uploads(world):
+    session, stack, _, _, tokens, api, *_, dirs = world
+    headers, block = auth(tokens["registrar"]), _block(world)
+    missing = api.post("/api/officer/assets", files=[("spec", ("isb-f7s4.toml", NEW_ASSET.encode()))], headers=headers)
+    assert missing.status_code == 422 and missing.json()["field"] == "spec.documents.0.file", missing.text
+    assert "documents/isb-f7s4-deed.txt" in missing.json()["detail"] and "not uploaded" in missing.json()["detail"]
+    wrong = NEW_ASSET.replace('jurisdiction = "PK"', 'jurisdiction = "XX"')
+    bad = api.post("/api/officer/assets", files=[("spec", ("isb-f7s4.toml", wrong.encode())),
+                                                 ("files", ("isb-f7s4-deed.txt", DEED))], headers=headers)
+    assert bad.status_code == 422 and bad.json()["field"] == "spec.jurisdiction" and "XX" in bad.json()["detail"]
+    broken = api.post("/api/officer/assets", files=[("spec", ("isb-f7s4.toml", b"kind = "))], headers=headers)
+    assert broken.status_code == 422 and "not valid TOML" in broken.json()["detail"]
+    assert _block(world) == block and stack.registry.functions.assetIdOfSymbol("ISB-F7S4").call() == 0
+    import tomllib
+    as_json = json.dumps(tomllib.loads(NEW_ASSET), default=str).encode()  # JSON too; the file by its spec path
+    files = [("spec", ("isb-f7s4.json", as_json)), ("files", ("documents/isb-f7s4-deed.txt", DEED)),
+             ("files", ("unrelated.txt", b"not named by the spec"))]
+    done = api.post("/api/officer/assets", files=files, headers=headers)
+    assert done.status_code == 200 and done.json()["status"] == "done", done.text
+    asset_id = done.json()["data"]["asset_id"]
+    registry = stack.registry.functions
+    assert registry.assetIdOfSymbol("ISB-F7S4").call() == asset_id and registry.statusOf(asset_id).call() == 1
+    doc = registry.document(registry.currentDocument(asset_id, "title-deed").call()).call()
+    assert bytes(doc[4]) == hashlib.sha256(DEED).digest()
+    assert not (dirs / "uploads" / hashlib.sha256(b"not named by the spec").hexdigest()).exists()
+    block = _block(world)
+    again = api.post("/api/officer/assets", files=files, headers=headers)  # the same spec again: nothing to do
+    assert again.json()["status"] == "skipped" and again.json()["tx_hashes"] == [] and _block(world) == block
+
+
+def test_a_bad_investor_row_is_refused_with_its_file_line_and_field_and_nothing_is_sent(world):
+    session, stack, _, _, tokens, api, investors, keys, *_ = world
+    block = _block(world)
+    text = f"wallet,country,kyc_expiry\n{keys[NEW_WALLET]},PK,2028-01-31\n{keys[9]},ZZ,2028-01-31\n"
+    r = api.post("/api/officer/investors", headers=auth(tokens["compliance"]), **csv_file(text, "batch-7.csv"))
+    assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json"
+    assert (r.json()["file"], r.json()["line"], r.json()["field"]) == ("batch-7.csv", 3, "country"), r.text
+    assert "batch-7.csv:3" in r.json()["detail"]
+    twice = f"wallet,country,kyc_expiry\n{keys[NEW_WALLET]},PK,2028-01-31\n{keys[NEW_WALLET]},PK,2028-01-31\n"
+    dup = api.post("/api/officer/investors", headers=auth(tokens["compliance"]), **csv_file(twice, "dup.csv"))
+    assert dup.status_code == 422 and (dup.json()["line"], dup.json()["field"]) == (3, "wallet"), dup.text
+    header = api.post("/api/officer/investors", headers=auth(tokens["compliance"]),
+                      **csv_file("wallet,country,kyc_expiry,colour\n", "h.csv"))
+    assert header.status_code == 422 and (header.json()["line"], header.json()["field"]) == (1, "colour")
+    assert _block(world) == block and not stack.identity.functions.isVerified(keys[NEW_WALLET]).call()
+
+
+def test_an_idempotent_retry_of_an_upload_sends_nothing_twice(world):
+    session, stack, _, _, tokens, api, investors, keys, *_ = world
+    headers = {**auth(tokens["compliance"]), "Idempotency-Key": "upload-0001"}
+    text = f"wallet,country,kyc_expiry,label\n{keys[NEW_WALLET]},AE,2028-03-31,Zain Abbas\n"
+    first = api.post("/api/officer/investors", headers=headers, **csv_file(text))
+    assert first.status_code == 200 and first.json()["status"] == "done", first.text
+    block = _block(world)
+    again = api.post("/api/officer/investors", headers=headers, **csv_file(text))
+    assert again.json() == first.json() and again.headers["Idempotent-Replay"] == "true" and _block(world) == block
+    other = api.post("/api/officer/investors", headers=headers, **csv_file(text.replace("AE", "PK")))
+    assert other.status_code == 409 and _block(world) == block
+    assert stack.identity.functions.isVerified(keys[NEW_WALLET]).call()
+
+
+def test_a_mint_csv_is_checked_whole_first_and_a_repost_mints_only_what_is_missing(world):
+    session, stack, _, _, tokens, api, investors, *_ = world
+    inv, headers = [i.wallet for i in investors], auth(tokens["registrar"])
+    token = stack.token(stack.registry.functions.tokenOf(1).call(), "property")
+    rows = [("LHR-GH12B", inv[0], "100 shares", "deed-7001"), ("LHR-GH12B", inv[2], "200", "deed-7002"),
+            ("LHR-GH12B", inv[3], "300 shares", "deed-7003"), ("KHI-GOLD", inv[4], "2 g", "gold-7004")]
+    csv = "asset,to,amount,reference\n" + "".join(",".join(r) + "\n" for r in rows)
+    block = _block(world)
+    bad_row = api.post("/api/officer/mints", headers=headers, **csv_file(csv.replace(inv[2], "0x1234"), "a.csv"))
+    assert bad_row.status_code == 422 and (bad_row.json()["line"], bad_row.json()["field"]) == (3, "to"), bad_row.text
+    bad_unit = api.post("/api/officer/mints", headers=headers, **csv_file(csv.replace("300 shares", "1.5 shares")))
+    assert bad_unit.status_code == 422 and (bad_unit.json()["line"], bad_unit.json()["field"]) == (4, "amount")
+    unknown = api.post("/api/officer/mints", headers=headers, **csv_file(csv.replace("KHI-GOLD", "NOPE")))
+    assert unknown.status_code == 422 and (unknown.json()["line"], unknown.json()["field"]) == (5, "asset")
+    assert _block(world) == block and token.functions.totalSupply().call() == 0  # nothing of a bad file is sent
+    for asset, to, amount, ref in rows[:2]:  # a first run that stopped after two allocations
+        assert api.post("/api/officer/mint", json={"asset": asset, "to": to, "amount": amount, "reference": ref},
+                        headers=headers).json()["status"] == "done"
+    block = _block(world)
+    rest = api.post("/api/officer/mints", headers=headers, **csv_file(csv))
+    assert rest.status_code == 200 and rest.json()["status"] == "done", rest.text
+    assert (rest.json()["data"]["minted"], rest.json()["data"]["skipped"]) == (2, 2)
+    assert _block(world) - block == len(rest.json()["tx_hashes"]) == 2  # one batchMint per token, the rest only
+    gold = stack.token(stack.registry.functions.tokenOf(2).call(), "commodity")
+    assert [token.functions.balanceOf(w).call() for w in inv[:4]] == [100, 0, 200, 300]
+    assert gold.functions.balanceOf(inv[4]).call() == 2000
+    block = _block(world)
+    again = api.post("/api/officer/mints", headers=headers, **csv_file(csv))  # the same file again: nothing
+    assert again.json()["status"] == "skipped" and again.json()["tx_hashes"] == [] and _block(world) == block
+    assert again.json()["data"]["skipped"] == 4 and token.functions.totalSupply().call() == 600
+
+
+def test_form_and_body_fields_are_named_and_a_lot_takes_a_receipt_hash_or_file(world):
+    session, stack, _, _, tokens, api, investors, *_ = world
+    gold = stack.token(stack.registry.functions.tokenOf(2).call(), "commodity")
+    headers, block = auth(tokens["custodian"]), _block(world)
+    lot = {"asset": "KHI-GOLD", "lot_id": "KHI-LOT-2026-901", "vault": "bay 17", "quantity": "500"}
+    both = api.post("/api/officer/lots", data={**lot, "receipt_sha256": "cd" * 32},
+                    files={"receipt": ("r.txt", RECEIPT)}, headers=headers)
+    assert both.status_code == 422 and both.json()["field"] == "body" and "exactly one" in both.json()["detail"]
+    negative = api.post("/api/officer/lots", data={**lot, "quantity": "-1", "receipt_sha256": "cd" * 32},
+                        headers=headers)
+    assert negative.status_code == 422 and negative.json()["field"] == "body.quantity"
+    wallet = api.post("/api/officer/partial-freezes", json={"asset": "LHR-GH12B", "wallet": "0xabc", "amount": "1"},
+                      headers=auth(tokens["compliance"]))
+    assert wallet.status_code == 422 and wallet.json()["field"] == "body.wallet"
+    name = api.post("/api/officer/assets/LHR-GH12B/documents", data={"name": "---", "uri": "ipfs://x",
+                                                                      "effective_date": "2026-11-25"},
+                    files={"file": ("d.txt", b"x")}, headers=auth(tokens["registrar"]))
+    assert name.status_code == 422 and name.json()["field"] == "body.name"
+    assert _block(world) == block
+    by_hash = api.post("/api/officer/lots", data={**lot, "receipt_sha256": "cd" * 32}, headers=headers)
+    assert by_hash.status_code == 200 and by_hash.json()["status"] == "done", by_hash.text
+    assert bytes(gold.functions.lot(b32("KHI-LOT-2026-901")).call()[3]) == bytes.fromhex("cd" * 32)
+    again = api.post("/api/officer/lots", data={**lot, "receipt_sha256": "cd" * 32}, headers=headers)
+    assert again.json()["status"] == "skipped" and again.json()["tx_hashes"] == []  # a lot id is attested once
+
+
+def test_a_write_refused_by_the_login_limit_is_audited(world):
+    _, stack, ledger, _, tokens, _, investors, *_, dirs = world
+    api = officer_app(ledger, stack, dirs / "limited", Limits(login_failures=2, login_window=60))
+    body = {"asset": "LHR-GH12B", "to": investors[0].wallet, "amount": "1", "reference": "api-limit-1"}
+    for _ in range(2):
+        assert api.post("/api/officer/mint", json=body, headers=auth("rwa_1_" + "x" * 43)).status_code == 401
+    block = _block(world)
+    limited = api.post("/api/officer/mint", json=body, headers=auth(tokens["registrar"]))  # even a valid token
+    assert limited.status_code == 429 and limited.headers["Retry-After"]
+    assert api.get("/api/officer/me", headers=auth(tokens["registrar"])).status_code == 429  # a read: not audited
+    a = schema.api_audit.c
+    with ledger.engine.connect() as conn:
+        last = conn.execute(select(schema.api_audit).order_by(a.id.desc()).limit(1)).one()
+    assert (last.action, last.status_code, last.outcome, last.officer) == ("mint", 429, "refused", None)
+    assert "too many failed logins" in last.detail and json.loads(last.params)["path"] == "/api/officer/mint"
+    assert _block(world) == block
+
+
+def test_uploads_get_the_upload_cap_and_no_more(world):
+    _, stack, ledger, _, tokens, _, *_, dirs = world
+    limits = Limits(max_body=4096, max_upload=64 * 1024)
+    api = officer_app(ledger, stack, dirs / "capped", limits)
+    registry = stack.registry.functions
+    form = {"name": "valuation-report", "uri": "ipfs://bafkreiexample-valuation-3", "effective_date": "2026-11-26"}
+    block = _block(world)
+    big = b"v" * (100 * 1024)
+    refused = api.post("/api/officer/assets/LHR-GH12B/documents", data=form, files={"file": ("big.txt", big)},
+                       headers=auth(tokens["registrar"]))
+    assert refused.status_code == 413 and refused.headers["content-type"] == "application/problem+json"
+    assert _block(world) == block and not (dirs / "capped" / "uploads").exists()
+    scan = b"s" * (16 * 1024)  # over the JSON cap, under the upload cap
+    ok = api.post("/api/officer/assets/LHR-GH12B/documents", data=form, files={"file": ("scan.txt", scan)},
+                  headers=auth(tokens["registrar"]))
+    assert ok.status_code == 200 and ok.json()["status"] == "done", ok.text
+    current = registry.document(registry.currentDocument(1, "valuation-report").call()).call()
+    assert bytes(current[4]) == hashlib.sha256(scan).digest()
+    assert Limits().max_upload == 20 * 1024 * 1024  # the default cap of the officer API's uploads
