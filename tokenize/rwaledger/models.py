@@ -592,7 +592,7 @@ def load_csv_bytes(content: bytes, model: Any, name: str) -> list[Any]:
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise SpecError(f"{name}: not a UTF-8 CSV file: {exc}") from None
+        raise SpecError(f"{name}: not a UTF-8 CSV file: {exc}", source=name) from None
     return parse_csv(io.StringIO(text, newline=""), model, name)
 
 
@@ -603,9 +603,9 @@ def parse_csv(f: Any, model: Any, path: str) -> list[Any]:
         rows = list(reader)
         header = [h.strip() for h in (reader.fieldnames or []) if h]
     except (UnicodeDecodeError, csv.Error) as exc:
-        raise SpecError(f"{path}: not a UTF-8 CSV file: {exc}") from None
+        raise SpecError(f"{path}: not a UTF-8 CSV file: {exc}", source=path) from None
     if not header:
-        raise SpecError(f"{path}: the file is empty (expected a header line and at least one row)")
+        raise SpecError(f"{path}: the file is empty (expected a header line and at least one row)", source=path)
     fields = getattr(model, "model_fields", {})
     unknown = [h for h in header if fields and h not in fields]
     if unknown:
@@ -625,7 +625,7 @@ def parse_csv(f: Any, model: Any, path: str) -> list[Any]:
         item._source = f"{path}:{line}"
         out.append(item)
     if not out:
-        raise SpecError(f"{path}: no rows after the header: nothing to do")
+        raise SpecError(f"{path}: no rows after the header: nothing to do", source=path)
     return out
 
 
