@@ -403,6 +403,12 @@ def test_form_and_body_fields_are_named_and_a_lot_takes_a_receipt_hash_or_file(w
     wallet = api.post("/api/officer/partial-freezes", json={"asset": "LHR-GH12B", "wallet": "0xabc", "amount": "1"},
                       headers=auth(tokens["compliance"]))
     assert wallet.status_code == 422 and wallet.json()["field"] == "body.wallet"
+    unit = api.post("/api/officer/partial-freezes", json={"asset": "LHR-GH12B", "wallet": investors[0].wallet,
+                                                          "amount": "1.5 shares"}, headers=auth(tokens["compliance"]))
+    assert unit.status_code == 422 and unit.json()["field"] == "body.amount" and "decimals" in unit.json()["detail"]
+    mint = api.post("/api/officer/mint", json={"asset": "LHR-GH12B", "to": investors[0].wallet, "amount": "2 kg"},
+                    headers=auth(tokens["registrar"]))
+    assert mint.status_code == 422 and mint.json()["field"] == "body.amount" and "file" not in mint.json(), mint.text
     name = api.post("/api/officer/assets/LHR-GH12B/documents", data={"name": "---", "uri": "ipfs://x",
                                                                       "effective_date": "2026-11-25"},
                     files={"file": ("d.txt", b"x")}, headers=auth(tokens["registrar"]))

@@ -284,7 +284,9 @@ def officer_router(ledger: Ledger, stack: Any, limits: Limits | None = None, *, 
         return router.post(path, response_model=WriteResult, **kw)
 
     def write(action: str, officer: Officer | None, body: BaseModel, key: str | None,
-              act: Callable[[Services], Any]) -> JSONResponse:
+              act: Callable[[Services], Any], where: str | None = "body") -> JSONResponse:
+        """Authorise, check the idempotency key, run ``act``, audit, answer. A refusal naming a field of the request
+        names it from ``where`` (``body.amount``); an upload's act names its fields itself (``where=None``)."""
         params = body.model_dump(mode="json")
         denied = refused(officer, action)
         if denied is not None:
@@ -304,7 +306,7 @@ def officer_router(ledger: Ledger, stack: Any, limits: Limits | None = None, *, 
                                         f"the key {key!r} was used for another request; use a new key")
                     return JSONResponse(json.loads(seen.response), status_code=seen.status_code,
                                         headers={"Idempotent-Replay": "true"})
-            status_code, outcome, payload, hashes = _run(act, registrar_for, officer)
+            status_code, outcome, payload, hashes = _run(act, registrar_for, officer, where)
             detail = payload.get("detail", "")
             audit(officer, action, params, status_code, outcome, detail, hashes)
             if key and status_code < 500:
@@ -380,7 +382,7 @@ def officer_router(ledger: Ledger, stack: Any, limits: Limits | None = None, *, 
             except SpecError as exc:
                 raise _prefixed(exc, "body") from None
             return svc.redemptions.attest_lot(request.asset, spec)
-        return write("lot", officer, params, idempotency_key, act)
+        return write("lot", officer, params, idempotency_key, act, where=None)
 
     @post("/redemptions/{request_id}/fulfilment", "redemption_fulfilment")
     def redemption_fulfilment(request_id: int, body: RedemptionFulfilment, officer: Officer | None = Depends(current),
@@ -449,7 +451,7 @@ def officer_router(ledger: Ledger, stack: Any, limits: Limits | None = None, *, 
                 raise SpecError(f"{spec.name}: field {field}: the file {name!r} was not uploaded (add it as a "
                                 "`files` part): nothing was sent", field=field)
             return found[0]
-        return write("asset", officer, params, idempotency_key, act)
+        return write("asset", officer, params, idempotency_key, act, where=None)
 
     @post("/assets/{asset}/documents", "document")
     def document(asset: str, body: Annotated[DocumentUpload, Form()], officer: Officer | None = Depends(current),
@@ -468,7 +470,7 @@ def officer_router(ledger: Ledger, stack: Any, limits: Limits | None = None, *, 
             except SpecError as exc:
                 raise _prefixed(exc, "body") from None
             return svc.assets.add_document(asset, doc, supersede=body.supersede)
-        return write("document", officer, params, idempotency_key, act)
+        return write("document", officer, params, idempotency_key, act, where=None)
 
     @post("/investors", "investors")
     def investors(body: Annotated[CsvUpload, Form()], officer: Officer | None = Depends(current),
@@ -481,7 +483,7 @@ def officer_router(ledger: Ledger, stack: Any, limits: Limits | None = None, *, 
 
         def act(svc: Services) -> Result:
             return svc.investors.add_many(load_csv_bytes(upload.content, InvestorSpec, upload.name))
-        return write("investors", officer, _Params(file=upload.ref().model_dump()), idempotency_key, act)
+        return write("investors", officer, _Params(file=upload.ref().model_dump()), idempotency_key, act, where=None)
 
     @post("/mints", "mints")
     def mints(body: Annotated[CsvUpload, Form()], officer: Officer | None = Depends(current),
@@ -495,7 +497,7 @@ def officer_router(ledger: Ledger, stack: Any, limits: Limits | None = None, *, 
 
         def act(svc: Services) -> Result:
             return svc.issuance.mint_many(load_csv_bytes(upload.content, MintRequest, upload.name))
-        return write("mints", officer, _Params(file=upload.ref().model_dump()), idempotency_key, act)
+        return write("mints", officer, _Params(file=upload.ref().model_dump()), idempotency_key, act, where=None)
 
     proposal_store = ProposalStore(ledger.engine)
     infra: list[Any] = []  # Safe's contracts, found once (records on a local chain, canonical on a network)
@@ -588,8 +590,17 @@ def officer_router(ledger: Ledger, stack: Any, limits: Limits | None = None, *, 
     return router
 
 
+def _located(exc: RwaError, where: str | None) -> dict[str, Any]:
+    """The ``field`` (from the request's root), ``file`` and ``line`` a refusal names, those it knows."""
+    field, file, line = getattr(exc, "field", None), getattr(exc, "file", None), getattr(exc, "line", None)
+    if field and where and line is None and not field.startswith(where + ".") and field != where:
+        field = f"{where}.{field}"
+    found = {"field": field, "file": file if file != "input" else None, "line": line}
+    return {k: v for k, v in found.items() if v is not None}
+
+
 def _run(act: Callable[[Services], Any], registrar_for: Callable[[Officer], Services],
-         officer: Officer) -> tuple[int, str, dict, list[str]]:
+         officer: Officer, where: str | None = None) -> tuple[int, str, dict, list[str]]:
     """Run a write; (HTTP status, outcome, body, transaction hashes). Refusals are answers, not crashes."""
     try:
         outcome = act(registrar_for(officer))
@@ -600,11 +611,10 @@ def _run(act: Callable[[Services], Any], registrar_for: Callable[[Officer], Serv
         return 422, "rejected", {"type": "https://rwaledger.dev/problems/revert", "title": "Refused by the contract",
                                  "status": 422, "detail": str(exc), "error": getattr(exc, "name", None)}, []
     except SpecError as exc:  # a field of the request, of its spec or of a CSV row: named
-        where = {k: v for k, v in (("field", exc.field), ("file", exc.file), ("line", exc.line)) if v is not None}
         return 422, "refused", {"type": "https://rwaledger.dev/problems/validation", "title": "Invalid request",
-                                "status": 422, "detail": str(exc), **where}, []
+                                "status": 422, "detail": str(exc), **_located(exc, where)}, []
     except RwaError as exc:
         return 422, "refused", {"type": "https://rwaledger.dev/problems/refused", "title": "Refused",
-                                "status": 422, "detail": str(exc)}, []
+                                "status": 422, "detail": str(exc), **_located(exc, where)}, []
     answer = outcome if isinstance(outcome, WriteResult) else WriteResult.of(outcome)
     return 200, answer.status.value, answer.model_dump(mode="json"), answer.tx_hashes
