@@ -627,6 +627,30 @@ def test_a_result_carries_its_transactions_blocks_and_decoded_events(env):
     assert again.status == "skipped" and again.txs == [] and again.events == [] and again.tx_hash is None
 
 
+def test_services_build_one_context_from_its_arguments_or_take_one(env, tmp_path):
+    """``Services(stack, ...)`` takes ServiceContext's arguments (one list of them: its signature is the
+    context's) and builds one context that every service shares; ``Services(ctx)`` shares a context made before."""
+    import inspect
+
+    reg, signers, _ = env
+    ledger = object()
+    built = Services(reg.stack, tmp_path, ledger=ledger, compliance=signers[0], via=None)
+    ctx = built.ctx
+    assert (ctx.stack, ctx.distributions_dir, ctx.ledger, ctx.via) == (reg.stack, tmp_path, ledger, [])
+    assert ctx._role_signers == {"compliance": signers[0], "custodian": None, "guardian": None}
+    assert all(getattr(built, name).ctx is ctx for name in (
+        "assets", "investors", "issuance", "transfers", "enforcement", "redemptions", "distributions"))
+    assert built.stack is reg.stack and built.session is reg.stack.session
+    shared = Services(ctx)
+    assert shared.ctx is ctx and shared.stack is reg.stack and shared.assets.ctx is ctx
+    with pytest.raises(TypeError):
+        Services(ctx, ledger=ledger)
+    with pytest.raises(TypeError):
+        Services(reg.stack, custodain=signers[0])  # a misspelt keyword is still refused
+    assert list(inspect.signature(Services).parameters) == [
+        "stack", "distributions_dir", "ledger", "compliance", "custodian", "guardian", "via"]
+
+
 def test_an_asset_is_resolved_once_then_read_from_the_cache(env):
     """A symbol, an id and the token's address resolve to the one handle read the first time (the same contract
     object: nothing is read again to find the token, where the old registrar made 2-3 RPCs per call)."""
