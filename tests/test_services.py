@@ -608,6 +608,35 @@ def test_every_action_has_its_sentence():
     assert set(SENTENCES) == set(Action)
 
 
+def test_the_contract_kinds_of_the_decoder_are_built_once_and_again_for_a_new_asset(env):
+    """decode_events reads one address -> contract kind map per context: built at the first decoding, rebuilt only
+    when an asset is resolved (its token decodes by its kind from then on) or the assets are forgotten."""
+    from rwaledger.ledger.decode import TOKEN_KINDS
+
+    reg, signers, _ = env
+    ctx = Services(reg.stack).ctx
+    kinds = ctx.contract_kinds()
+    assert ctx.contract_kinds() is kinds and kinds[reg.stack.registry.address.lower()] == "registry"
+    assert not set(kinds.values()) & set(TOKEN_KINDS)  # no asset resolved yet
+    gold = ctx.handle("KHI-GOLD")
+    with_gold = ctx.contract_kinds()
+    assert with_gold is not kinds and with_gold[gold.token.lower()] == "commodity"
+    mint = Services(ctx).issuance.mint
+    first = mint(parse(MintRequest, {"asset": "LHR-GH12B", "to": signers[0].address, "amount": "3",
+                                     "reference": "kinds-1"}, "kinds"))
+    built = ctx.contract_kinds()  # the apartment was resolved by the mint
+    assert built[ctx.handle("LHR-GH12B").token.lower()] == "property" and built[gold.token.lower()] == "commodity"
+    second = mint(parse(MintRequest, {"asset": "LHR-GH12B", "to": signers[1].address, "amount": "2",
+                                      "reference": "kinds-2"}, "kinds"))
+    assert ctx.contract_kinds() is built  # decoding again rebuilt nothing
+    for result, to, value in ((first, signers[0], "3"), (second, signers[1], "2")):
+        (transfer,) = [e for e in result.events if e.event == "Transfer"]
+        assert (transfer.address, transfer.args["to"], transfer.args["value"]) == (
+            ctx.handle("LHR-GH12B").token, to.address, value)
+    ctx.forget_assets()
+    assert ctx.contract_kinds() == kinds
+
+
 def test_a_result_carries_its_transactions_blocks_and_decoded_events(env):
     reg, signers, _ = env
     w3 = reg.stack.w3

@@ -21,7 +21,7 @@ from ..constants import ASSET_KINDS as KINDS
 from ..constants import ASSET_STATUSES as STATUSES
 from ..constants import REASON_TEXT, REASONS, ROLES
 from ..errors import CustomErrorRevert, RwaError
-from ..ledger.decode import KIND_ATTRS, EventTable
+from ..ledger.decode import KIND_ATTRS, SAFE_KIND, TOKEN_KINDS, EventTable
 from ..ledger.rpc import RawLog
 from ..signers import Signer
 from ..stack import Stack
@@ -165,6 +165,7 @@ class ServiceContext:
         self._handles: dict[int, AssetHandle] = {}
         self._ids: dict[str, int] = {}  # symbol or token address (upper case) -> asset id
         self._events: EventTable | None = None
+        self._kinds: dict[str, str] | None = None  # contract address (lower case) -> kind, see contract_kinds
 
     # --- roles ------------------------------------------------------------------------
 
@@ -266,8 +267,7 @@ class ServiceContext:
             return []
         if self._events is None:
             self._events = EventTable.from_stack(self.stack)
-        by_address = {getattr(self.stack, attr).address.lower(): kind for kind, attr in KIND_ATTRS.items()
-                      if kind not in ("property", "commodity")}
+        by_address = self.contract_kinds()
         out = []
         for r in receipts:
             for log in r.logs:
@@ -275,7 +275,7 @@ class ServiceContext:
                 topics = tuple(t if t.startswith("0x") else "0x" + t for t in topics)
                 data = log["data"] if isinstance(log["data"], str) else "0x" + bytes(log["data"]).hex()
                 raw = RawLog(r.block_number, "", r.tx_hash, 0, 0, str(log["address"]).lower(), topics, data)
-                kinds = [by_address[raw.address]] if raw.address in by_address else ["property", "commodity", "safe"]
+                kinds = [by_address[raw.address]] if raw.address in by_address else [*TOKEN_KINDS, SAFE_KIND]
                 decoded = None
                 for kind in kinds:
                     decoded = self._events.decode(raw, kind)
@@ -285,6 +285,17 @@ class ServiceContext:
                 out.append(EventOut(tx_hash=r.tx_hash, address=decoded.address, event=decoded.event,
                                     args=decoded.args if decoded.event else {}))
         return out
+
+    def contract_kinds(self) -> dict[str, str]:
+        """The kind of each contract whose logs :meth:`decode_events` knows the ABI of, by lower-case address: the
+        stack's own contracts and the tokens of the assets resolved so far. Built once, and again after an asset is
+        resolved (:meth:`asset`) or the assets are forgotten (:meth:`forget_assets`)."""
+        if self._kinds is None:
+            kinds = {getattr(self.stack, attr).address.lower(): kind for kind, attr in KIND_ATTRS.items()
+                     if kind not in TOKEN_KINDS}
+            kinds.update((h.token.lower(), h.kind) for h in self._handles.values())
+            self._kinds = kinds
+        return self._kinds
 
     # --- assets ---------------------------------------------------------------------
 
@@ -353,6 +364,7 @@ class ServiceContext:
             handle = AssetHandle(asset_id, kind, symbol, name, decimals, unit[0] if unit else "share", token)
             self._handles[asset_id] = handle
             self._ids.setdefault(symbol.upper(), asset_id)
+            self._kinds = None  # its token's logs decode by its kind from now on
         return AssetInfo(
             asset_id=asset_id,
             kind=kind,
@@ -391,3 +403,4 @@ class ServiceContext:
         """Drop the resolved assets (after the chain was reset or reorganised under this context)."""
         self._handles.clear()
         self._ids.clear()
+        self._kinds = None
