@@ -48,18 +48,19 @@ from sqlalchemy.pool import NullPool
 
 from .errors import RwaError
 
-#: The advisory lock key of the follower election: the first 8 bytes of SHA-256("rwaledger ledger follower"),
-#: read as a signed big-endian 64-bit integer (PostgreSQL's ``bigint`` key space). Fixed, so that every rwaledger
-#: process on a database agrees on it; derived from a readable phrase, so that it is unlikely to collide with the
-#: keys another application on the same database uses.
+
 def lock_key(phrase: bytes) -> int:
     """The advisory lock key of a phrase: the first 8 bytes of its SHA-256 as a signed big-endian integer."""
     return int.from_bytes(hashlib.sha256(phrase).digest()[:8], "big", signed=True)
 
 
+#: The advisory lock key of the follower election: the first 8 bytes of SHA-256("rwaledger ledger follower"),
+#: read as a signed big-endian 64-bit integer (PostgreSQL's ``bigint`` key space). Fixed, so that every rwaledger
+#: process on a database agrees on it; derived from a readable phrase, so that it is unlikely to collide with the
+#: keys another application on the same database uses.
 LOCK_PHRASE = b"rwaledger ledger follower"
 LOCK_KEY = lock_key(LOCK_PHRASE)
-#: The key (and on SQLite the lock file's suffix) of the schema migrations' lock (:func:`locked_transaction`).
+#: The advisory lock key of the schema migrations (:func:`locked_transaction`), derived likewise.
 MIGRATION_LOCK_PHRASE = b"rwaledger ledger migrations"
 MIGRATION_LOCK_KEY = lock_key(MIGRATION_LOCK_PHRASE)
 
@@ -117,7 +118,8 @@ def locked_transaction(engine: Engine, key: int = MIGRATION_LOCK_KEY, suffix: st
     """``engine.begin()`` that waits first for every other process's transaction under the same lock: on
     PostgreSQL ``pg_advisory_xact_lock(key)`` taken first thing in the transaction (the server releases it at the
     commit or rollback, or when the session dies), on a SQLite file a blocking ``flock`` on ``<database>.<suffix>``
-    held until the transaction has ended. A ``:memory:`` database is its process's own: no lock."""
+    held until the transaction has ended. A ``:memory:`` database is its process's own, and another kind of
+    database has neither lock: no lock there."""
     backend, lock_path = backend_of(engine, suffix)
     held = flock_file(lock_path, wait=True) if lock_path is not None else None
     try:
