@@ -13,7 +13,7 @@ import json
 import pytest
 from eth_account import Account
 
-from rwaledger.errors import ContractRevert, CustomErrorRevert
+from rwaledger.errors import ContractRevert, CustomErrorRevert, RwaError
 from rwaledger.models import (
     AssetSpec, InvestorSpec, LotSpec, MintRequest, SpecError, TransferRules, load_csv, load_spec, parse,
 )
@@ -693,3 +693,23 @@ def test_an_asset_is_resolved_once_then_read_from_the_cache(env):
         fresh.assets.token("NOPE")
     with pytest.raises(AssetNotFound):
         fresh.assets.token(99)
+
+
+def test_a_reorg_that_removed_an_asset_refuses_its_symbol_instead_of_acting_on_another(env, chain, root):
+    """The defect (ORPH-P): after a reorg removed asset ORPH-P, the cache still resolved its symbol to asset #3,
+    which on the new branch is another asset, and `mint(asset='ORPH-P')` minted that asset's units."""
+    reg, signers, examples = env
+    fresh = Services(reg.stack)
+    fork = chain.snapshot()
+    spec = _spec(examples, symbol="ORPH-P", legal_reference="LHR/ORPHAN/KHEWAT-1/KHASRA-1")
+    fresh.assets.register(spec)
+    orphan_id = fresh.ctx.asset_id("ORPH-P")  # cached
+    chain.revert(fork)  # the reorg: the registration is gone
+    other = _spec(examples, symbol="OTHER-P", legal_reference="LHR/OTHER/KHEWAT-2/KHASRA-2")
+    Services(reg.stack).assets.register(other)  # the new branch: another asset takes the same id
+    assert Services(reg.stack).ctx.asset_id("OTHER-P") == orphan_id
+    supply = Services(reg.stack).assets.asset("OTHER-P").total_supply
+    with pytest.raises(RwaError, match="no asset with symbol 'ORPH-P'"):
+        fresh.issuance.mint(MintRequest(asset="ORPH-P", to=signers[0].address, amount=5, reference="orph-1"))
+    assert Services(reg.stack).assets.asset("OTHER-P").total_supply == supply  # nothing minted on the other asset
+    assert fresh.ctx.handle("OTHER-P").symbol == "OTHER-P"  # the cache was read again, from this branch

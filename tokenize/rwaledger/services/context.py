@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 from web3 import Web3
+from web3.exceptions import BlockNotFound
 from web3.contract import Contract
 
 from ..amounts import AmountError, format_amount, parse_amount
@@ -166,6 +167,9 @@ class ServiceContext:
         self._ids: dict[str, int] = {}  # symbol or token address (upper case) -> asset id
         self._events: EventTable | None = None
         self._kinds: dict[str, str] | None = None  # contract address (lower case) -> kind, see contract_kinds
+        # the chain the cached assets were read from: a block (number, hash) at or after every read; the cache holds
+        # while that block is still on the node's chain (a hash commits to all history before it), see _cache_holds
+        self._anchor: tuple[int, bytes] | None = None
 
     # --- roles ------------------------------------------------------------------------
 
@@ -299,11 +303,33 @@ class ServiceContext:
 
     # --- assets ---------------------------------------------------------------------
 
+    def _cache_holds(self) -> bool:
+        """Whether the cached assets still describe the node's chain: the anchor block is still there with its hash.
+        A reorg that dropped a registration, or a reset chain, replaces that block (or the chain is shorter): then the
+        cache is dropped (symbols, ids, tokens, roles) and everything is read again."""
+        if self._anchor is None:
+            return True
+        number, block_hash = self._anchor
+        try:
+            holds = self.w3.eth.get_block(number)["hash"] == block_hash
+        except BlockNotFound:
+            holds = False
+        if not holds:
+            self.forget_assets()
+            self._role_cache.clear()
+        return holds
+
+    def _anchor_cache(self) -> None:
+        """Bind the cache, after a read was added to it, to the chain's latest block (after every read so far)."""
+        latest = self.w3.eth.get_block("latest")
+        self._anchor = (latest["number"], bytes(latest["hash"]))
+
     def asset_id(self, ref: str | int) -> int:
         """Resolve an asset id (``3``, ``#3``), a token address or a symbol (any case); a symbol or address is read
-        from the registry once per context."""
+        from the registry once per context, and again after a reorg or reset changed the chain under it."""
         text = str(ref).strip()
         registry = self.stack.registry.functions
+        self._cache_holds()
         if text.lstrip("#").isdigit():
             asset_id = int(text.lstrip("#"))
             if asset_id in self._handles:
@@ -321,6 +347,7 @@ class ServiceContext:
                 asset_id = token.functions.assetId().call()
                 if asset_id and registry.tokenOf(asset_id).call() == token.address:
                     self._ids[key] = asset_id
+                    self._anchor_cache()
                     return asset_id
             except Exception:
                 pass
@@ -329,6 +356,7 @@ class ServiceContext:
         if not asset_id:
             raise AssetNotFound(f"no asset with symbol {key!r}")
         self._ids[key] = asset_id
+        self._anchor_cache()
         return asset_id
 
     def count(self) -> int:
@@ -365,6 +393,7 @@ class ServiceContext:
             self._handles[asset_id] = handle
             self._ids.setdefault(symbol.upper(), asset_id)
             self._kinds = None  # its token's logs decode by its kind from now on
+            self._anchor_cache()
         return AssetInfo(
             asset_id=asset_id,
             kind=kind,
@@ -404,3 +433,4 @@ class ServiceContext:
         self._handles.clear()
         self._ids.clear()
         self._kinds = None
+        self._anchor = None
