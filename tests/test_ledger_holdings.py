@@ -4,37 +4,19 @@ one page of them."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from sqlalchemy import delete, select
 
 from rwaledger.ledger import Ledger, schema
 from rwaledger.ledger.db import set_meta
-from rwaledger.models import AssetSpec, InvestorSpec, MintRequest, load_csv, load_spec
-from rwaledger.services import Services
-from rwaledger.session import open_session
-from rwaledger.signers import Signer
-from rwaledger.stack import deploy_stack
 
 pytestmark = pytest.mark.chains("tester", "anvil")
-EXAMPLES = Path(__file__).resolve().parents[1] / "scripts" / "examples"
 
 
 @pytest.fixture(scope="module")
-def world(chain, rwa_build):
-    snapshot = chain.snapshot()
-    session = open_session(chain=chain, build=rwa_build, record=False)
-    stack = deploy_stack(session)
-    reg = Services(stack)
-    for spec in ("lahore-apartment.toml", "karachi-gold.toml"):
-        reg.assets.register(load_spec(EXAMPLES / spec, AssetSpec))
-    investors = load_csv(EXAMPLES / "investors.csv", InvestorSpec)
-    reg.investors.add_many(investors)
-    reg.issuance.mint_many(load_csv(EXAMPLES / "allocations.csv", MintRequest))
-    keys = {a.address: a for a in chain.dev_accounts}
-    yield session, stack, reg, investors, {i.wallet: Signer(keys[i.wallet], i.wallet) for i in investors}
-    chain.revert(snapshot)
+def world(example_world):
+    """conftest's examples: (session, stack, services, investors, signers by wallet)."""
+    return example_world
 
 
 @pytest.fixture(autouse=True)

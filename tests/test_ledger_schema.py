@@ -207,3 +207,46 @@ def test_any_text_holds_any_character(labels_engine, value):
         stored = conn.execute(text("SELECT label FROM investor_labels")).scalar()
     if "\0" not in value and not value.startswith(MARK):
         assert stored == value  # usual text is stored as it is
+
+
+OPENERS = 8  # processes opening one empty database at the same moment (two `rwa serve`, a `rwa ledger follow`, ...)
+
+
+def _open_at_the_barrier(url: str, barrier, results) -> None:
+    """A child process: wait for every other one, then open the ledger (migrating it) and report how it went."""
+    try:
+        barrier.wait(timeout=60)
+        with Ledger.open(url) as ledger:
+            heads = revision(ledger.engine)
+        results.put(("ok", heads))
+    except BaseException as exc:  # noqa: BLE001 - the parent reports whatever failed
+        results.put(("error", f"{type(exc).__name__}: {exc}"))
+
+
+def test_concurrent_first_opens_of_an_empty_database_all_succeed(new_ledger_url):
+    """Several processes opening one EMPTY database at once all migrate it safely: the migrations run under a lock
+    (an advisory lock on PostgreSQL, a file lock on SQLite), so one creates the tables and the others find them at
+    the head; nobody sees a half-made schema or a "table already exists"."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")  # fast to start, so that they really race
+    for attempt in range(3):  # a race lost by luck once is unlikely to be lost three times
+        url = new_ledger_url(f"race{attempt}")
+        barrier, results = ctx.Barrier(OPENERS), ctx.Queue()
+        procs = [ctx.Process(target=_open_at_the_barrier, args=(url, barrier, results)) for _ in range(OPENERS)]
+        for p in procs:
+            p.start()
+        outcomes = [results.get(timeout=120) for _ in procs]
+        for p in procs:
+            p.join(timeout=60)
+        assert [o for o in outcomes if o[0] != "ok"] == []
+        assert {o[1] for o in outcomes} == {(db.head_revision(),)}
+        engine = create_engine(db.database_url(url))
+        try:
+            assert differences(engine) == []
+            with engine.connect() as conn:
+                assert conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == [
+                    db.head_revision()]
+                assert db.get_meta(conn, "schema_version") == schema.SCHEMA_VERSION
+        finally:
+            engine.dispose()

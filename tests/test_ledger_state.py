@@ -7,39 +7,22 @@ date reads the last block at or before it."""
 from __future__ import annotations
 
 import random
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
 from rwaledger.ledger import Ledger, NotSynced, schema, state
 from rwaledger.ledger.queries import Queries
-from rwaledger.models import AssetSpec, InvestorSpec, MintRequest, load_csv, load_spec
-from rwaledger.services import Services
-from rwaledger.session import open_session
-from rwaledger.signers import Signer
-from rwaledger.stack import deploy_stack
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "scripts" / "examples"
 STATE_TABLES = (schema.wallet_identities, schema.liens, schema.freezes, schema.custody_lots, schema.redemptions)
 
 
 @pytest.fixture(scope="module")
-def world(chain, rwa_build):
-    """The example apartment and gold (two lots attested), the example investors and allocations minted."""
-    snapshot = chain.snapshot()
-    session = open_session(chain=chain, build=rwa_build, record=False)
-    stack = deploy_stack(session)
-    reg = Services(stack)
-    for spec in ("lahore-apartment.toml", "karachi-gold.toml"):
-        reg.assets.register(load_spec(EXAMPLES / spec, AssetSpec))
-    investors = load_csv(EXAMPLES / "investors.csv", InvestorSpec)
-    reg.investors.add_many(investors)
-    reg.issuance.mint_many(load_csv(EXAMPLES / "allocations.csv", MintRequest))
-    keys = {a.address: a for a in chain.dev_accounts}
-    yield session, stack, reg, [i.wallet for i in investors], {i.wallet: Signer(keys[i.wallet], i.wallet)
-                                                                for i in investors}
-    chain.revert(snapshot)
+def world(example_world):
+    """conftest's examples (two gold lots attested), with the investors' wallets: (session, stack, services,
+    wallets, signers by wallet)."""
+    session, stack, reg, investors, signers = example_world
+    return session, stack, reg, [i.wallet for i in investors], signers
 
 
 @pytest.fixture(autouse=True)

@@ -13,7 +13,7 @@ import json
 import pytest
 from eth_account import Account
 
-from rwaledger.errors import ContractRevert, CustomErrorRevert
+from rwaledger.errors import ContractRevert, CustomErrorRevert, RwaError
 from rwaledger.models import (
     AssetSpec, InvestorSpec, LotSpec, MintRequest, SpecError, TransferRules, load_csv, load_spec, parse,
 )
@@ -608,6 +608,35 @@ def test_every_action_has_its_sentence():
     assert set(SENTENCES) == set(Action)
 
 
+def test_the_contract_kinds_of_the_decoder_are_built_once_and_again_for_a_new_asset(env):
+    """decode_events reads one address -> contract kind map per context: built at the first decoding, rebuilt only
+    when an asset is resolved (its token decodes by its kind from then on) or the assets are forgotten."""
+    from rwaledger.ledger.decode import TOKEN_KINDS
+
+    reg, signers, _ = env
+    ctx = Services(reg.stack).ctx
+    kinds = ctx.contract_kinds()
+    assert ctx.contract_kinds() is kinds and kinds[reg.stack.registry.address.lower()] == "registry"
+    assert not set(kinds.values()) & set(TOKEN_KINDS)  # no asset resolved yet
+    gold = ctx.handle("KHI-GOLD")
+    with_gold = ctx.contract_kinds()
+    assert with_gold is not kinds and with_gold[gold.token.lower()] == "commodity"
+    mint = Services(ctx).issuance.mint
+    first = mint(parse(MintRequest, {"asset": "LHR-GH12B", "to": signers[0].address, "amount": "3",
+                                     "reference": "kinds-1"}, "kinds"))
+    built = ctx.contract_kinds()  # the apartment was resolved by the mint
+    assert built[ctx.handle("LHR-GH12B").token.lower()] == "property" and built[gold.token.lower()] == "commodity"
+    second = mint(parse(MintRequest, {"asset": "LHR-GH12B", "to": signers[1].address, "amount": "2",
+                                      "reference": "kinds-2"}, "kinds"))
+    assert ctx.contract_kinds() is built  # decoding again rebuilt nothing
+    for result, to, value in ((first, signers[0], "3"), (second, signers[1], "2")):
+        (transfer,) = [e for e in result.events if e.event == "Transfer"]
+        assert (transfer.address, transfer.args["to"], transfer.args["value"]) == (
+            ctx.handle("LHR-GH12B").token, to.address, value)
+    ctx.forget_assets()
+    assert ctx.contract_kinds() == kinds
+
+
 def test_a_result_carries_its_transactions_blocks_and_decoded_events(env):
     reg, signers, _ = env
     w3 = reg.stack.w3
@@ -627,6 +656,30 @@ def test_a_result_carries_its_transactions_blocks_and_decoded_events(env):
     assert again.status == "skipped" and again.txs == [] and again.events == [] and again.tx_hash is None
 
 
+def test_services_build_one_context_from_its_arguments_or_take_one(env, tmp_path):
+    """``Services(stack, ...)`` takes ServiceContext's arguments (one list of them: its signature is the
+    context's) and builds one context that every service shares; ``Services(ctx)`` shares a context made before."""
+    import inspect
+
+    reg, signers, _ = env
+    ledger = object()
+    built = Services(reg.stack, tmp_path, ledger=ledger, compliance=signers[0], via=None)
+    ctx = built.ctx
+    assert (ctx.stack, ctx.distributions_dir, ctx.ledger, ctx.via) == (reg.stack, tmp_path, ledger, [])
+    assert ctx._role_signers == {"compliance": signers[0], "custodian": None, "guardian": None}
+    assert all(getattr(built, name).ctx is ctx for name in (
+        "assets", "investors", "issuance", "transfers", "enforcement", "redemptions", "distributions"))
+    assert built.stack is reg.stack and built.session is reg.stack.session
+    shared = Services(ctx)
+    assert shared.ctx is ctx and shared.stack is reg.stack and shared.assets.ctx is ctx
+    with pytest.raises(TypeError):
+        Services(ctx, ledger=ledger)
+    with pytest.raises(TypeError):
+        Services(reg.stack, custodain=signers[0])  # a misspelt keyword is still refused
+    assert list(inspect.signature(Services).parameters) == [
+        "stack", "distributions_dir", "ledger", "compliance", "custodian", "guardian", "via"]
+
+
 def test_an_asset_is_resolved_once_then_read_from_the_cache(env):
     """A symbol, an id and the token's address resolve to the one handle read the first time (the same contract
     object: nothing is read again to find the token, where the old registrar made 2-3 RPCs per call)."""
@@ -640,3 +693,23 @@ def test_an_asset_is_resolved_once_then_read_from_the_cache(env):
         fresh.assets.token("NOPE")
     with pytest.raises(AssetNotFound):
         fresh.assets.token(99)
+
+
+def test_a_reorg_that_removed_an_asset_refuses_its_symbol_instead_of_acting_on_another(env, chain, root):
+    """The defect (ORPH-P): after a reorg removed asset ORPH-P, the cache still resolved its symbol to asset #3,
+    which on the new branch is another asset, and `mint(asset='ORPH-P')` minted that asset's units."""
+    reg, signers, examples = env
+    fresh = Services(reg.stack)
+    fork = chain.snapshot()
+    spec = _spec(examples, symbol="ORPH-P", legal_reference="LHR/ORPHAN/KHEWAT-1/KHASRA-1")
+    fresh.assets.register(spec)
+    orphan_id = fresh.ctx.asset_id("ORPH-P")  # cached
+    chain.revert(fork)  # the reorg: the registration is gone
+    other = _spec(examples, symbol="OTHER-P", legal_reference="LHR/OTHER/KHEWAT-2/KHASRA-2")
+    Services(reg.stack).assets.register(other)  # the new branch: another asset takes the same id
+    assert Services(reg.stack).ctx.asset_id("OTHER-P") == orphan_id
+    supply = Services(reg.stack).assets.asset("OTHER-P").total_supply
+    with pytest.raises(RwaError, match="no asset with symbol 'ORPH-P'"):
+        fresh.issuance.mint(MintRequest(asset="ORPH-P", to=signers[0].address, amount=5, reference="orph-1"))
+    assert Services(reg.stack).assets.asset("OTHER-P").total_supply == supply  # nothing minted on the other asset
+    assert fresh.ctx.handle("OTHER-P").symbol == "OTHER-P"  # the cache was read again, from this branch

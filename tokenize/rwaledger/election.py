@@ -22,6 +22,12 @@ where the ledger lives, so no other service (ZooKeeper, etcd, Redis) is needed:
   process dying. ``:memory:`` databases are private to their process: there is nothing to elect, the one
   follower always leads.
 
+The same two locks, taken *blocking* and for one transaction, serialise the ledger's schema migrations
+(:func:`locked_transaction`, used by ``rwaledger.ledger.db.migrate``): two processes opening an empty database at
+once would otherwise both create its tables. On PostgreSQL that is ``pg_advisory_xact_lock(MIGRATION_LOCK_KEY)``
+inside the migrating transaction (released by its commit or rollback), on SQLite a blocking ``flock`` on
+``<database>.migrate.lock`` held until the transaction has ended.
+
 The lock is the guard against two writers. The sync itself also refuses to record an event twice (``(tx_hash,
 log_index)`` and the block number are unique, and a range is written in one transaction), but two writers running
 at once could still step on each other's checkpoint (see ``ledger/sync.py``): the election is what makes that
@@ -33,20 +39,30 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
+from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Literal
+from typing import IO, Iterator, Literal
 
 from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.pool import NullPool
 
 from .errors import RwaError
 
+
+def lock_key(phrase: bytes) -> int:
+    """The advisory lock key of a phrase: the first 8 bytes of its SHA-256 as a signed big-endian integer."""
+    return int.from_bytes(hashlib.sha256(phrase).digest()[:8], "big", signed=True)
+
+
 #: The advisory lock key of the follower election: the first 8 bytes of SHA-256("rwaledger ledger follower"),
 #: read as a signed big-endian 64-bit integer (PostgreSQL's ``bigint`` key space). Fixed, so that every rwaledger
 #: process on a database agrees on it; derived from a readable phrase, so that it is unlikely to collide with the
 #: keys another application on the same database uses.
 LOCK_PHRASE = b"rwaledger ledger follower"
-LOCK_KEY = int.from_bytes(hashlib.sha256(LOCK_PHRASE).digest()[:8], "big", signed=True)
+LOCK_KEY = lock_key(LOCK_PHRASE)
+#: The advisory lock key of the schema migrations (:func:`locked_transaction`), derived likewise.
+MIGRATION_LOCK_PHRASE = b"rwaledger ledger migrations"
+MIGRATION_LOCK_KEY = lock_key(MIGRATION_LOCK_PHRASE)
 
 KEEPALIVE_IDLE = 5  # seconds of silence before the server probes the leader's connection
 KEEPALIVE_INTERVAL = 2  # seconds between probes
@@ -58,6 +74,62 @@ Backend = Literal["postgresql", "sqlite-file", "memory"]
 
 class ElectionError(RwaError):
     """The leader election cannot run on this database (an unsupported kind, or the database is unreachable)."""
+
+
+def backend_of(engine: Engine, suffix: str) -> tuple[Backend | None, Path | None]:
+    """What kind of lock the database behind ``engine`` takes, and for a SQLite file the lock file beside it
+    (``<database>.<suffix>``); ``(None, None)`` for a kind of database that has neither."""
+    url = engine.url
+    if url.get_backend_name() == "postgresql":
+        return "postgresql", None
+    if url.get_backend_name() == "sqlite":
+        database = url.database or ""
+        if database in ("", ":memory:") or database.startswith("file::memory:"):
+            return "memory", None
+        return "sqlite-file", Path(database).with_name(f"{Path(database).name}.{suffix}")
+    return None, None
+
+
+def flock_file(path: Path, *, wait: bool) -> IO[str] | None:
+    """The open file ``path`` holding an exclusive ``flock``; with ``wait=False`` None when another holds it. The
+    lock ends when the file is closed (or its process dies). The file says who holds it, for an operator."""
+    import fcntl
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    f = open(path, "a+", encoding="utf-8")
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+    except BlockingIOError:
+        f.close()
+        return None
+    except BaseException:
+        f.close()
+        raise
+    f.seek(0)
+    f.truncate()
+    f.write(f"{os.getpid()}\n")  # the lock, not this text, is what counts
+    f.flush()
+    return f
+
+
+@contextmanager
+def locked_transaction(engine: Engine, key: int = MIGRATION_LOCK_KEY, suffix: str = "migrate.lock"
+                       ) -> Iterator[Connection]:
+    """``engine.begin()`` that waits first for every other process's transaction under the same lock: on
+    PostgreSQL ``pg_advisory_xact_lock(key)`` taken first thing in the transaction (the server releases it at the
+    commit or rollback, or when the session dies), on a SQLite file a blocking ``flock`` on ``<database>.<suffix>``
+    held until the transaction has ended. A ``:memory:`` database is its process's own, and another kind of
+    database has neither lock: no lock there."""
+    backend, lock_path = backend_of(engine, suffix)
+    held = flock_file(lock_path, wait=True) if lock_path is not None else None
+    try:
+        with engine.begin() as conn:
+            if backend == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
+            yield conn
+    finally:
+        if held is not None:
+            held.close()  # closing the descriptor releases the flock
 
 
 class Leadership:
@@ -80,18 +152,15 @@ class Leadership:
     @classmethod
     def for_engine(cls, engine: Engine, key: int = LOCK_KEY) -> "Leadership":
         """The candidacy for the ledger database behind ``engine`` (a :class:`rwaledger.ledger.Ledger`'s engine)."""
-        url = engine.url
-        if url.get_backend_name() == "postgresql":
-            own = create_engine(url, poolclass=NullPool, connect_args={
+        backend, lock_path = backend_of(engine, "follower.lock")
+        if backend == "postgresql":
+            own = create_engine(engine.url, poolclass=NullPool, connect_args={
                 "application_name": f"rwaledger follower pid={os.getpid()}", "connect_timeout": CONNECT_TIMEOUT})
             return cls("postgresql", engine=own, key=key)
-        if url.get_backend_name() == "sqlite":
-            database = url.database or ""
-            if database in ("", ":memory:") or database.startswith("file::memory:"):
-                return cls("memory", key=key)
-            return cls("sqlite-file", lock_path=Path(database).with_name(Path(database).name + ".follower.lock"),
-                       key=key)
-        raise ElectionError(f"no leader election for {url.get_backend_name()} ledgers: use SQLite or PostgreSQL")
+        if backend is not None:
+            return cls(backend, lock_path=lock_path, key=key)
+        raise ElectionError(f"no leader election for {engine.url.get_backend_name()} ledgers: use SQLite or "
+                            "PostgreSQL")
 
     @property
     def held(self) -> bool:
@@ -147,25 +216,9 @@ class Leadership:
     # --- SQLite: flock beside the database file -------------------------------------------------------------
 
     def _flock(self) -> bool:
-        import fcntl
-
         assert self.lock_path is not None
-        self.lock_path.parent.mkdir(parents=True, exist_ok=True)
-        f = open(self.lock_path, "a+", encoding="utf-8")
-        try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            f.close()
-            return False
-        except BaseException:
-            f.close()
-            raise
-        f.seek(0)
-        f.truncate()
-        f.write(f"{os.getpid()}\n")  # who leads, for an operator; the lock, not this text, is what counts
-        f.flush()
-        self._file = f
-        return True
+        self._file = flock_file(self.lock_path, wait=False)  # it names who leads, for an operator
+        return self._file is not None
 
     # --- PostgreSQL: a session-level advisory lock on a connection of its own ---------------------------------
 

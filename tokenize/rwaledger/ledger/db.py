@@ -131,14 +131,19 @@ def unversioned_revision(tables: set[str]) -> str | None:
 
 
 def migrate(engine: Engine) -> None:
-    """Bring the database to the head revision, in one transaction: a new database gets every table; one made by
+    """Bring the database to the head revision, in one transaction under the migrations' lock (so that processes
+    opening one empty database at once, two ``rwa serve`` or a serve and a ``rwa ledger follow``, migrate it one
+    after the other: the first creates the tables, the others find them at the head; see
+    :func:`rwaledger.election.locked_transaction`): a new database gets every table; one made by
     ``create_all`` before the migrations existed is stamped with the revision its tables match, then upgraded;
     then ``meta.schema_version`` is set if it is not, and the current-state tables of ledger/state.py are derived from
     the event tables when meta ``state`` says they are not (revision 0004 clears it)."""
     from alembic import command
     from alembic.migration import MigrationContext
 
-    with engine.begin() as conn:
+    from ..election import locked_transaction
+
+    with locked_transaction(engine) as conn:
         current = MigrationContext.configure(conn).get_current_heads()
         if current != (head_revision(),):
             cfg = alembic_config()

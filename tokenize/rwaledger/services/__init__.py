@@ -24,10 +24,9 @@ compliance officer's and the custodian's signers; a step whose role the availabl
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+import inspect
+from typing import Any
 
-from ..signers import Signer
 from ..stack import Stack
 from .assets import AssetService
 from .context import (
@@ -47,9 +46,6 @@ from .redemptions import RedemptionService
 from .results import Action, AssetRef, EventOut, ProposalRef, Result, Status, TxRef
 from .transfers import TransferService
 
-if TYPE_CHECKING:
-    from ..proposals import SafeRoute
-
 __all__ = [
     "Action", "AssetExists", "AssetHandle", "AssetInfo", "AssetNotFound", "AssetRef", "AssetService",
     "DistributionPlan", "DistributionService", "EnforcementService", "EventOut", "InvestorRecord", "InvestorService",
@@ -63,20 +59,17 @@ class Services:
     """The services of one registrar office, sharing one :class:`ServiceContext` (signers, Safe routes, the
     resolved assets)."""
 
-    def __init__(
-        self,
-        stack: Stack,
-        distributions_dir: Path | None = None,
-        *,
-        ledger: object = None,
-        compliance: Signer | None = None,
-        custodian: Signer | None = None,
-        guardian: Signer | None = None,
-        via: "SafeRoute | Sequence[SafeRoute] | None" = None,
-    ):
-        self.ctx = ServiceContext(stack, distributions_dir, ledger=ledger, compliance=compliance,
-                                  custodian=custodian, guardian=guardian, via=via)
-        self.stack = stack
+    def __init__(self, stack: "Stack | ServiceContext", *args: Any, **options: Any):
+        """``Services(stack, distributions_dir=None, *, ledger=, compliance=, custodian=, guardian=, via=)``: the
+        arguments are :class:`ServiceContext`'s (one context is built from them and shared), or
+        ``Services(ctx)`` over a context already made."""
+        if isinstance(stack, ServiceContext):
+            if args or options:
+                raise TypeError("Services(ctx) takes no further arguments: they are the context's")
+            self.ctx = stack
+        else:
+            self.ctx = ServiceContext(stack, *args, **options)
+        self.stack = self.ctx.stack
         self.redemptions = RedemptionService(self.ctx)
         self.assets = AssetService(self.ctx, self.redemptions)
         self.investors = InvestorService(self.ctx)
@@ -94,3 +87,7 @@ class Services:
     def tx(self):
         """The session's own transactor (the default signer)."""
         return self.ctx.tx
+
+
+# help(Services) and inspect.signature(Services) show the context's parameters (the one list of them)
+Services.__init__.__signature__ = inspect.signature(ServiceContext.__init__)  # type: ignore[attr-defined]

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 from web3 import Web3
+from web3.exceptions import BlockNotFound
 from web3.contract import Contract
 
 from ..amounts import AmountError, format_amount, parse_amount
@@ -21,7 +22,7 @@ from ..constants import ASSET_KINDS as KINDS
 from ..constants import ASSET_STATUSES as STATUSES
 from ..constants import REASON_TEXT, REASONS, ROLES
 from ..errors import CustomErrorRevert, RwaError
-from ..ledger.decode import KIND_ATTRS, EventTable
+from ..ledger.decode import KIND_ATTRS, SAFE_KIND, TOKEN_KINDS, EventTable
 from ..ledger.rpc import RawLog
 from ..signers import Signer
 from ..stack import Stack
@@ -167,6 +168,10 @@ class ServiceContext:
         self._handles: dict[int, AssetHandle] = {}
         self._ids: dict[str, int] = {}  # symbol or token address (upper case) -> asset id
         self._events: EventTable | None = None
+        self._kinds: dict[str, str] | None = None  # contract address (lower case) -> kind, see contract_kinds
+        # the chain the cached assets were read from: a block (number, hash) at or after every read; the cache holds
+        # while that block is still on the node's chain (a hash commits to all history before it), see _cache_holds
+        self._anchor: tuple[int, bytes] | None = None
 
     # --- roles ------------------------------------------------------------------------
 
@@ -268,8 +273,7 @@ class ServiceContext:
             return []
         if self._events is None:
             self._events = EventTable.from_stack(self.stack)
-        by_address = {getattr(self.stack, attr).address.lower(): kind for kind, attr in KIND_ATTRS.items()
-                      if kind not in ("property", "commodity")}
+        by_address = self.contract_kinds()
         out = []
         for r in receipts:
             for log in r.logs:
@@ -277,7 +281,7 @@ class ServiceContext:
                 topics = tuple(t if t.startswith("0x") else "0x" + t for t in topics)
                 data = log["data"] if isinstance(log["data"], str) else "0x" + bytes(log["data"]).hex()
                 raw = RawLog(r.block_number, "", r.tx_hash, 0, 0, str(log["address"]).lower(), topics, data)
-                kinds = [by_address[raw.address]] if raw.address in by_address else ["property", "commodity", "safe"]
+                kinds = [by_address[raw.address]] if raw.address in by_address else [*TOKEN_KINDS, SAFE_KIND]
                 decoded = None
                 for kind in kinds:
                     decoded = self._events.decode(raw, kind)
@@ -288,13 +292,46 @@ class ServiceContext:
                                     args=decoded.args if decoded.event else {}))
         return out
 
+    def contract_kinds(self) -> dict[str, str]:
+        """The kind of each contract whose logs :meth:`decode_events` knows the ABI of, by lower-case address: the
+        stack's own contracts and the tokens of the assets resolved so far. Built once, and again after an asset is
+        resolved (:meth:`asset`) or the assets are forgotten (:meth:`forget_assets`)."""
+        if self._kinds is None:
+            kinds = {getattr(self.stack, attr).address.lower(): kind for kind, attr in KIND_ATTRS.items()
+                     if kind not in TOKEN_KINDS}
+            kinds.update((h.token.lower(), h.kind) for h in self._handles.values())
+            self._kinds = kinds
+        return self._kinds
+
     # --- assets ---------------------------------------------------------------------
+
+    def _cache_holds(self) -> bool:
+        """Whether the cached assets still describe the node's chain: the anchor block is still there with its hash.
+        A reorg that dropped a registration, or a reset chain, replaces that block (or the chain is shorter): then the
+        cache is dropped (symbols, ids, tokens, roles) and everything is read again."""
+        if self._anchor is None:
+            return True
+        number, block_hash = self._anchor
+        try:
+            holds = self.w3.eth.get_block(number)["hash"] == block_hash
+        except BlockNotFound:
+            holds = False
+        if not holds:
+            self.forget_assets()
+            self._role_cache.clear()
+        return holds
+
+    def _anchor_cache(self) -> None:
+        """Bind the cache, after a read was added to it, to the chain's latest block (after every read so far)."""
+        latest = self.w3.eth.get_block("latest")
+        self._anchor = (latest["number"], bytes(latest["hash"]))
 
     def asset_id(self, ref: str | int) -> int:
         """Resolve an asset id (``3``, ``#3``), a token address or a symbol (any case); a symbol or address is read
-        from the registry once per context."""
+        from the registry once per context, and again after a reorg or reset changed the chain under it."""
         text = str(ref).strip()
         registry = self.stack.registry.functions
+        self._cache_holds()
         if text.lstrip("#").isdigit():
             asset_id = int(text.lstrip("#"))
             if asset_id in self._handles:
@@ -312,6 +349,7 @@ class ServiceContext:
                 asset_id = token.functions.assetId().call()
                 if asset_id and registry.tokenOf(asset_id).call() == token.address:
                     self._ids[key] = asset_id
+                    self._anchor_cache()
                     return asset_id
             except Exception:
                 pass
@@ -320,6 +358,7 @@ class ServiceContext:
         if not asset_id:
             raise AssetNotFound(f"no asset with symbol {key!r}")
         self._ids[key] = asset_id
+        self._anchor_cache()
         return asset_id
 
     def count(self) -> int:
@@ -355,6 +394,8 @@ class ServiceContext:
             handle = AssetHandle(asset_id, kind, symbol, name, decimals, unit[0] if unit else "share", token)
             self._handles[asset_id] = handle
             self._ids.setdefault(symbol.upper(), asset_id)
+            self._kinds = None  # its token's logs decode by its kind from now on
+            self._anchor_cache()
         return AssetInfo(
             asset_id=asset_id,
             kind=kind,
@@ -395,3 +436,5 @@ class ServiceContext:
         """Drop the resolved assets (after the chain was reset or reorganised under this context)."""
         self._handles.clear()
         self._ids.clear()
+        self._kinds = None
+        self._anchor = None

@@ -30,6 +30,23 @@ Hash = sa.String(66)
 TABLES = ("balance_checkpoints", "wallet_identities", "liens", "freezes", "custody_lots", "redemptions")
 
 
+def token_table(name: str, key: tuple[str, sa.types.TypeEngine], *columns: sa.Column, indexed: str | None = None
+                ) -> None:
+    """A current-state table of one kind of a token's items (liens, freezes, lots, redemptions): the primary key
+    ``(token, key)``, the item's asset, its ``columns``, the block of its last change; with ``indexed``, an index
+    ``ix_<name>_token_<indexed>`` on ``(token, indexed)``."""
+    op.create_table(
+        name,
+        sa.Column("token", Addr, primary_key=True),
+        sa.Column(key[0], key[1], primary_key=True, autoincrement=False),
+        sa.Column("asset_id", sa.BigInteger),
+        *columns,
+        sa.Column("block_number", sa.BigInteger, nullable=False),
+    )
+    if indexed is not None:
+        op.create_index(f"ix_{name}_token_{indexed}", name, ["token", indexed])
+
+
 def upgrade() -> None:
     with op.batch_alter_table("blocks") as batch:
         batch.add_column(sa.Column("timestamp", sa.BigInteger))
@@ -53,11 +70,8 @@ def upgrade() -> None:
         sa.Column("block_number", sa.BigInteger, nullable=False),
     )
     op.create_index("ix_wallet_identities_investor", "wallet_identities", ["investor"])
-    op.create_table(
-        "liens",
-        sa.Column("token", Addr, primary_key=True),
-        sa.Column("lien_id", sa.BigInteger, primary_key=True, autoincrement=False),
-        sa.Column("asset_id", sa.BigInteger),
+    token_table(
+        "liens", ("lien_id", sa.BigInteger),
         sa.Column("holder", Addr, nullable=False),
         sa.Column("beneficiary", Addr, nullable=False),
         sa.Column("amount", Amount, nullable=False),
@@ -65,23 +79,15 @@ def upgrade() -> None:
         sa.Column("document_hash", Hash, nullable=False),
         sa.Column("active", sa.Boolean, nullable=False),
         sa.Column("created_block", sa.BigInteger, nullable=False),
-        sa.Column("block_number", sa.BigInteger, nullable=False),
+        indexed="active",
     )
-    op.create_index("ix_liens_token_active", "liens", ["token", "active"])
-    op.create_table(
-        "freezes",
-        sa.Column("token", Addr, primary_key=True),
-        sa.Column("wallet", Addr, primary_key=True),
-        sa.Column("asset_id", sa.BigInteger),
+    token_table(
+        "freezes", ("wallet", Addr),
         sa.Column("frozen", sa.Boolean, nullable=False),
         sa.Column("frozen_amount", Amount, nullable=False),
-        sa.Column("block_number", sa.BigInteger, nullable=False),
     )
-    op.create_table(
-        "custody_lots",
-        sa.Column("token", Addr, primary_key=True),
-        sa.Column("lot_id", Hash, primary_key=True),
-        sa.Column("asset_id", sa.BigInteger),
+    token_table(
+        "custody_lots", ("lot_id", Hash),
         sa.Column("vault", sa.Text, nullable=False),
         sa.Column("receipt_hash", Hash, nullable=False),
         sa.Column("custodian", Addr, nullable=False),
@@ -89,13 +95,9 @@ def upgrade() -> None:
         sa.Column("remaining", Amount, nullable=False),
         sa.Column("status", sa.String(16), nullable=False),
         sa.Column("attested_block", sa.BigInteger, nullable=False),
-        sa.Column("block_number", sa.BigInteger, nullable=False),
     )
-    op.create_table(
-        "redemptions",
-        sa.Column("token", Addr, primary_key=True),
-        sa.Column("request_id", sa.BigInteger, primary_key=True, autoincrement=False),
-        sa.Column("asset_id", sa.BigInteger),
+    token_table(
+        "redemptions", ("request_id", sa.BigInteger),
         sa.Column("requester", Addr, nullable=False),
         sa.Column("holder", Addr, nullable=False),
         sa.Column("amount", Amount, nullable=False),
@@ -103,9 +105,8 @@ def upgrade() -> None:
         sa.Column("status", sa.String(16), nullable=False),
         sa.Column("reason", Hash),
         sa.Column("requested_block", sa.BigInteger, nullable=False),
-        sa.Column("block_number", sa.BigInteger, nullable=False),
+        indexed="status",
     )
-    op.create_index("ix_redemptions_token_status", "redemptions", ["token", "status"])
     meta = sa.table("meta", sa.column("key", sa.String), sa.column("value", sa.Text))
     op.execute(meta.delete().where(meta.c.key == "state"))  # derived by db.migrate right after
 
