@@ -280,6 +280,23 @@ class ReserveState:
         return {**asdict(self), "backed": self.backed}
 
 
+@dataclass(frozen=True)
+class OwnershipPoint:
+    """An asset's ownership at one block: how many wallets hold units and the largest holder's share."""
+
+    block: int
+    timestamp: int | None
+    holders: int
+    supply: int
+    top_holder: int  # the largest balance
+    top_percent: Decimal
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["top_percent"] = str(self.top_percent)
+        return d
+
+
 def _percent(amount: int, total: int) -> Decimal:
     return Decimal(amount) * 100 / Decimal(total) if total else Decimal(0)
 
@@ -516,6 +533,31 @@ class Queries:
             rows.append(CapTableRow(r.holder, r.balance, _percent(r.balance, total), country_code(n) if n else None, n,
                                     investor))
         return rows, holders, total, at
+
+    def ownership_history(self, asset: int | str, points: int = 60) -> list[OwnershipPoint]:
+        """Holders and the top holder's share at up to ``points`` of the blocks where the asset's balances changed
+        (evenly spread over them, the first and the last always in): each point is the checkpoint-plus-changes
+        balances of :meth:`_balances_at`, counted, summed and maxed in SQL."""
+        rec = self.asset(asset)
+        token, points = rec.token or "", max(2, points)
+        cp = self.block_or_checkpoint(None)
+        bc, b = schema.balance_changes.c, schema.blocks.c
+        blocks = [n for (n,) in self.conn.execute(
+            select(bc.block_number).where(bc.token == token, bc.block_number <= cp).distinct()
+            .order_by(bc.block_number))]
+        if len(blocks) > points > 1:
+            step = (len(blocks) - 1) / (points - 1)
+            blocks = sorted({blocks[round(i * step)] for i in range(points)})
+        times = dict(self.conn.execute(select(b.number, b.timestamp).where(b.number.in_(blocks))).all()) if blocks else {}
+        out = []
+        for n in blocks:
+            held = self._balances_at(token, n)
+            total, count, top = self.conn.execute(
+                select(self._sum(held.c.balance), func.count(), type_coerce(func.max(held.c.balance),
+                                                                            schema.SortableAmount()))).one()
+            total, top = total or 0, top or 0
+            out.append(OwnershipPoint(n, times.get(n), count, total, top, _percent(top, total)))
+        return out
 
     def block_at(self, when: int) -> int:
         """The last block the ledger recorded at or before unix time ``when`` (every block with an event and every
