@@ -38,6 +38,7 @@ HEADERS = {"Content-Security-Policy": CSP}
 WALLET = re.compile(r"^0x[0-9a-fA-F]{40}$")
 TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8", ".svg": "image/svg+xml"}
 PER_PAGE = 25
+POINTS = 40  # blocks on the ownership-over-time chart
 
 
 def _static_files() -> dict[str, tuple[Path, bytes, str]]:
@@ -87,6 +88,20 @@ def portal_router(app: FastAPI, ledger: Ledger) -> APIRouter:
     env.globals["static"] = lambda name: f"/static/{name}?v={files[name][2]}"
     env.filters.update(when=_when, units=_units, money=_money, short=_short)
     api: dict[str, Callable[..., Any]] = {}
+    kept: dict[tuple, tuple[Any, Any]] = {}  # (read, asset) -> (checkpoint, value): the ledger reads of the pages
+
+    def until_sync(key: tuple, compute: Callable[[], Any]) -> Any:
+        """``compute()`` kept until the ledger's checkpoint moves (like the API's cache of "now")."""
+        cp = ledger.checkpoint()
+        mark = (cp.block, cp.hash) if cp else None
+        hit = kept.get(key)
+        if hit is not None and mark is not None and hit[0] == mark:
+            return hit[1]
+        if len(kept) > 1024:
+            kept.clear()
+        value = compute()
+        kept[key] = (mark, value)
+        return value
 
     def call(name: str, *args: Any, **kwargs: Any) -> Any:
         """The public API's handler ``name`` (the JSON endpoint's own function, its caching included)."""
@@ -136,8 +151,9 @@ def portal_router(app: FastAPI, ledger: Ledger) -> APIRouter:
             freezes: list[m.Freeze] = call("freezes", ref)
             reserve = call("reserve", ref) if a.kind == "commodity" else None
             redemptions = call("redemptions", ref, status=None) if a.kind == "commodity" else []
-            over_time = ledger.ownership_history(a.asset_id)
-            registered_at = ledger.block_time(a.registered_block) if a.registered_block is not None else None
+            over_time = until_sync(("ownership", a.asset_id), lambda: ledger.ownership_history(a.asset_id, POINTS))
+            registered_at = until_sync(("registered", a.asset_id), lambda: ledger.block_time(a.registered_block)
+                                       if a.registered_block is not None else None)
         except (RwaError, UnknownAsset, NotSynced) as exc:
             return failure(request, exc)
         by_id = {d.document_id: d for d in docs}
