@@ -145,3 +145,24 @@ def test_chart_js_is_the_locked_npm_package():
     installed = ROOT / "node_modules/chart.js/dist/chart.umd.js"
     if installed.exists():
         assert hashlib.sha256(installed.read_bytes()).digest() == hashlib.sha256(shipped).digest()
+
+
+def test_the_portal_files_ship_in_the_wheel():
+    """Every template and static file matches a package-data glob of pyproject.toml (the wheel carries them)."""
+    import fnmatch
+    import tomllib
+
+    globs = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["rwaledger"]
+    package = ROOT / "tokenize" / "rwaledger"
+    files = [p.relative_to(package).as_posix() for d in ("portal/templates", "portal/static")
+             for p in (package / d).rglob("*") if p.is_file()]
+    assert files and all(any(fnmatch.fnmatch(f, g) and f.count("/") == g.count("/") for g in globs) for f in files), \
+        files
+
+
+def test_the_pages_beside_the_officer_api(world):
+    """With the officer API served too (rwa serve), the pages still read the public handlers."""
+    w, client = world
+    both = TestClient(create_app(w.ledger, stack=w.stack))
+    for path in pages(w):
+        assert both.get(path).text == client.get(path).text, path

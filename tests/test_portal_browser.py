@@ -22,7 +22,6 @@ from rwaledger.api import create_app
 
 ROOT = Path(__file__).resolve().parents[1]
 SHOTS = ROOT / "build" / "screenshots"
-CHROMIUM = os.environ.get("RWA_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 REQUIRED = os.environ.get("RWA_REQUIRE_BROWSER") == "1"
 
 try:
@@ -30,9 +29,24 @@ try:
 except ImportError:  # pragma: no cover - the test extra installs it
     sync_playwright = None
 
+
+def _chromium() -> str | None:
+    """``RWA_CHROMIUM``, else Debian's ``chromium`` (``/usr/bin/chromium``), else the browser ``playwright install
+    chromium`` downloaded (on an online machine), else None."""
+    for path in (os.environ.get("RWA_CHROMIUM"), shutil.which("chromium"), "/usr/bin/chromium"):
+        if path and Path(path).exists():
+            return path
+    if sync_playwright is not None:
+        with sync_playwright() as p:
+            if Path(p.chromium.executable_path).exists():
+                return p.chromium.executable_path
+    return None
+
+
+CHROMIUM = _chromium()
 _missing = ("playwright is not installed (pip install -e '.[test]')" if sync_playwright is None else
-            None if Path(CHROMIUM).exists() else
-            f"no Chromium at {CHROMIUM} (apt-get install chromium, or set RWA_CHROMIUM)")
+            None if CHROMIUM else "no Chromium: apt-get install chromium (/usr/bin/chromium), set RWA_CHROMIUM, or "
+            "`playwright install chromium` on an online machine")
 if _missing and REQUIRED:
     raise RuntimeError(f"RWA_REQUIRE_BROWSER=1 but {_missing}")
 pytestmark = pytest.mark.skipif(_missing is not None, reason=_missing or "")

@@ -1,9 +1,9 @@
 """The public web portal: server-rendered pages (Jinja2) over the public API, served by ``rwa serve``.
 
 Pages: ``/`` (search), ``/assets/{asset}``, ``/verify`` (a file's SHA-256 computed in the browser, never uploaded),
-``/wallets/{wallet}``, ``/status``. Every page reads through the public API's own handlers (looked up by name on the
-app, so a page shows exactly what the JSON API answers, from the same cache) plus two ledger reads the API has no
-endpoint for (ownership over time, the last reconciliation). Like the API, no page carries an investor's name or
+``/wallets/{wallet}``, ``/status``. Every page reads through the public API's own handlers (looked up on the app by
+their paths, so a page shows exactly what the JSON API answers, from the same cache) plus two ledger reads the API
+has no endpoint for (ownership over time, the last reconciliation). Like the API, no page carries an investor's name or
 label: wallets and countries only.
 
 All JavaScript is in static files (``static/``, Chart.js vendored from npm into ``static/vendor/``): the pages are
@@ -38,6 +38,13 @@ HEADERS = {"Content-Security-Policy": CSP}
 WALLET = re.compile(r"^0x[0-9a-fA-F]{40}$")
 TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8", ".svg": "image/svg+xml"}
 PER_PAGE = 25
+API = {  # the public API handlers the pages call, by the path they serve
+    "assets": "/api/assets", "asset": "/api/assets/{asset}", "documents": "/api/assets/{asset}/documents",
+    "cap_table": "/api/assets/{asset}/cap-table", "countries": "/api/assets/{asset}/countries",
+    "asset_history": "/api/assets/{asset}/history", "liens": "/api/assets/{asset}/liens",
+    "freezes": "/api/assets/{asset}/freezes", "reserve": "/api/assets/{asset}/reserve",
+    "redemptions": "/api/assets/{asset}/redemptions", "wallet": "/api/wallets/{wallet}", "ledger_status": "/api/status",
+}
 POINTS = 40  # blocks on the ownership-over-time chart
 
 
@@ -104,9 +111,12 @@ def portal_router(app: FastAPI, ledger: Ledger) -> APIRouter:
         return value
 
     def call(name: str, *args: Any, **kwargs: Any) -> Any:
-        """The public API's handler ``name`` (the JSON endpoint's own function, its caching included)."""
+        """The public API's handler ``name`` (the JSON endpoint's own function, its caching included), found by its
+        path and method (a route of another router may reuse a function name)."""
         if not api:
-            api.update({getattr(r, "name", ""): r.endpoint for r in app.routes if hasattr(r, "endpoint")})
+            routes = {(getattr(r, "path", None), m_): r.endpoint for r in app.routes if hasattr(r, "endpoint")
+                      for m_ in getattr(r, "methods", None) or ()}
+            api.update({n: routes[(path, "GET")] for n, path in API.items()})
         return api[name](*args, **kwargs)
 
     def render(request: Request, template: str, code: int = 200, **context: Any) -> HTMLResponse:
