@@ -536,27 +536,47 @@ class Queries:
 
     def ownership_history(self, asset: int | str, points: int = 60) -> list[OwnershipPoint]:
         """Holders and the top holder's share at up to ``points`` of the blocks where the asset's balances changed
-        (evenly spread over them, the first and the last always in): each point is the checkpoint-plus-changes
-        balances of :meth:`_balances_at`, counted, summed and maxed in SQL."""
+        (evenly spread over them, the first and the last always in). One pass: SQL sums the changes per block and
+        holder (exact amounts, in chain order), the walk keeps each holder's balance and the count of holders, and
+        takes the largest balance at the sampled blocks only."""
         rec = self.asset(asset)
         token, points = rec.token or "", max(2, points)
         cp = self.block_or_checkpoint(None)
         bc, b = schema.balance_changes.c, schema.blocks.c
+        mine = and_(bc.token == token, bc.block_number <= cp)
         blocks = [n for (n,) in self.conn.execute(
-            select(bc.block_number).where(bc.token == token, bc.block_number <= cp).distinct()
-            .order_by(bc.block_number))]
-        if len(blocks) > points > 1:
+            select(bc.block_number).where(mine).distinct().order_by(bc.block_number))]
+        if len(blocks) > points:
             step = (len(blocks) - 1) / (points - 1)
             blocks = sorted({blocks[round(i * step)] for i in range(points)})
+        wanted = set(blocks)
         times = dict(self.conn.execute(select(b.number, b.timestamp).where(b.number.in_(blocks))).all()) if blocks else {}
-        out = []
-        for n in blocks:
-            held = self._balances_at(token, n)
-            total, count, top = self.conn.execute(
-                select(self._sum(held.c.balance), func.count(), type_coerce(func.max(held.c.balance),
-                                                                            schema.SortableAmount()))).one()
-            total, top = total or 0, top or 0
-            out.append(OwnershipPoint(n, times.get(n), count, total, top, _percent(top, total)))
+        net = self._sum(bc.delta)
+        rows = self.conn.execute(select(bc.block_number, bc.holder, net).where(mine)
+                                 .group_by(bc.block_number, bc.holder).order_by(bc.block_number))
+        balances: dict[str, int] = defaultdict(int)
+        holders = supply = 0
+        out: list[OwnershipPoint] = []
+        current = None
+
+        def point(n: int) -> None:
+            top = max(balances.values(), default=0)
+            out.append(OwnershipPoint(n, times.get(n), holders, supply, top, _percent(top, supply)))
+
+        for n, holder, delta in rows:
+            if current is not None and n != current and current in wanted:
+                point(current)
+            current = n
+            before = balances[holder]
+            after = before + delta
+            holders += (after > 0) - (before > 0)
+            supply += delta
+            if after:
+                balances[holder] = after
+            else:
+                del balances[holder]
+        if current is not None and current in wanted:
+            point(current)
         return out
 
     def block_at(self, when: int) -> int:

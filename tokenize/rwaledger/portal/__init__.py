@@ -153,10 +153,10 @@ def portal_router(app: FastAPI, ledger: Ledger) -> APIRouter:
             docs: list[m.Document] = call("documents", ref)
             raw = call("cap_table", ref, block=None, at=None, page=page, per_page=PER_PAGE, sort=sort)
             cap = m.CapTablePage.model_validate_json(raw.body) if isinstance(raw, Response) else raw
-            countries: list[m.CountryTotal] = call("countries", ref, block=None)
+            countries: list[m.CountryTotal] = until_sync(("countries", ref), lambda: call("countries", ref, block=None))
             top = call("cap_table", ref, block=None, at=None, page=1, per_page=10, sort="amount")
             top = m.CapTablePage.model_validate_json(top.body) if isinstance(top, Response) else top
-            history: list[m.Event] = call("asset_history", ref, limit=200)
+            history: list[m.Event] = until_sync(("history", ref), lambda: call("asset_history", ref, limit=200))
             liens: list[m.Lien] = call("liens", ref)
             freezes: list[m.Freeze] = call("freezes", ref)
             reserve = call("reserve", ref) if a.kind == "commodity" else None
