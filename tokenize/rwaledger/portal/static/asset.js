@@ -41,7 +41,7 @@
       options: { responsive: true, maintainAspectRatio: false, interaction: { mode: "index", intersect: false },
         scales: { x: { title: { display: true, text: "block" } },
                   y: { beginAtZero: true, title: { display: true, text: "holders" }, ticks: { precision: 0 } },
-                  y1: { position: "right", min: 0, max: 100, grid: { drawOnChartArea: false },
+                  y1: { position: "right", beginAtZero: true, suggestedMax: 10, grid: { drawOnChartArea: false },
                         title: { display: true, text: "top holder %" } } },
         plugins: { tooltip: { callbacks: { title: function (items) {
           var p = data.history[items[0].dataIndex]; return "block " + p.block + " (" + p.date + ")"; } } } } }
