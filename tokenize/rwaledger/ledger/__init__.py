@@ -29,6 +29,7 @@ from typing import IO, Any, Callable, Iterator, Literal, Mapping, Sequence
 
 from eth_utils import is_address
 from sqlalchemy import Engine, delete
+from sqlalchemy.exc import SQLAlchemyError
 
 from . import audit as _audit
 from . import export as _export
@@ -342,9 +343,14 @@ class Ledger:
         with self.engine.connect() as conn:
             report = _reconcile(conn, reader_for(stack.session.chain), stack.registry.address, data,
                                 stack.identity.address if identities else None)
-        with self.engine.begin() as conn:  # the last run, for the status page (when, at which block, its outcome)
-            set_meta(conn, "last_reconciliation", json.dumps(
-                {"at": time.time(), "block": report.block, "ok": report.ok, "differences": len(report.differences)}))
+        try:  # the last run, for the portal's status page (when, at which block, its outcome); best effort: a
+            # read-only database user or a writer holding the lock leaves the previous record
+            with self.engine.begin() as conn:
+                set_meta(conn, "last_reconciliation", json.dumps({"at": time.time(), "block": report.block,
+                                                                  "ok": report.ok,
+                                                                  "differences": len(report.differences)}))
+        except SQLAlchemyError:
+            pass
         return report
 
     def last_reconciliation(self) -> dict[str, Any] | None:
