@@ -166,3 +166,14 @@ def test_the_pages_beside_the_officer_api(world):
     both = TestClient(create_app(w.ledger, stack=w.stack))
     for path in pages(w):
         assert both.get(path).text == client.get(path).text, path
+
+
+@pytest.mark.postgresql
+def test_ownership_history_is_the_same_on_postgresql(world, postgres_url):
+    w, _ = world
+    from rwaledger.ledger import Ledger
+
+    with Ledger.open(postgres_url) as pg:
+        pg.sync(w.stack)
+        assert pg.ownership_history("LHR-GH12B") == w.ledger.ownership_history("LHR-GH12B")
+        assert pg.ownership_history("KHI-GOLD", 3) == w.ledger.ownership_history("KHI-GOLD", 3)
