@@ -16,7 +16,8 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any, Iterable, NamedTuple
 
-from sqlalchemy import Connection, and_, bindparam, func, literal, select, type_coerce, union_all
+from sqlalchemy import Connection, Integer, and_, bindparam, func, literal, select, type_coerce, union_all
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.sql import ColumnElement, Subquery
 
 from . import schema
@@ -346,23 +347,10 @@ class Queries:
                                  .where(cp.token == token, cp.block_number <= block)).scalar()
 
     def _balances_at(self, token: str, block: int) -> Subquery:
-        """(holder, balance) of every holder of ``token`` with units at ``block``, as a subquery: the checkpoint's
-        rows and the later changes, grouped by holder in SQL."""
-        cp, bc = schema.balance_checkpoints.c, schema.balance_changes.c
-        base = self.checkpoint_block(token, block)
-        changes = select(bc.holder.label("holder"), type_coerce(bc.delta, schema.Amount()).label("amount")).where(
-            bc.token == token, bc.block_number <= block)
-        if base is None:
-            parts: Any = changes
-        else:
-            parts = union_all(
-                select(cp.holder.label("holder"), type_coerce(cp.balance, schema.Amount()).label("amount"))
-                .where(cp.token == token, cp.block_number == base),
-                changes.where(bc.block_number > base))
-        p = parts.subquery("parts")
-        total = self._sum(p.c.amount)
-        zero = bindparam("zero", 0, type_=schema.SortableAmount())
-        return select(p.c.holder, total.label("balance")).group_by(p.c.holder).having(total > zero).subquery("held")
+        """(holder, balance) of every holder of ``token`` with units at ``block``, as a subquery: the latest
+        checkpoint at or before ``block`` and the changes after it, summed exactly in SQL (:meth:`_holders_at`)."""
+        held = self._holders_at(token, block, native=False)
+        return select(held.c.holder, held.c.balance).subquery("balances")
 
     def balances_at(self, token: str, block: int) -> dict[str, int]:
         """holder -> balance at ``block`` for every holder with units then (from a checkpoint and the changes after
@@ -370,11 +358,87 @@ class Queries:
         held = self._balances_at(token, block)
         return {h: v for h, v in self.conn.execute(select(held.c.holder, held.c.balance))}
 
+    def _holders_at(self, token: str, block: int, native: bool) -> Subquery:
+        """(holder, balance, width) of every holder of ``token`` with units at ``block``: the rows of the latest
+        checkpoint at or before it of the holders no later change touched, as they are, and the touched holders'
+        checkpoint rows and changes grouped and summed (no checkpoint: every change, grouped). ``native`` (SQLite):
+        summed by SQLite's own integer SUM (exact, or an "integer overflow" error) with ``width``, the most digits
+        of an amount read, which must be at most 18 for the casts to be exact; else by :meth:`_sum`."""
+        cp, bc = schema.balance_checkpoints.c, schema.balance_changes.c
+        base = self.checkpoint_block(token, block)
+        changes = select(bc.holder.label("holder"), type_coerce(bc.delta, schema.Amount()).label("amount")).where(
+            bc.token == token, bc.block_number <= block)
+        if base is not None:
+            changes = changes.where(bc.block_number > base)
+            touched = select(bc.holder).where(bc.token == token, bc.block_number > base, bc.block_number <= block)
+            at_base = (cp.token == token, cp.block_number == base)
+            parts: Any = union_all(
+                select(cp.holder.label("holder"), type_coerce(cp.balance, schema.Amount()).label("amount"))
+                .where(*at_base, cp.holder.in_(touched)), changes)
+        else:
+            parts = changes
+        p = parts.subquery("parts")
+        if native:
+            total: Any = type_coerce(func.sum(func.cast(p.c.amount, Integer)), Integer)
+            width: Any = func.max(func.length(func.ltrim(p.c.amount, "-0")))
+            zero: Any = literal(0)
+        else:
+            total, width = self._sum(p.c.amount), literal(0)
+            zero = bindparam("zero", 0, type_=schema.SortableAmount())
+        moved = select(p.c.holder.label("holder"), total.label("balance"), width.label("width")).group_by(
+            p.c.holder).having(total > zero)
+        if base is None:
+            return moved.subquery("held")
+        balance = type_coerce(func.cast(cp.balance, Integer), Integer) if native else cp.balance
+        still = select(cp.holder.label("holder"), balance.label("balance"),
+                       (func.length(func.ltrim(cp.balance, "0")) if native else literal(0)).label("width")
+                       ).where(*at_base, cp.holder.not_in(touched))
+        return union_all(still, moved).subquery("held")
+
+    def _held_page(self, token: str, block: int, sort: str, limit: int | None,
+                   offset: int) -> tuple[list[tuple[str, int]], int, int] | None:
+        """(rows of the page, holders, total supply) at ``block``, in one query: the page sorted and cut in SQL, the
+        totals as window aggregates over every holder. None: the page is past the last holder (no row to carry the
+        totals; :meth:`_supply_at` has them)."""
+        native = self.conn.dialect.name == "sqlite"
+        for attempt in ((True, False) if native else (False,)):
+            held = self._holders_at(token, block, attempt)
+            order = (held.c.balance.desc(), held.c.holder) if sort == "amount" else (func.lower(held.c.holder),)
+            total = func.sum(held.c.balance).over() if attempt else type_coerce(func.sum(held.c.balance).over(),
+                                                                                  schema.Amount())
+            q = select(held.c.holder, held.c.balance, func.count().over(), total, func.max(held.c.width).over()
+                       ).order_by(*order).offset(offset)
+            if limit is not None:
+                q = q.limit(limit)
+            try:
+                rows = self.conn.execute(q).all()
+            except OperationalError as exc:
+                if attempt and "overflow" in str(exc):
+                    continue  # an amount or a sum past 64 bits: the exact aggregate
+                raise
+            if rows and attempt and rows[0][4] is not None and rows[0][4] > 18:
+                continue  # an amount of more than 18 digits: the casts were not exact
+            if not rows:
+                return None
+            return [(h, int(v)) for h, v, *_ in rows], rows[0][2], int(rows[0][3])
+        raise AssertionError("unreachable")
+
     def _supply_at(self, token: str, block: int) -> tuple[int, int]:
-        """(total supply, holders) of ``token`` at ``block``, in SQL."""
-        held = self._balances_at(token, block)
-        total, count = self.conn.execute(select(self._sum(held.c.balance), func.count())).one()
-        return (total or 0), count
+        """(total supply, holders) of ``token`` at ``block``, in SQL (from the latest checkpoint when there is one)."""
+        native = self.conn.dialect.name == "sqlite"
+        for attempt in ((True, False) if native else (False,)):
+            held = self._holders_at(token, block, attempt)
+            total = func.sum(held.c.balance) if attempt else self._sum(held.c.balance)
+            try:
+                count, supply, width = self.conn.execute(select(func.count(), total, func.max(held.c.width))).one()
+            except OperationalError as exc:
+                if attempt and "overflow" in str(exc):
+                    continue
+                raise
+            if attempt and width is not None and width > 18:
+                continue
+            return int(supply or 0), count
+        raise AssertionError("unreachable")
 
     IN_LIMIT = 2_000  # up to this many keys: IN (...) queries; more: one scan of the table up to the block
     IN_CHUNK = 500
@@ -501,19 +565,21 @@ class Queries:
 
     def _cap_table_page_at(self, rec: AssetRecord, at: int, page: int, per_page: int,
                            sort: str) -> tuple[list[CapTableRow], int, int, int]:
+        """A page at a past block: the latest balance checkpoint at or before it plus the changes after it (only
+        the holders those touched are grouped and summed), sorted, cut and totalled in one SQL query."""
         token = rec.token or ""
-        held = self._balances_at(token, at)
-        total, holders = self._supply_at(token, at)
-        order = (held.c.balance.desc(), held.c.holder) if sort == "amount" else (func.lower(held.c.holder),)
-        part = self.conn.execute(select(held.c.holder, held.c.balance).order_by(*order).limit(per_page)
-                                 .offset((page - 1) * per_page)).all()
-        bound = self.bindings_at(at, [r.holder for r in part])
+        found = self._held_page(token, at, sort, per_page, (page - 1) * per_page)
+        if found is None:
+            part, (total, holders) = [], self._supply_at(token, at)
+        else:
+            part, holders, total = found
+        bound = self.bindings_at(at, [h for h, _ in part])
         countries = self.countries_at(at, set(bound.values()))
         rows = []
-        for r in part:
-            investor = bound.get(r.holder)
+        for holder, balance in part:
+            investor = bound.get(holder)
             n = countries.get(investor) if investor else None
-            rows.append(CapTableRow(r.holder, r.balance, _percent(r.balance, total), country_code(n) if n else None, n,
+            rows.append(CapTableRow(holder, balance, _percent(balance, total), country_code(n) if n else None, n,
                                     investor))
         return rows, holders, total, at
 
