@@ -248,7 +248,10 @@ def verdicts(r: dict, big: int) -> dict[str, bool]:
         "cap table >= half the trivial endpoint's req/s": e["cap table, first page"]["rps"] >= ceiling / 2,
         "document verification p95 < 20 ms": p95("document verification") < 20,
         f"cap table at {big:,} holders, first page now < 0.2 s": r["big"]["first_page_now_s"] < 0.2,
-        f"cap table at {big:,} holders, page 3 at a past block < 0.2 s": r["big"]["past_page3_s"] < 0.2,
+        f"cap table at {big:,} holders, page 3 at a past block (checkpoint + 10,000 changes) < 0.2 s":
+            r["big"]["past_page3_s"] < 0.2,
+        f"cap table at {big:,} holders, page 3 at a past block (checkpoint + {big:,} changes) < 0.2 s":
+            r["big_worst"]["past_page3_s"] < 0.2,
         "follower: transfer visible < 2 s after its block (median)": r["follower_median_s"] < 2,
     }
 
@@ -313,14 +316,17 @@ def main() -> int:
             ledger.sync(stack)
             r: dict = {"sync_s": round(time.perf_counter() - t, 1)}
             ledger.close()
-            print(f"{backend}: ledger synced in {r['sync_s']} s; rwa serve --workers {args.workers}")
+            print(f"{backend}: ledger synced in {r['sync_s']} s; rwa serve --workers {args.workers} "
+                  f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)")
             port = free_port()
             server = serve(target, env, args.workers, port)
             try:
                 base = f"http://127.0.0.1:{port}"
                 wait_http(base + "/health", proc=server)
                 time.sleep(2)  # every worker up (each has loaded its ledger and stack)
+                r["load_before"] = [round(x, 2) for x in os.getloadavg()]  # the machine is shared: say how busy
                 r["endpoints"] = load_endpoints(base, digest, args, script)
+                r["load_after"] = [round(x, 2) for x in os.getloadavg()]
                 delays = follower_delays(base, reg, chain, people, args.transfers)
                 r["follower_median_s"] = round(statistics.median(delays), 3)
                 r["follower_max_s"] = round(max(delays), 3)
@@ -332,11 +338,15 @@ def main() -> int:
             big_target = None
             if backend == "postgresql":
                 big_target = pg.create_database("big")  # type: ignore[union-attr]
-            r["big"] = big_cap_table(args.big, big_target)
-            print(f"  cap table at {args.big:,} holders (synthetic rows): first page now "
-                  f"{r['big']['first_page_now_s'] * 1000:.0f} ms; page 3 at past block {r['big']['past_block']} "
-                  f"(checkpoint + {r['big']['changes_after_checkpoint']:,} changes) "
-                  f"{r['big']['past_page3_s'] * 1000:.0f} ms")
+            r["big"] = big_cap_table(args.big, big_target, changes=10_000)
+            if backend == "postgresql":
+                big_target = pg.create_database("big_worst")  # type: ignore[union-attr]
+            r["big_worst"] = big_cap_table(args.big, big_target)
+            for key, what in (("big", "the fewest changes before a checkpoint"), ("big_worst", "the most")):
+                print(f"  cap table at {args.big:,} holders (synthetic rows): first page now "
+                      f"{r[key]['first_page_now_s'] * 1000:.0f} ms; page 3 at past block {r[key]['past_block']} "
+                      f"(checkpoint + {r[key]['changes_after_checkpoint']:,} changes: {what}) "
+                      f"{r[key]['past_page3_s'] * 1000:.0f} ms")
             r["targets"] = verdicts(r, args.big)
             for name, ok in r["targets"].items():
                 print(f"  {'PASS' if ok else 'MISS'}  {name}")
