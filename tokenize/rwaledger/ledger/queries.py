@@ -400,10 +400,17 @@ class Queries:
         """(rows of the page, holders, total supply) at ``block``, in one query: the page sorted and cut in SQL, the
         totals as window aggregates over every holder. None: the page is past the last holder (no row to carry the
         totals; :meth:`_supply_at` has them)."""
-        native = self.conn.dialect.name == "sqlite"
-        for attempt in ((True, False) if native else (False,)):
+        sqlite = self.conn.dialect.name == "sqlite"
+        for attempt in ((True, False) if sqlite else (False,)):
             held = self._holders_at(token, block, attempt)
             order = (held.c.balance.desc(), held.c.holder) if sort == "amount" else (func.lower(held.c.holder),)
+            if sqlite and not attempt:  # SQLite's SUM of the exact aggregate's text would be a float: apart
+                q = select(held.c.holder, held.c.balance).order_by(*order).offset(offset)
+                part = [(h, int(v)) for h, v in self.conn.execute(q if limit is None else q.limit(limit))]
+                if not part:
+                    return None
+                total, count = self._supply_at(token, block, native=False)
+                return part, count, total
             total = func.sum(held.c.balance).over() if attempt else type_coerce(func.sum(held.c.balance).over(),
                                                                                   schema.Amount())
             q = select(held.c.holder, held.c.balance, func.count().over(), total, func.max(held.c.width).over()
@@ -423,9 +430,10 @@ class Queries:
             return [(h, int(v)) for h, v, *_ in rows], rows[0][2], int(rows[0][3])
         raise AssertionError("unreachable")
 
-    def _supply_at(self, token: str, block: int) -> tuple[int, int]:
-        """(total supply, holders) of ``token`` at ``block``, in SQL (from the latest checkpoint when there is one)."""
-        native = self.conn.dialect.name == "sqlite"
+    def _supply_at(self, token: str, block: int, native: bool = True) -> tuple[int, int]:
+        """(total supply, holders) of ``token`` at ``block``, in SQL (from the latest checkpoint when there is one;
+        ``native``: SQLite may try its integer SUM first)."""
+        native = native and self.conn.dialect.name == "sqlite"
         for attempt in ((True, False) if native else (False,)):
             held = self._holders_at(token, block, attempt)
             total = func.sum(held.c.balance) if attempt else self._sum(held.c.balance)
