@@ -16,7 +16,7 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any, Iterable, NamedTuple
 
-from sqlalchemy import Connection, Integer, and_, bindparam, func, literal, select, type_coerce, union_all
+from sqlalchemy import Connection, Integer, and_, bindparam, case, func, literal, select, type_coerce, union_all
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.sql import ColumnElement, Subquery
 
@@ -395,12 +395,96 @@ class Queries:
                        ).where(*at_base, cp.holder.not_in(touched))
         return union_all(still, moved).subquery("held")
 
+    def _page_since(self, token: str, base: int, block: int, sort: str, limit: int, offset: int,
+                    native: bool) -> tuple[list[tuple[str, int]], int, int] | None:
+        """A page at ``block`` from the checkpoint at ``base``: (rows, holders, total supply), on PostgreSQL or with
+        SQLite's integer SUM (``native``; None when that cannot be exact here: an amount of more than 18 digits,
+        an overflow).
+
+        Only the holders changed in (``base``, ``block``] are grouped and summed (their checkpoint row, looked up
+        by key, and their changes). The page is the merge of the first ``offset + limit`` untouched checkpoint rows
+        in the page's order (largest first: read backwards along ``ix_balance_checkpoints_balance``, no sort of
+        the checkpoint) and the first ``offset + limit`` touched holders; the totals are the checkpoint's, less
+        its rows of the touched holders, plus their new balances."""
+        cp, bc = schema.balance_checkpoints.c, schema.balance_changes.c
+        pg = self.conn.dialect.name == "postgresql"
+        at_base = (cp.token == token, cp.block_number == base)
+        changed = (bc.token == token, bc.block_number > base, bc.block_number <= block)
+        touched = select(bc.holder).where(*changed)
+        t = select(bc.holder.label("holder")).where(*changed).distinct().subquery("t")
+        old = t.join(schema.balance_checkpoints, and_(*at_base, cp.holder == t.c.holder))
+        parts = union_all(  # "old": 1 on a checkpoint row (what the totals lose), 0 on a change
+            select(cp.holder.label("holder"), type_coerce(cp.balance, schema.Amount()).label("amount"),
+                   literal(1).label("old")).select_from(old),
+            select(bc.holder.label("holder"), type_coerce(bc.delta, schema.Amount()).label("amount"),
+                   literal(0).label("old")).where(*changed)
+        ).subquery("parts")
+        if native:
+            summed: Any = type_coerce(func.sum(func.cast(parts.c.amount, Integer)), Integer)
+            was: Any = type_coerce(func.sum(case((parts.c.old == 1, func.cast(parts.c.amount, Integer)), else_=0)),
+                                   Integer)
+            cp_sum: Any = type_coerce(func.sum(func.cast(cp.balance, Integer)), Integer)
+            width: Any = func.max(func.length(func.ltrim(parts.c.amount, "-0")))
+            zero: Any = literal(0)
+        else:
+            summed, cp_sum, width = self._sum(parts.c.amount), self._sum(cp.balance), literal(0)
+            was = self._sum(case((parts.c.old == 1, parts.c.amount), else_=literal(0)))
+            zero = bindparam("zero", 0, type_=schema.SortableAmount())
+        moved = select(parts.c.holder.label("holder"), summed.label("balance"), width.label("width"),
+                       func.max(parts.c.old).label("old"), was.label("was")).group_by(parts.c.holder).subquery("moved")
+        def over(col: Any) -> Any:
+            return func.sum(col).over() if native else type_coerce(func.sum(col).over(), schema.Amount())
+
+        m_sum, o_sum = over(moved.c.balance), over(moved.c.was)
+        w = select(moved.c.holder, moved.c.balance,
+                   func.count(case((moved.c.balance > zero, 1))).over().label("n"), m_sum.label("s"),
+                   func.max(moved.c.width).over().label("w"), func.sum(moved.c.old).over().label("o_n"),
+                   o_sum.label("o_s")).subquery("w")
+        want = offset + limit
+        if sort == "amount":
+            still_order = (cp.balance.desc(), cp.holder.collate("C") if pg else cp.holder)
+            fresh_order = (w.c.balance.desc(), w.c.holder.collate("C") if pg else w.c.holder)
+            key: Any = lambda r: (-r[1], r[0])  # noqa: E731
+        else:
+            still_order, fresh_order = (func.lower(cp.holder),), (func.lower(w.c.holder),)
+            key = lambda r: r[0].lower()  # noqa: E731
+        try:
+            cp_n, cp_total, top = self.conn.execute(select(func.count(), cp_sum, func.max(cp.balance))
+                                                    .where(*at_base)).one()
+            fresh = self.conn.execute(select(w.c.holder, w.c.balance, w.c.n, w.c.s, w.c.w, w.c.o_n, w.c.o_s)
+                                      .where(w.c.balance > zero).order_by(*fresh_order).limit(want)).all()
+            if native and ((top is not None and int(top) >= 10**18) or (fresh and (fresh[0][4] or 0) > 18)):
+                return None
+            if fresh:
+                old_n, old_total = fresh[0][5] or 0, fresh[0][6]
+            else:  # no touched holder with units (the window rows were all cut): the same totals alone
+                width_, old_n, old_total = self.conn.execute(select(func.max(moved.c.width), func.sum(moved.c.old),
+                                                                    self._sum(moved.c.was) if not native else
+                                                                    func.sum(moved.c.was))).one()
+                if native and (width_ or 0) > 18:
+                    return None
+            still = self.conn.execute(select(cp.holder, cp.balance).where(*at_base, cp.holder.not_in(touched))
+                                      .order_by(*still_order).limit(want)).all()
+        except OperationalError as exc:
+            if native and "overflow" in str(exc):
+                return None
+            raise
+        new_n, new_total = (fresh[0][2], int(fresh[0][3] or 0)) if fresh else (0, 0)
+        merged = sorted([(h, int(v)) for h, v in still] + [(h, int(v)) for h, v, *_ in fresh], key=key)
+        total = int(cp_total or 0) - int(old_total or 0) + new_total
+        return merged[offset:offset + limit], cp_n - int(old_n or 0) + new_n, total
+
     def _held_page(self, token: str, block: int, sort: str, limit: int | None,
                    offset: int) -> tuple[list[tuple[str, int]], int, int] | None:
         """(rows of the page, holders, total supply) at ``block``, in one query: the page sorted and cut in SQL, the
         totals as window aggregates over every holder. None: the page is past the last holder (no row to carry the
         totals; :meth:`_supply_at` has them)."""
         sqlite = self.conn.dialect.name == "sqlite"
+        base = self.checkpoint_block(token, block)
+        if base is not None and limit is not None:  # SQLite's exact path: below (its SUM over text is a float)
+            found = self._page_since(token, base, block, sort, limit, offset, native=sqlite)
+            if found is not None:
+                return found if found[0] else None
         for attempt in ((True, False) if sqlite else (False,)):
             held = self._holders_at(token, block, attempt)
             order = (held.c.balance.desc(), held.c.holder) if sort == "amount" else (func.lower(held.c.holder),)
