@@ -16,7 +16,7 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any, Iterable, NamedTuple
 
-from sqlalchemy import Connection, Integer, and_, bindparam, case, func, literal, select, type_coerce, union_all
+from sqlalchemy import Connection, Integer, Numeric, and_, bindparam, case, func, literal, select, type_coerce, union_all
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.sql import ColumnElement, Subquery
 
@@ -401,8 +401,8 @@ class Queries:
         SQLite's integer SUM (``native``; None when that cannot be exact here: an amount of more than 18 digits,
         an overflow).
 
-        Only the holders changed in (``base``, ``block``] are grouped and summed (their checkpoint row, looked up
-        by key, and their changes). The page is the merge of the first ``offset + limit`` untouched checkpoint rows
+        Only the changes in (``base``, ``block``] are grouped (per holder, summed in SQL) and added to their
+        holders' checkpoint rows, looked up by key. The page is the merge of the first ``offset + limit`` untouched checkpoint rows
         in the page's order (largest first: read backwards along ``ix_balance_checkpoints_balance``, no sort of
         the checkpoint) and the first ``offset + limit`` touched holders; the totals are the checkpoint's, less
         its rows of the touched holders, plus their new balances."""
@@ -411,27 +411,24 @@ class Queries:
         at_base = (cp.token == token, cp.block_number == base)
         changed = (bc.token == token, bc.block_number > base, bc.block_number <= block)
         touched = select(bc.holder).where(*changed)
-        t = select(bc.holder.label("holder")).where(*changed).distinct().subquery("t")
-        old = t.join(schema.balance_checkpoints, and_(*at_base, cp.holder == t.c.holder))
-        parts = union_all(  # "old": 1 on a checkpoint row (what the totals lose), 0 on a change
-            select(cp.holder.label("holder"), type_coerce(cp.balance, schema.Amount()).label("amount"),
-                   literal(1).label("old")).select_from(old),
-            select(bc.holder.label("holder"), type_coerce(bc.delta, schema.Amount()).label("amount"),
-                   literal(0).label("old")).where(*changed)
-        ).subquery("parts")
         if native:
-            summed: Any = type_coerce(func.sum(func.cast(parts.c.amount, Integer)), Integer)
-            was: Any = type_coerce(func.sum(case((parts.c.old == 1, func.cast(parts.c.amount, Integer)), else_=0)),
-                                   Integer)
+            d_sum: Any = type_coerce(func.sum(func.cast(bc.delta, Integer)), Integer)
             cp_sum: Any = type_coerce(func.sum(func.cast(cp.balance, Integer)), Integer)
-            width: Any = func.max(func.length(func.ltrim(parts.c.amount, "-0")))
+            width: Any = func.max(func.length(func.ltrim(bc.delta, "-0")))
+            was: Any = func.coalesce(func.cast(cp.balance, Integer), 0)
             zero: Any = literal(0)
         else:
-            summed, cp_sum, width = self._sum(parts.c.amount), self._sum(cp.balance), literal(0)
-            was = self._sum(case((parts.c.old == 1, parts.c.amount), else_=literal(0)))
+            d_sum, cp_sum, width = self._sum(type_coerce(bc.delta, schema.Amount())), self._sum(cp.balance), literal(0)
+            was = type_coerce(func.coalesce(cp.balance, 0), Numeric(78, 0))  # PostgreSQL: NUMERIC arithmetic
             zero = bindparam("zero", 0, type_=schema.SortableAmount())
-        moved = select(parts.c.holder.label("holder"), summed.label("balance"), width.label("width"),
-                       func.max(parts.c.old).label("old"), was.label("was")).group_by(parts.c.holder).subquery("moved")
+        d = select(bc.holder.label("holder"), d_sum.label("delta"), width.label("width")).where(*changed).group_by(
+            bc.holder).subquery("d")  # each touched holder's changes, summed
+        balance = type_coerce(was + type_coerce(d.c.delta, Integer if native else Numeric(78, 0)),
+                              Integer if native else schema.Amount())
+        moved = select(d.c.holder, balance.label("balance"), d.c.width,
+                       case((cp.holder.is_(None), 0), else_=1).label("old"), was.label("was")).select_from(
+            d.outerjoin(schema.balance_checkpoints, and_(*at_base, cp.holder == d.c.holder))).subquery("moved")
+
         def over(col: Any) -> Any:
             return func.sum(col).over() if native else type_coerce(func.sum(col).over(), schema.Amount())
 
@@ -453,8 +450,9 @@ class Queries:
                                                     .where(*at_base)).one()
             fresh = self.conn.execute(select(w.c.holder, w.c.balance, w.c.n, w.c.s, w.c.w, w.c.o_n, w.c.o_s)
                                       .where(w.c.balance > zero).order_by(*fresh_order).limit(want)).all()
-            if native and ((top is not None and int(top) >= 10**18) or (fresh and (fresh[0][4] or 0) > 18)):
-                return None
+            if native and ((top is not None and int(top) >= 10**18) or (fresh and (fresh[0][4] or 0) > 18)
+                           or any(isinstance(x, float) for r in fresh[:1] for x in r[1:])):
+                return None  # an amount past 18 digits, or SQLite's integer + went to a float: not exact
             if fresh:
                 old_n, old_total = fresh[0][5] or 0, fresh[0][6]
             else:  # no touched holder with units (the window rows were all cut): the same totals alone
