@@ -474,8 +474,9 @@ class Queries:
 
     def _held_page(self, token: str, block: int, sort: str, limit: int | None,
                    offset: int) -> tuple[list[tuple[str, int]], int, int] | None:
-        """(rows of the page, holders, total supply) at ``block``, in one query: the page sorted and cut in SQL, the
-        totals as window aggregates over every holder. None: the page is past the last holder (no row to carry the
+        """(rows of the page, holders, total supply) at ``block``. From a checkpoint: :meth:`_page_since`. Else (or
+        SQLite's exact path): every holder's balance (:meth:`_holders_at`), the page sorted and cut in SQL, the totals
+        as window aggregates over every holder. None: the page is past the last holder (no row to carry the
         totals; :meth:`_supply_at` has them)."""
         sqlite = self.conn.dialect.name == "sqlite"
         base = self.checkpoint_block(token, block)
@@ -655,8 +656,8 @@ class Queries:
 
     def _cap_table_page_at(self, rec: AssetRecord, at: int, page: int, per_page: int,
                            sort: str) -> tuple[list[CapTableRow], int, int, int]:
-        """A page at a past block: the latest balance checkpoint at or before it plus the changes after it (only
-        the holders those touched are grouped and summed), sorted, cut and totalled in one SQL query."""
+        """A page at a past block: the latest balance checkpoint at or before it plus the changes after it, summed
+        per holder in SQL (:meth:`_held_page`); countries looked up for the page's wallets only."""
         token = rec.token or ""
         found = self._held_page(token, at, sort, per_page, (page - 1) * per_page)
         if found is None:
