@@ -69,7 +69,8 @@ def wait_http(url: str, timeout: float = 60.0, proc: subprocess.Popen | None = N
     deadline = time.time() + timeout
     while time.time() < deadline:
         if proc is not None and proc.poll() is not None:
-            raise SystemExit(f"the server exited ({proc.returncode}) before {url} answered")
+            err = proc.stderr.read() if proc.stderr else ""
+            raise SystemExit(f"the server exited ({proc.returncode}) before {url} answered:\n{err[-3000:]}")
         try:
             urllib.request.urlopen(url, timeout=1).read()
             return
