@@ -307,3 +307,26 @@ def test_a_cap_table_at_a_date_is_the_one_at_the_last_block_before_it(world, led
     with pytest.raises(ValueError):
         ledger.block_at("not a date")
     ledger.close()
+
+
+def test_totals_by_country_now_are_grouped_in_sql_and_equal_the_investor_cap_table(world, ledger_url, monkeypatch):
+    """The portal's by-country totals (the slowest query of the asset page after a sync) read the current holdings
+    and identities in one grouped query: equal to grouping the investor cap table, investors counted once."""
+    session, stack, reg, w, signer = world
+    ledger = Ledger.open(ledger_url)
+    reg.transfers.transfer("LHR-GH12B", signer[w[1]], w[6], 7)  # an investor's second wallet (same investor)
+    ledger.sync(stack)
+    for asset in ("LHR-GH12B", "KHI-GOLD"):
+        grouped: dict = {}
+        for row in ledger.investor_cap_table(asset):
+            holders, amount = grouped.get(row.country, (0, 0))
+            grouped[row.country] = (holders + 1, amount + row.amount)
+        fast = ledger.totals_by_country(asset)
+        assert {c.country: (c.holders, c.amount) for c in fast} == grouped
+        assert sum(c.amount for c in fast) == sum(r.amount for r in ledger.cap_table(asset))
+        assert grouped["PK"][0] == len({r.investor for r in ledger.cap_table(asset) if r.country == "PK"})
+        calls = []
+        monkeypatch.setattr(Queries, "investor_cap_table", lambda *a, **k: calls.append(a) or [])
+        assert ledger.totals_by_country(asset) == fast and calls == []  # not through the cap table
+        monkeypatch.undo()
+    ledger.close()

@@ -769,12 +769,32 @@ class Queries:
         return rows
 
     def totals_by_country(self, asset: int | str, block: int | None = None) -> list[CountryTotal]:
-        """Per country of the holding investors: how many investors (not wallets) and how many units."""
+        """Per country of the holding investors: how many investors (not wallets) and how many units. Now (``block``
+        None or the checkpoint): grouped in SQL over the current holdings and ``wallet_identities``; at a past block,
+        from the investor cap table at that block."""
+        cp = self.block_or_checkpoint(None)
+        if (block is None or int(block) == cp) and get_meta(self.conn, "holdings") == "2":
+            return self._totals_by_country_now(self.asset(asset).token)
         groups: dict[tuple[str | None, int | None], list[int]] = defaultdict(list)
         for row in self.investor_cap_table(asset, block):
             groups[(row.country, row.country_numeric)].append(row.amount)
         total = sum(sum(v) for v in groups.values())
         out = [CountryTotal(c, n, len(v), sum(v), _percent(sum(v), total)) for (c, n), v in groups.items()]
+        out.sort(key=lambda r: (-r.amount, r.country or ""))
+        return out
+
+    def _totals_by_country_now(self, token: str | None) -> list[CountryTotal]:
+        """:meth:`totals_by_country` now, in one SQL query: the holdings grouped by their investor's country, the
+        investors counted once (an unbound wallet counts as a holder of its own, of no known country), the units
+        summed exactly (:meth:`_sum`)."""
+        h, wi = schema.holdings.c, schema.wallet_identities.c
+        rows = self.conn.execute(
+            select(wi.country, func.count(func.distinct(func.coalesce(wi.investor, h.holder))), self._sum(h.balance))
+            .select_from(schema.holdings.outerjoin(schema.wallet_identities, wi.wallet == h.holder))
+            .where(h.token == token).group_by(wi.country)).all()
+        total = sum(int(amount) for _, _, amount in rows)
+        out = [CountryTotal(country_code(n) if n else None, n, holders, int(amount), _percent(int(amount), total))
+               for n, holders, amount in rows]
         out.sort(key=lambda r: (-r.amount, r.country or ""))
         return out
 
