@@ -16,7 +16,8 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any, Iterable, NamedTuple
 
-from sqlalchemy import Connection, and_, bindparam, func, literal, select, type_coerce, union_all
+from sqlalchemy import Connection, Integer, Numeric, and_, bindparam, case, func, literal, select, type_coerce, union_all
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.sql import ColumnElement, Subquery
 
 from . import schema
@@ -363,23 +364,10 @@ class Queries:
                                  .where(cp.token == token, cp.block_number <= block)).scalar()
 
     def _balances_at(self, token: str, block: int) -> Subquery:
-        """(holder, balance) of every holder of ``token`` with units at ``block``, as a subquery: the checkpoint's
-        rows and the later changes, grouped by holder in SQL."""
-        cp, bc = schema.balance_checkpoints.c, schema.balance_changes.c
-        base = self.checkpoint_block(token, block)
-        changes = select(bc.holder.label("holder"), type_coerce(bc.delta, schema.Amount()).label("amount")).where(
-            bc.token == token, bc.block_number <= block)
-        if base is None:
-            parts: Any = changes
-        else:
-            parts = union_all(
-                select(cp.holder.label("holder"), type_coerce(cp.balance, schema.Amount()).label("amount"))
-                .where(cp.token == token, cp.block_number == base),
-                changes.where(bc.block_number > base))
-        p = parts.subquery("parts")
-        total = self._sum(p.c.amount)
-        zero = bindparam("zero", 0, type_=schema.SortableAmount())
-        return select(p.c.holder, total.label("balance")).group_by(p.c.holder).having(total > zero).subquery("held")
+        """(holder, balance) of every holder of ``token`` with units at ``block``, as a subquery: the latest
+        checkpoint at or before ``block`` and the changes after it, summed exactly in SQL (:meth:`_holders_at`)."""
+        held = self._holders_at(token, block, native=False)
+        return select(held.c.holder, held.c.balance).subquery("balances")
 
     def balances_at(self, token: str, block: int) -> dict[str, int]:
         """holder -> balance at ``block`` for every holder with units then (from a checkpoint and the changes after
@@ -387,11 +375,178 @@ class Queries:
         held = self._balances_at(token, block)
         return {h: v for h, v in self.conn.execute(select(held.c.holder, held.c.balance))}
 
-    def _supply_at(self, token: str, block: int) -> tuple[int, int]:
-        """(total supply, holders) of ``token`` at ``block``, in SQL."""
-        held = self._balances_at(token, block)
-        total, count = self.conn.execute(select(self._sum(held.c.balance), func.count())).one()
-        return (total or 0), count
+    def _holders_at(self, token: str, block: int, native: bool) -> Subquery:
+        """(holder, balance, width) of every holder of ``token`` with units at ``block``: the rows of the latest
+        checkpoint at or before it of the holders no later change touched, as they are, and the touched holders'
+        checkpoint rows and changes grouped and summed (no checkpoint: every change, grouped). ``native`` (SQLite):
+        summed by SQLite's own integer SUM (exact, or an "integer overflow" error) with ``width``, the most digits
+        of an amount read, which must be at most 18 for the casts to be exact; else by :meth:`_sum`."""
+        cp, bc = schema.balance_checkpoints.c, schema.balance_changes.c
+        base = self.checkpoint_block(token, block)
+        changes = select(bc.holder.label("holder"), type_coerce(bc.delta, schema.Amount()).label("amount")).where(
+            bc.token == token, bc.block_number <= block)
+        if base is not None:
+            changes = changes.where(bc.block_number > base)
+            touched = select(bc.holder).where(bc.token == token, bc.block_number > base, bc.block_number <= block)
+            at_base = (cp.token == token, cp.block_number == base)
+            parts: Any = union_all(
+                select(cp.holder.label("holder"), type_coerce(cp.balance, schema.Amount()).label("amount"))
+                .where(*at_base, cp.holder.in_(touched)), changes)
+        else:
+            parts = changes
+        p = parts.subquery("parts")
+        if native:
+            total: Any = type_coerce(func.sum(func.cast(p.c.amount, Integer)), Integer)
+            width: Any = func.max(func.length(func.ltrim(p.c.amount, "-0")))
+            zero: Any = literal(0)
+        else:
+            total, width = self._sum(p.c.amount), literal(0)
+            zero = bindparam("zero", 0, type_=schema.SortableAmount())
+        moved = select(p.c.holder.label("holder"), total.label("balance"), width.label("width")).group_by(
+            p.c.holder).having(total > zero)
+        if base is None:
+            return moved.subquery("held")
+        balance = type_coerce(func.cast(cp.balance, Integer), Integer) if native else cp.balance
+        still = select(cp.holder.label("holder"), balance.label("balance"),
+                       (func.length(func.ltrim(cp.balance, "0")) if native else literal(0)).label("width")
+                       ).where(*at_base, cp.holder.not_in(touched))
+        return union_all(still, moved).subquery("held")
+
+    def _page_since(self, token: str, base: int, block: int, sort: str, limit: int, offset: int,
+                    native: bool) -> tuple[list[tuple[str, int]], int, int] | None:
+        """A page at ``block`` from the checkpoint at ``base``: (rows, holders, total supply), on PostgreSQL or with
+        SQLite's integer SUM (``native``; None when that cannot be exact here: an amount of more than 18 digits,
+        an overflow).
+
+        Only the changes in (``base``, ``block``] are grouped (per holder, summed in SQL) and added to their
+        holders' checkpoint rows, looked up by key. The page is the merge of the first ``offset + limit`` untouched checkpoint rows
+        in the page's order (largest first: read backwards along ``ix_balance_checkpoints_balance``, no sort of
+        the checkpoint) and the first ``offset + limit`` touched holders; the totals are the checkpoint's, less
+        its rows of the touched holders, plus their new balances."""
+        cp, bc = schema.balance_checkpoints.c, schema.balance_changes.c
+        pg = self.conn.dialect.name == "postgresql"
+        at_base = (cp.token == token, cp.block_number == base)
+        changed = (bc.token == token, bc.block_number > base, bc.block_number <= block)
+        touched = select(bc.holder).where(*changed)
+        if native:
+            d_sum: Any = type_coerce(func.sum(func.cast(bc.delta, Integer)), Integer)
+            cp_sum: Any = type_coerce(func.sum(func.cast(cp.balance, Integer)), Integer)
+            width: Any = func.max(func.length(func.ltrim(bc.delta, "-0")))
+            was: Any = func.coalesce(func.cast(cp.balance, Integer), 0)
+            zero: Any = literal(0)
+        else:
+            d_sum, cp_sum, width = self._sum(type_coerce(bc.delta, schema.Amount())), self._sum(cp.balance), literal(0)
+            was = type_coerce(func.coalesce(cp.balance, 0), Numeric(78, 0))  # PostgreSQL: NUMERIC arithmetic
+            zero = bindparam("zero", 0, type_=schema.SortableAmount())
+        d = select(bc.holder.label("holder"), d_sum.label("delta"), width.label("width")).where(*changed).group_by(
+            bc.holder).subquery("d")  # each touched holder's changes, summed
+        balance = type_coerce(was + type_coerce(d.c.delta, Integer if native else Numeric(78, 0)),
+                              Integer if native else schema.Amount())
+        moved = select(d.c.holder, balance.label("balance"), d.c.width,
+                       case((cp.holder.is_(None), 0), else_=1).label("old"), was.label("was")).select_from(
+            d.outerjoin(schema.balance_checkpoints, and_(*at_base, cp.holder == d.c.holder))).subquery("moved")
+
+        def over(col: Any) -> Any:
+            return func.sum(col).over() if native else type_coerce(func.sum(col).over(), schema.Amount())
+
+        m_sum, o_sum = over(moved.c.balance), over(moved.c.was)
+        w = select(moved.c.holder, moved.c.balance,
+                   func.count(case((moved.c.balance > zero, 1))).over().label("n"), m_sum.label("s"),
+                   func.max(moved.c.width).over().label("w"), func.sum(moved.c.old).over().label("o_n"),
+                   o_sum.label("o_s")).subquery("w")
+        want = offset + limit
+        if sort == "amount":
+            still_order = (cp.balance.desc(), cp.holder.collate("C") if pg else cp.holder)
+            fresh_order = (w.c.balance.desc(), w.c.holder.collate("C") if pg else w.c.holder)
+            key: Any = lambda r: (-r[1], r[0])  # noqa: E731
+        else:
+            still_order, fresh_order = (func.lower(cp.holder),), (func.lower(w.c.holder),)
+            key = lambda r: r[0].lower()  # noqa: E731
+        try:
+            cp_n, cp_total, top = self.conn.execute(select(func.count(), cp_sum, func.max(cp.balance))
+                                                    .where(*at_base)).one()
+            fresh = self.conn.execute(select(w.c.holder, w.c.balance, w.c.n, w.c.s, w.c.w, w.c.o_n, w.c.o_s)
+                                      .where(w.c.balance > zero).order_by(*fresh_order).limit(want)).all()
+            if native and ((top is not None and int(top) >= 10**18) or (fresh and (fresh[0][4] or 0) > 18)
+                           or any(isinstance(x, float) for r in fresh[:1] for x in r[1:])):
+                return None  # an amount past 18 digits, or SQLite's integer + went to a float: not exact
+            if fresh:
+                old_n, old_total = fresh[0][5] or 0, fresh[0][6]
+            else:  # no touched holder with units (the window rows were all cut): the same totals alone
+                width_, old_n, old_total = self.conn.execute(select(func.max(moved.c.width), func.sum(moved.c.old),
+                                                                    self._sum(moved.c.was) if not native else
+                                                                    func.sum(moved.c.was))).one()
+                if native and (width_ or 0) > 18:
+                    return None
+            still = self.conn.execute(select(cp.holder, cp.balance).where(*at_base, cp.holder.not_in(touched))
+                                      .order_by(*still_order).limit(want)).all()
+        except OperationalError as exc:
+            if native and "overflow" in str(exc):
+                return None
+            raise
+        new_n, new_total = (fresh[0][2], int(fresh[0][3] or 0)) if fresh else (0, 0)
+        merged = sorted([(h, int(v)) for h, v in still] + [(h, int(v)) for h, v, *_ in fresh], key=key)
+        total = int(cp_total or 0) - int(old_total or 0) + new_total
+        return merged[offset:offset + limit], cp_n - int(old_n or 0) + new_n, total
+
+    def _held_page(self, token: str, block: int, sort: str, limit: int | None,
+                   offset: int) -> tuple[list[tuple[str, int]], int, int] | None:
+        """(rows of the page, holders, total supply) at ``block``. From a checkpoint: :meth:`_page_since`. Else (or
+        SQLite's exact path): every holder's balance (:meth:`_holders_at`), the page sorted and cut in SQL, the totals
+        as window aggregates over every holder. None: the page is past the last holder (no row to carry the
+        totals; :meth:`_supply_at` has them)."""
+        sqlite = self.conn.dialect.name == "sqlite"
+        base = self.checkpoint_block(token, block)
+        if base is not None and limit is not None:  # SQLite's exact path: below (its SUM over text is a float)
+            found = self._page_since(token, base, block, sort, limit, offset, native=sqlite)
+            if found is not None:
+                return found if found[0] else None
+        for attempt in ((True, False) if sqlite else (False,)):
+            held = self._holders_at(token, block, attempt)
+            order = (held.c.balance.desc(), held.c.holder) if sort == "amount" else (func.lower(held.c.holder),)
+            if sqlite and not attempt:  # SQLite's SUM of the exact aggregate's text would be a float: apart
+                q = select(held.c.holder, held.c.balance).order_by(*order).offset(offset)
+                part = [(h, int(v)) for h, v in self.conn.execute(q if limit is None else q.limit(limit))]
+                if not part:
+                    return None
+                total, count = self._supply_at(token, block, native=False)
+                return part, count, total
+            total = func.sum(held.c.balance).over() if attempt else type_coerce(func.sum(held.c.balance).over(),
+                                                                                  schema.Amount())
+            q = select(held.c.holder, held.c.balance, func.count().over(), total, func.max(held.c.width).over()
+                       ).order_by(*order).offset(offset)
+            if limit is not None:
+                q = q.limit(limit)
+            try:
+                rows = self.conn.execute(q).all()
+            except OperationalError as exc:
+                if attempt and "overflow" in str(exc):
+                    continue  # an amount or a sum past 64 bits: the exact aggregate
+                raise
+            if rows and attempt and rows[0][4] is not None and rows[0][4] > 18:
+                continue  # an amount of more than 18 digits: the casts were not exact
+            if not rows:
+                return None
+            return [(h, int(v)) for h, v, *_ in rows], rows[0][2], int(rows[0][3])
+        raise AssertionError("unreachable")
+
+    def _supply_at(self, token: str, block: int, native: bool = True) -> tuple[int, int]:
+        """(total supply, holders) of ``token`` at ``block``, in SQL (from the latest checkpoint when there is one;
+        ``native``: SQLite may try its integer SUM first)."""
+        native = native and self.conn.dialect.name == "sqlite"
+        for attempt in ((True, False) if native else (False,)):
+            held = self._holders_at(token, block, attempt)
+            total = func.sum(held.c.balance) if attempt else self._sum(held.c.balance)
+            try:
+                count, supply, width = self.conn.execute(select(func.count(), total, func.max(held.c.width))).one()
+            except OperationalError as exc:
+                if attempt and "overflow" in str(exc):
+                    continue
+                raise
+            if attempt and width is not None and width > 18:
+                continue
+            return int(supply or 0), count
+        raise AssertionError("unreachable")
 
     IN_LIMIT = 2_000  # up to this many keys: IN (...) queries; more: one scan of the table up to the block
     IN_CHUNK = 500
@@ -518,19 +673,21 @@ class Queries:
 
     def _cap_table_page_at(self, rec: AssetRecord, at: int, page: int, per_page: int,
                            sort: str) -> tuple[list[CapTableRow], int, int, int]:
+        """A page at a past block: the latest balance checkpoint at or before it plus the changes after it, summed
+        per holder in SQL (:meth:`_held_page`); countries looked up for the page's wallets only."""
         token = rec.token or ""
-        held = self._balances_at(token, at)
-        total, holders = self._supply_at(token, at)
-        order = (held.c.balance.desc(), held.c.holder) if sort == "amount" else (func.lower(held.c.holder),)
-        part = self.conn.execute(select(held.c.holder, held.c.balance).order_by(*order).limit(per_page)
-                                 .offset((page - 1) * per_page)).all()
-        bound = self.bindings_at(at, [r.holder for r in part])
+        found = self._held_page(token, at, sort, per_page, (page - 1) * per_page)
+        if found is None:
+            part, (total, holders) = [], self._supply_at(token, at)
+        else:
+            part, holders, total = found
+        bound = self.bindings_at(at, [h for h, _ in part])
         countries = self.countries_at(at, set(bound.values()))
         rows = []
-        for r in part:
-            investor = bound.get(r.holder)
+        for holder, balance in part:
+            investor = bound.get(holder)
             n = countries.get(investor) if investor else None
-            rows.append(CapTableRow(r.holder, r.balance, _percent(r.balance, total), country_code(n) if n else None, n,
+            rows.append(CapTableRow(holder, balance, _percent(balance, total), country_code(n) if n else None, n,
                                     investor))
         return rows, holders, total, at
 
@@ -674,12 +831,32 @@ class Queries:
         return rows
 
     def totals_by_country(self, asset: int | str, block: int | None = None) -> list[CountryTotal]:
-        """Per country of the holding investors: how many investors (not wallets) and how many units."""
+        """Per country of the holding investors: how many investors (not wallets) and how many units. Now (``block``
+        None or the checkpoint): grouped in SQL over the current holdings and ``wallet_identities``; at a past block,
+        from the investor cap table at that block."""
+        cp = self.block_or_checkpoint(None)
+        if (block is None or int(block) == cp) and get_meta(self.conn, "holdings") == "2":
+            return self._totals_by_country_now(self.asset(asset).token)
         groups: dict[tuple[str | None, int | None], list[int]] = defaultdict(list)
         for row in self.investor_cap_table(asset, block):
             groups[(row.country, row.country_numeric)].append(row.amount)
         total = sum(sum(v) for v in groups.values())
         out = [CountryTotal(c, n, len(v), sum(v), _percent(sum(v), total)) for (c, n), v in groups.items()]
+        out.sort(key=lambda r: (-r.amount, r.country or ""))
+        return out
+
+    def _totals_by_country_now(self, token: str | None) -> list[CountryTotal]:
+        """:meth:`totals_by_country` now, in one SQL query: the holdings grouped by their investor's country, the
+        investors counted once (an unbound wallet counts as a holder of its own, of no known country), the units
+        summed exactly (:meth:`_sum`)."""
+        h, wi = schema.holdings.c, schema.wallet_identities.c
+        rows = self.conn.execute(
+            select(wi.country, func.count(func.distinct(func.coalesce(wi.investor, h.holder))), self._sum(h.balance))
+            .select_from(schema.holdings.outerjoin(schema.wallet_identities, wi.wallet == h.holder))
+            .where(h.token == token).group_by(wi.country)).all()
+        total = sum(int(amount) for _, _, amount in rows)
+        out = [CountryTotal(country_code(n) if n else None, n, holders, int(amount), _percent(int(amount), total))
+               for n, holders, amount in rows]
         out.sort(key=lambda r: (-r.amount, r.country or ""))
         return out
 

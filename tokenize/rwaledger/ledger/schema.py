@@ -254,6 +254,8 @@ balance_checkpoints = Table(
     Column("block_number", BigInteger, primary_key=True, autoincrement=False),
     Column("holder", Addr, primary_key=True),
     Column("balance", SortableAmount, nullable=False),
+    # A page of a past cap table, largest first, reads the checkpoint along this index (backwards: no sort of it)
+    Index("ix_balance_checkpoints_balance", "token", "block_number", "balance"),
 )
 
 wallet_identities = Table(
