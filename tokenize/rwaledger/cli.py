@@ -816,7 +816,7 @@ def serve_cmd(network: str = NetworkOpt, db: Optional[str] = DbOpt,
             os.environ[SERVE_CONFIG_ENV] = json.dumps({"network": network, "db": target, "poll": poll,
                                                       "max_body": limits.max_body, "max_upload": limits.max_upload,
                                                       "cors": list(cors_origin)})
-            err.print(f"serving http://{host}:{port} (API docs at /docs) with {workers} workers, following "
+            err.print(f"serving http://{host}:{port} (the public portal at /, API docs at /docs) with {workers} workers, following "
                       f"{stack.session.chain.name}; one follower writes the ledger, the others stand by",
                       highlight=False)
             uvicorn.run("rwaledger.cli:serve_app", factory=True, workers=workers, host=host, port=port,
@@ -831,7 +831,7 @@ def serve_cmd(network: str = NetworkOpt, db: Optional[str] = DbOpt,
                                     ("demo auditor", "auditor", None)):
             _, token = store.add(name, role, account=account)
             err.print(f"  officer {name!r} ({role}): token {token}", highlight=False)  # shown once, hashed in the ledger
-    err.print(f"serving http://{host}:{port} (API docs at /docs), following {stack.session.chain.name}"
+    err.print(f"serving http://{host}:{port} (the public portal at /, API docs at /docs), following {stack.session.chain.name}"
               + (" (the demo; try /api/assets/LHR-GH12B/cap-table)" if demo else ""), highlight=False)
     try:
         uvicorn.run(create_app(ledger, follower, stack=stack, limits=limits, cors_origins=cors_origin), host=host,

@@ -289,6 +289,9 @@ def create_app(ledger: Ledger, follower: Any = None, *, stack: Any = None, title
         """A commodity's redemption requests (all, or those of one status), by id."""
         return now(("redemptions", asset, status), lambda: [_redemption(x) for x in ledger.redemptions(asset, status)])
 
+    from ..portal import portal_router  # the public web pages, over the handlers above
+
+    app.include_router(portal_router(app, ledger))
     if stack is not None:
         from .officer import officer_router
 

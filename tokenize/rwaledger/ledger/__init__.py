@@ -20,6 +20,8 @@ Modules: :mod:`.schema` (tables), :mod:`.db` (engine, meta, checkpoint), :mod:`.
 
 from __future__ import annotations
 
+import json
+import time
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -27,12 +29,13 @@ from typing import IO, Any, Callable, Iterator, Literal, Mapping, Sequence
 
 from eth_utils import is_address
 from sqlalchemy import Engine, delete
+from sqlalchemy.exc import SQLAlchemyError
 
 from . import audit as _audit
 from . import export as _export
 from . import schema
 from .audit import SafeChange, SafeExecution
-from .db import DEFAULT_PATH, Checkpoint, get_checkpoint, open_engine
+from .db import DEFAULT_PATH, Checkpoint, get_checkpoint, get_meta, open_engine, set_meta
 from .decode import EventTable, checksum
 from .errors import ChainReadError, LedgerError, LedgerMismatch, NotSynced, SchemaVersionError, UnknownAsset
 from .queries import (
@@ -47,6 +50,7 @@ from .queries import (
     InvestorCapTableRow,
     LienRow,
     LotRow,
+    OwnershipPoint,
     Queries,
     RedemptionRow,
     ReserveState,
@@ -60,7 +64,7 @@ from .sync import DEFAULT_BATCH_BLOCKS, Indexer, Rollback, SyncProgress, SyncRes
 __all__ = [
     "AssetRecord", "CapTableRow", "ChainReadError", "Checkpoint", "CountryTotal", "DEFAULT_PATH", "Difference",
     "EventRecord", "EventTable", "FreezeRow", "Holding", "IdentityAt", "Indexer", "InvestorAt", "InvestorCapTableRow", "Ledger",
-    "LedgerError", "LedgerMismatch", "LienRow", "LotRow", "NotSynced", "ReconcileReport", "RedemptionRow",
+    "LedgerError", "LedgerMismatch", "LienRow", "LotRow", "NotSynced", "OwnershipPoint", "ReconcileReport", "RedemptionRow",
     "ReserveState", "Rollback", "SafeChange", "SafeExecution",
     "SchemaVersionError", "SyncProgress",
     "SyncResult", "UnknownAsset", "WalletAmount", "WalletAt",
@@ -337,8 +341,30 @@ class Ledger:
         ``identities=False``) every investor's state and every wallet's investor and status vs the registry."""
         data = bytes.fromhex(stack.registry.functions.assetCount()._encode_transaction_data()[2:])
         with self.engine.connect() as conn:
-            return _reconcile(conn, reader_for(stack.session.chain), stack.registry.address, data,
-                              stack.identity.address if identities else None)
+            report = _reconcile(conn, reader_for(stack.session.chain), stack.registry.address, data,
+                                stack.identity.address if identities else None)
+        try:  # the last run, for the portal's status page (when, at which block, its outcome); best effort: a
+            # read-only database user or a writer holding the lock leaves the previous record
+            with self.engine.begin() as conn:
+                set_meta(conn, "last_reconciliation", json.dumps({"at": time.time(), "block": report.block,
+                                                                  "ok": report.ok,
+                                                                  "differences": len(report.differences)}))
+        except SQLAlchemyError:
+            pass
+        return report
+
+    def last_reconciliation(self) -> dict[str, Any] | None:
+        """The last :meth:`reconcile` run on this ledger: ``at`` (unix time), ``block``, ``ok``, ``differences``
+        (their count); None if it was never reconciled."""
+        with self.engine.connect() as conn:
+            value = get_meta(conn, "last_reconciliation")
+        return None if value is None else json.loads(value)
+
+    def ownership_history(self, asset: int | str, points: int = 60) -> list[OwnershipPoint]:
+        """Holder count and top-holder share of an asset at up to ``points`` blocks where its balances changed
+        (evenly spread, the first and the last included), each aggregated in SQL."""
+        with self.queries() as q:
+            return q.ownership_history(asset, points)
 
     def export(
         self,

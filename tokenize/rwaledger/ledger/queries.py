@@ -280,6 +280,23 @@ class ReserveState:
         return {**asdict(self), "backed": self.backed}
 
 
+@dataclass(frozen=True)
+class OwnershipPoint:
+    """An asset's ownership at one block: how many wallets hold units and the largest holder's share."""
+
+    block: int
+    timestamp: int | None
+    holders: int
+    supply: int
+    top_holder: int  # the largest balance
+    top_percent: Decimal
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["top_percent"] = str(self.top_percent)
+        return d
+
+
 def _percent(amount: int, total: int) -> Decimal:
     return Decimal(amount) * 100 / Decimal(total) if total else Decimal(0)
 
@@ -516,6 +533,51 @@ class Queries:
             rows.append(CapTableRow(r.holder, r.balance, _percent(r.balance, total), country_code(n) if n else None, n,
                                     investor))
         return rows, holders, total, at
+
+    def ownership_history(self, asset: int | str, points: int = 60) -> list[OwnershipPoint]:
+        """Holders and the top holder's share at up to ``points`` of the blocks where the asset's balances changed
+        (evenly spread over them, the first and the last always in). One pass: SQL sums the changes per block and
+        holder (exact amounts, in chain order), the walk keeps each holder's balance and the count of holders, and
+        takes the largest balance at the sampled blocks only."""
+        rec = self.asset(asset)
+        token, points = rec.token or "", max(2, points)
+        cp = self.block_or_checkpoint(None)
+        bc, b = schema.balance_changes.c, schema.blocks.c
+        mine = and_(bc.token == token, bc.block_number <= cp)
+        blocks = [n for (n,) in self.conn.execute(
+            select(bc.block_number).where(mine).distinct().order_by(bc.block_number))]
+        if len(blocks) > points:
+            step = (len(blocks) - 1) / (points - 1)
+            blocks = sorted({blocks[round(i * step)] for i in range(points)})
+        wanted = set(blocks)
+        times = dict(self.conn.execute(select(b.number, b.timestamp).where(b.number.in_(blocks))).all()) if blocks else {}
+        net = self._sum(bc.delta)
+        rows = self.conn.execute(select(bc.block_number, bc.holder, net).where(mine)
+                                 .group_by(bc.block_number, bc.holder).order_by(bc.block_number))
+        balances: dict[str, int] = defaultdict(int)
+        holders = supply = 0
+        out: list[OwnershipPoint] = []
+        current = None
+
+        def point(n: int) -> None:
+            top = max(balances.values(), default=0)
+            out.append(OwnershipPoint(n, times.get(n), holders, supply, top, _percent(top, supply)))
+
+        for n, holder, delta in rows:
+            if current is not None and n != current and current in wanted:
+                point(current)
+            current = n
+            before = balances[holder]
+            after = before + delta
+            holders += (after > 0) - (before > 0)
+            supply += delta
+            if after:
+                balances[holder] = after
+            else:
+                del balances[holder]
+        if current is not None and current in wanted:
+            point(current)
+        return out
 
     def block_at(self, when: int) -> int:
         """The last block the ledger recorded at or before unix time ``when`` (every block with an event and every
