@@ -261,3 +261,44 @@ def test_labels_are_on_the_console_investor_page_and_on_no_public_page(world):
         html = public.get(path).text
         assert not any(part in html for part in name_parts(w.labels)), path
     assert TestClient(app).get(f"/officer/investors/{investor.wallet}").status_code == 401  # not without a login
+
+
+def _check_and_send(client, csrf, action, data, files=None):
+    r = client.post(f"/officer/forms/{action}", data={"csrf": csrf, **data}, files=files)
+    assert r.status_code == 200, (action, re.sub(r"\s+", " ", r.text.split("<main")[1])[:1500])
+    pid = re.search(r'/officer/pending/([^/"]+)/send', r.text)[1]
+    done = client.post(f"/officer/pending/{pid}/send", data={"csrf": csrf})
+    assert done.status_code == 200
+    return r.text, done.text
+
+
+def test_every_other_form_checks_then_writes_through_the_officer_api(world, tmp_path):
+    w, tokens, app, chain = world
+    reg, csrf = login(app, tokens["registrar"])
+    holder, bank = w.investors[0].wallet, chain.dev_accounts[9].address
+    _, done = _check_and_send(reg, csrf, "lien", {"asset": "LHR-GH12B", "holder": holder, "beneficiary": bank,
+                                                   "amount": "5 shares", "reason": "LOAN-88"})
+    assert "done" in done and re.search(r"<li>0x[0-9a-f]{64}</li>", done)
+    _, done = _check_and_send(reg, csrf, "document", {"asset": "LHR-GH12B", "name": "survey-plan", "uri": "ipfs://s1",
+                                                       "effective_date": "2026-07-01", "supersede": "on"},
+                              files={"file": ("survey.txt", b"survey plan of the apartment\n", "text/plain")})
+    assert "done" in done, done
+    spec = (ROOT / "scripts" / "examples" / "lahore-apartment.toml").read_text()
+    r = reg.post("/officer/forms/asset", data={"csrf": csrf},
+                 files=[("spec", ("apartment.toml", spec.encode(), "text/plain"))])
+    assert r.status_code == 200 and "Spec apartment.toml" in r.text
+    comp, ccsrf = login(app, tokens["compliance"])
+    _, done = _check_and_send(comp, ccsrf, "freeze", {"asset": "LHR-GH12B", "wallet": holder, "frozen": "on"})
+    assert "done" in done
+    token = w.stack.token(w.ledger.asset("LHR-GH12B").token)
+    assert token.functions.isFrozen(holder).call()
+    _, done = _check_and_send(comp, ccsrf, "freeze", {"asset": "LHR-GH12B", "wallet": holder})  # unticked: unfreeze
+    assert "done" in done and not token.functions.isFrozen(holder).call()
+    cust, kcsrf = login(app, tokens["custodian"])
+    _, done = _check_and_send(cust, kcsrf, "lot", {"asset": "KHI-GOLD", "lot_id": "KHI-LOT-2026-009", "vault": "Karachi",
+                                                    "quantity": "1000"},
+                              files={"receipt": ("receipt.pdf", b"warehouse receipt 9", "application/pdf")})
+    assert "done" in done, done
+    r = cust.post("/officer/forms/redemption_rejection", data={"csrf": kcsrf, "asset": "KHI-GOLD", "request_id": "1",
+                                                               "reason": "no delivery address"})
+    assert r.status_code == 200 and "Redemption request #1" in r.text

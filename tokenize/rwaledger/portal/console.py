@@ -434,14 +434,14 @@ def console_router(app: FastAPI, ledger: Ledger, desk: OfficerDesk, *, chunk: in
             call = lambda key: handler(request_id=request_id, body=body, officer=officer,  # noqa: E731
                                        idempotency_key=key)
         elif spec.action == "lot":
-            request = _parse(LotRequest, data)
-            summary = precheck(svc, "lot", request)
+            lot = _parse(LotRequest, data)
+            summary = precheck(svc, "lot", lot)
             receipt = one.get("receipt")
             if receipt is not None:
                 summary.append(f"Receipt {receipt[0]}: SHA-256 {hashlib.sha256(receipt[1]).hexdigest()}.")
 
             def call(key: str) -> Response:
-                body = LotUpload(**request.model_dump(), receipt=_upload(*receipt) if receipt else None)
+                body = LotUpload(**lot.model_dump(), receipt=_upload(*receipt) if receipt else None)
                 return handler(body=body, officer=officer, idempotency_key=key)
         elif spec.action == "document":
             asset = data.pop("asset", "")
