@@ -225,6 +225,24 @@ def test_an_investor_csv_is_previewed_row_by_row(world):
                     files={"file": ("investors.csv", text.encode(), "text/csv")})
     assert r.status_code == 422 and 'data-line="3"' in r.text and "investors.csv:3" in r.text and "/send" not in r.text
     assert sent(w, chain) == before
+    # a chain check: a wallet already another investor's, named on its row with the other rows still checked
+    taken = ("wallet,country,kyc_expiry,category,label,investor\n"
+             f"0x000000000000000000000000000000000000dEaD,PK,2029-01-31,retail,New Investor (Multan),\n"
+             f"{w.investors[1].wallet},PK,2029-01-31,retail,,{w.investors[0].wallet}\n")
+    r = client.post("/officer/forms/investors", data={"csrf": csrf},
+                    files={"file": ("investors.csv", taken.encode(), "text/csv")})
+    assert r.status_code == 422 and re.search(r'<tr class="row-bad" data-line="3">', r.text), r.text[-3000:]
+    assert "already belongs to investor" in r.text and "registers a new investor" in r.text
+    assert sent(w, chain) == before
+    fixed = taken.splitlines()[0] + "\n" + taken.splitlines()[1] + "\n"
+    r = client.post("/officer/forms/investors", data={"csrf": csrf},
+                    files={"file": ("investors.csv", fixed.encode(), "text/csv")})
+    assert r.status_code == 200 and "registers a new investor" in r.text
+    pid = re.search(r'/officer/pending/([^/"]+)/send', r.text)[1]
+    done = client.post(f"/officer/pending/{pid}/send", data={"csrf": csrf})
+    assert "done" in done.text and re.search(r"<li>0x[0-9a-f]{64}</li>", done.text)
+    assert w.stack.identity.functions.investorOf("0x000000000000000000000000000000000000dEaD").call() \
+        == "0x000000000000000000000000000000000000dEaD"
 
 
 def test_the_audit_log_filters_by_officer_action_outcome_and_date(world):

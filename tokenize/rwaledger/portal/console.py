@@ -504,6 +504,33 @@ def console_router(app: FastAPI, ledger: Ledger, desk: OfficerDesk, *, chunk: in
                         r["error"] = r["error"] or by_line.get(r["line"])
                 else:
                     whole = _refusal(exc)
+        if spec.action == "investors" and good:
+            # the service's plan over the rows left: a refusal names its row, which is set aside and the rest
+            # planned again, until the rows left pass (each bad row named, not only the first)
+            left, by_line = list(good), {}
+            while left:
+                try:
+                    register, updates, links, _ = svc.investors.plan_many([item for _, item in left])
+                except RwaError as exc:
+                    line = getattr(exc, "line", None)
+                    if line is None or line not in {n for n, _ in left}:
+                        whole = _refusal(exc)
+                        break
+                    by_line[line] = _refusal(exc)
+                    left = [(n, item) for n, item in left if n != line]
+                    continue
+                new = {x.wallet for x in register}
+                linked = {w for _, w in links}
+                for n, item in left:
+                    notes[n] = ("registers a new investor" if item.wallet in new else
+                                "adds the wallet to its investor" if item.wallet in linked else "registered already")
+                if updates:
+                    whole_note = f"{len(updates)} field update(s) of registered investors: " + \
+                                 ", ".join(what for what, _ in updates)
+                    notes.setdefault(-1, whole_note)
+                break
+            for r in rows:
+                r["error"] = r["error"] or by_line.get(r["line"])
         for r in rows:
             r["note"] = notes.get(r["line"], "")
         bad = [r for r in rows if r["error"]]
@@ -524,9 +551,8 @@ def console_router(app: FastAPI, ledger: Ledger, desk: OfficerDesk, *, chunk: in
                                        idempotency_key=key)
         summary = [f"{len(rows)} rows checked, no error; sent in {len(parts)} "
                    f"write{'s' if len(parts) > 1 else ''} of up to {chunk} rows."]
-        if spec.action == "investors":
-            summary.append("The chain checks (wallets already registered, investors named) run as each part is "
-                           "sent: a refusal names the row, and that part sends nothing.")
+        if -1 in notes:
+            summary.append(notes[-1] + ".")
         pid = keep(s, Pending(spec.action, spec.title, summary, [chunk_call(i, p) for i, p in enumerate(parts)],
                               rows=len(rows)))
         return checked(request, s, officer, spec, values, rows=rows, summary=summary, pending_id=pid)
