@@ -59,7 +59,7 @@ from ..models import (
 )
 from ..officers import Officer
 from ..services import Services, TransferRejected
-from . import HEADERS, HERE, _short, _static_files, _units, _when
+from . import HEADERS, HERE, WALLET, _short, _static_files, _units, _when
 
 COOKIE = "rwa_console"
 LOGIN_COOKIE = "rwa_console_login"  # the login form's double-submit CSRF token
@@ -652,6 +652,8 @@ def console_router(app: FastAPI, ledger: Ledger, desk: OfficerDesk, *, chunk: in
         if officer is None:
             return login_page(request, 401)
         found = None
+        if wallet.strip() and not WALLET.match(wallet.strip()):
+            return forbidden(request, s, officer, "A wallet address is 0x followed by 40 hexadecimal digits.", 400)
         if wallet.strip():
             found = route("/api/officer/investors/{wallet}", "GET")(wallet=wallet.strip(), officer=officer)
             if isinstance(found, Response):
