@@ -320,3 +320,15 @@ def test_every_other_form_checks_then_writes_through_the_officer_api(world, tmp_
     r = cust.post("/officer/forms/redemption_rejection", data={"csrf": kcsrf, "asset": "KHI-GOLD", "request_id": "1",
                                                                "reason": "no delivery address"})
     assert r.status_code == 200 and "Redemption request #1" in r.text
+
+
+def test_the_proposals_pages_list_what_the_api_lists(world):
+    w, tokens, app, _ = world
+    for role in ("registrar", "auditor"):
+        client, csrf = login(app, tokens[role])
+        page = client.get("/officer/proposals")
+        assert page.status_code == 200 and "No proposal." in page.text
+        assert client.get("/officer/proposals/999").status_code == 404
+    client, csrf = login(app, tokens["auditor"])
+    r = client.post("/officer/proposals/1/approve", data={"csrf": csrf})
+    assert r.status_code == 403 and "signs no proposal" in r.text

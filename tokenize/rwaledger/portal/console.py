@@ -617,7 +617,52 @@ def console_router(app: FastAPI, ledger: Ledger, desk: OfficerDesk, *, chunk: in
         if isinstance(p, HTMLResponse):
             return p
         return render(request, "console/outcome.html", session=s, officer=officer, title=p.title, p=p,
-                      spec=FORMS[p.action], pid=pid)
+                      spec=FORMS.get(p.action), pid=pid)
+
+    # --- Safe proposals: the page shows each open one's pre-check (run from its Safe); approve and execute confirm --
+
+    @router.get("/proposals", response_class=HTMLResponse)
+    def proposals(request: Request, status: str = "open") -> Response:
+        s, officer = who(request)
+        if officer is None:
+            return login_page(request, 401)
+        if officer.role not in MAY["proposals"]:
+            return forbidden(request, s, officer, "Proposals are for officers.")
+        listed = route("/api/officer/proposals", "GET")(officer=officer, status=status or None)
+        return render(request, "console/proposals.html", session=s, officer=officer, title="Safe proposals",
+                      proposals=listed, status=status, one=None)
+
+    @router.get("/proposals/{proposal_id}", response_class=HTMLResponse)
+    def proposal(request: Request, proposal_id: int) -> Response:
+        s, officer = who(request)
+        if officer is None:
+            return login_page(request, 401)
+        if officer.role not in MAY["proposals"]:
+            return forbidden(request, s, officer, "Proposals are for officers.")
+        one = route("/api/officer/proposals/{proposal_id}", "GET")(proposal_id=proposal_id, officer=officer)
+        if isinstance(one, Response):
+            return forbidden(request, s, officer, json.loads(one.body).get("detail", "refused"), one.status_code)
+        return render(request, "console/proposals.html", session=s, officer=officer, title=f"Proposal #{proposal_id}",
+                      proposals=[], status="", one=one, may_sign=officer.role in MAY["approve"])
+
+    @router.post("/proposals/{proposal_id}/{act}", response_class=HTMLResponse)
+    async def proposal_act(request: Request, proposal_id: int, act: str) -> Response:
+        """Approve or execute a proposal (the page showed its pre-check) through the officer API's route."""
+        s, officer, _, refused = await posted(request)
+        if refused is not None:
+            return refused
+        assert s is not None and officer is not None
+        paths = {"approve": "/api/officer/proposals/{proposal_id}/approvals",
+                 "execute": "/api/officer/proposals/{proposal_id}/execution"}
+        if act not in paths:
+            return forbidden(request, s, officer, "No such act.", 404)
+        if officer.role not in MAY[act]:
+            return forbidden(request, s, officer, f"An {officer.role} officer signs no proposal: nothing was sent.")
+        handler = route(paths[act])
+        pid = keep(s, Pending(act, f"{act.capitalize()} proposal #{proposal_id}", [],
+                              [lambda key: handler(proposal_id=proposal_id, officer=officer, idempotency_key=key)]))
+        run_chunk(pid, s.pending[pid], 0)
+        return RedirectResponse(f"/officer/pending/{pid}", status_code=303)
 
     # --- reads -------------------------------------------------------------------------------------------------------
 
