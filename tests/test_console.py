@@ -301,10 +301,17 @@ def test_every_other_form_checks_then_writes_through_the_officer_api(world, tmp_
                                                        "effective_date": "2026-07-01", "supersede": "on"},
                               files={"file": ("survey.txt", b"survey plan of the apartment\n", "text/plain")})
     assert "done" in done, done
-    spec = (ROOT / "scripts" / "examples" / "lahore-apartment.toml").read_text()
+    examples = ROOT / "scripts" / "examples"
+    spec = (examples / "lahore-apartment.toml").read_bytes()
     r = reg.post("/officer/forms/asset", data={"csrf": csrf},
-                 files=[("spec", ("apartment.toml", spec.encode(), "text/plain"))])
-    assert r.status_code == 200 and "Spec apartment.toml" in r.text
+                 files=[("spec", ("apartment.toml", spec, "text/plain"))])
+    assert r.status_code == 422 and "documents.0.file" in r.text and "not among the files chosen" in r.text
+    docs = [("files", (p.name, p.read_bytes(), "text/plain")) for p in
+            (examples / "documents" / "lhr-gh12b-fard.txt", examples / "documents" / "lhr-gh12b-valuation.txt")]
+    r = reg.post("/officer/forms/asset", data={"csrf": csrf},
+                 files=[("spec", ("apartment.toml", spec, "text/plain")), *docs])
+    assert r.status_code == 200 and "Property LHR-GH12B" in r.text and "registered already" in r.text, r.text[-3000:]
+    assert "title-deed: SHA-256" in r.text
     comp, ccsrf = login(app, tokens["compliance"])
     _, done = _check_and_send(comp, ccsrf, "freeze", {"asset": "LHR-GH12B", "wallet": holder, "frozen": "on"})
     assert "done" in done

@@ -440,6 +440,8 @@ def console_router(app: FastAPI, ledger: Ledger, desk: OfficerDesk, *, chunk: in
             if receipt is not None:
                 summary.append(f"Receipt {receipt[0]}: SHA-256 {hashlib.sha256(receipt[1]).hexdigest()}.")
 
+            LotUpload(**lot.model_dump(), receipt=_upload(*receipt) if receipt else None)  # the form's own rules
+
             def call(key: str) -> Response:
                 body = LotUpload(**lot.model_dump(), receipt=_upload(*receipt) if receipt else None)
                 return handler(body=body, officer=officer, idempotency_key=key)
@@ -448,6 +450,7 @@ def console_router(app: FastAPI, ledger: Ledger, desk: OfficerDesk, *, chunk: in
             if "file" not in one:
                 raise SpecError("field file: choose the document's file", field="file")
             name, content = one["file"]
+            DocumentUpload(**data, file=_upload(name, content))  # the form's fields, validated as the API does
             info = svc.ctx.handle(asset)
             summary = [f"Asset {info.symbol} (#{info.asset_id}).",
                        f"Document {data.get('name')}, {name}: SHA-256 {hashlib.sha256(content).hexdigest()}."]
@@ -459,10 +462,7 @@ def console_router(app: FastAPI, ledger: Ledger, desk: OfficerDesk, *, chunk: in
             if "spec" not in one:
                 raise SpecError("field spec: choose the asset's spec file", field="spec")
             spec_file, others = one["spec"], uploads.get("files", [])
-            summary = [f"Spec {spec_file[0]}; files: " + (", ".join(f"{n} (SHA-256 {hashlib.sha256(c).hexdigest()[:16]}…)"
-                                                                  for n, c in others) or "none") + ".",
-                       "The spec is validated and its files hashed as `rwa asset register` does when you confirm; a "
-                       "refusal names the field and sends nothing."]
+            summary = _asset_precheck(svc, spec_file, others)
 
             def call(key: str) -> Response:
                 body = AssetUpload(spec=_upload(*spec_file), files=[_upload(n, c) for n, c in others])
@@ -723,6 +723,45 @@ def _routes(routes: Any) -> list[Any]:
         elif hasattr(r, "original_router"):
             out.extend(_routes(r.original_router.routes))
     return out
+
+
+def _asset_precheck(svc: Services, spec_file: tuple[str, bytes], others: list[tuple[str, bytes]]) -> list[str]:
+    """An asset spec read and validated as ``rwa asset register`` reads it (its files matched by name, hashed from
+    temporary copies), and whether its symbol is registered already; sends nothing. The write maps the files again
+    (by the path the spec writes, or by name) and validates once more."""
+    import posixpath
+    import tempfile
+    from pathlib import Path
+
+    from ..models import AssetSpec, map_spec_files, parse, read_mapping
+
+    name, content = spec_file
+    by_name = {posixpath.basename(n.replace("\\", "/")): c for n, c in others}
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise SpecError(f"{name}: not UTF-8 text: {exc}") from None
+    with tempfile.TemporaryDirectory() as tmp:
+        def copy(path: str, field_name: str) -> str:
+            base = posixpath.basename(path.replace("\\", "/"))
+            if base not in by_name:
+                raise SpecError(f"{name}: field {field_name}: the file {path!r} is not among the files chosen: "
+                                "nothing was sent", field=field_name)
+            target = Path(tmp) / hashlib.sha256(by_name[base]).hexdigest()
+            target.write_bytes(by_name[base])
+            return str(target)
+
+        spec = parse(AssetSpec, map_spec_files(read_mapping(text, name), copy), name)
+    lines = [f"{spec.kind.capitalize()} {spec.symbol}: {spec.name}, {spec.jurisdiction}, {spec.legal_reference}."]
+    lines += [f"Document {d.name}: SHA-256 {d.sha256().hex()}." for d in spec.documents]
+    try:
+        known = svc.ctx.asset(spec.symbol)
+    except RwaError:
+        known = None
+    if known is not None:
+        lines.append(f"{spec.symbol} is registered already (asset #{known.asset_id}): the same spec sends only the "
+                     "steps still missing; a different one is refused.")
+    return lines
 
 
 def _parse(model: Any, data: dict[str, Any]) -> Any:
