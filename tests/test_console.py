@@ -339,3 +339,19 @@ def test_the_proposals_pages_list_what_the_api_lists(world):
     client, csrf = login(app, tokens["auditor"])
     r = client.post("/officer/proposals/1/approve", data={"csrf": csrf})
     assert r.status_code == 403 and "signs no proposal" in r.text
+
+
+def test_rwa_serve_s_app_serves_the_console_and_the_cookie_is_secure_on_https(world):
+    from rwaledger.api import create_app
+
+    w, tokens, _, _ = world
+    app = create_app(w.ledger, stack=w.stack)  # as `rwa serve` builds it
+    client = TestClient(app, base_url="https://registry.example")
+    page = client.get("/officer")
+    assert page.status_code == 200 and 'action="/officer/login"' in page.text
+    r = client.post("/officer/login", data={"token": tokens["auditor"], "csrf": csrf_of(page.text)},
+                    follow_redirects=False)
+    assert r.status_code == 303
+    cookie = [c for c in r.headers.get_list("set-cookie") if c.startswith("rwa_console=")][0]
+    assert "Secure" in cookie and "HttpOnly" in cookie and "Path=/officer" in cookie
+    assert "write nothing" in client.get("/officer").text
