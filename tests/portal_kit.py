@@ -67,3 +67,27 @@ def build_world(chain: Any, rwa_build: Any, home: Path) -> World:
 def name_parts(labels: list[str]) -> set[str]:
     """Each label and the name before its parenthesis (``Ayesha Khan (Lahore)`` -> also ``Ayesha Khan``)."""
     return {p for label in labels for p in (label, label.split(" (")[0])}
+
+
+ROLES = ("registrar", "compliance", "custodian", "auditor")
+
+
+def add_officers(ledger: Ledger) -> dict[str, str]:
+    """One officer per role (the writers sign with dev account 0, which holds every role of the stack); their tokens."""
+    from rwaledger.officers import OfficerStore
+
+    store = OfficerStore(ledger.engine)
+    return {role: store.add(f"{role} officer", role, account=None if role == "auditor" else 0)[1] for role in ROLES}
+
+
+def console_app(w: World, dirs: Path, chunk: int = 2) -> Any:
+    """The app with the officer API and the officer console (a CSV batch sent in parts of ``chunk`` rows)."""
+    from rwaledger.api import create_app
+    from rwaledger.api.officer import officer_router
+    from rwaledger.portal.console import console_router
+
+    app = create_app(w.ledger)
+    officer_api = officer_router(w.ledger, w.stack, upload_dir=dirs / "uploads", distributions_dir=dirs / "distributions")
+    app.include_router(officer_api)
+    app.include_router(console_router(app, w.ledger, officer_api.desk, chunk=chunk))
+    return app

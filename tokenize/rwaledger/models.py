@@ -597,7 +597,22 @@ def load_csv_bytes(content: bytes, model: Any, name: str) -> list[Any]:
 
 
 def parse_csv(f: Any, model: Any, path: str) -> list[Any]:
-    """The rows of an open CSV text file ``f`` as :func:`load_csv` reads them; errors name ``path``."""
+    """The rows of an open CSV text file ``f`` as :func:`load_csv` reads them; errors name ``path`` (the first bad
+    row's error is raised)."""
+    out = []
+    for _, _, item in csv_rows(f, model, path):
+        if isinstance(item, SpecError):
+            raise item
+        out.append(item)
+    if not out:
+        raise SpecError(f"{path}: no rows after the header: nothing to do", source=path)
+    return out
+
+
+def csv_rows(f: Any, model: Any, path: str) -> list[tuple[int, dict[str, str], Any]]:
+    """Every data row of an open CSV text file ``f``: ``(line, cells, item)``, ``item`` the row parsed as ``model``
+    or the :class:`SpecError` that row gets (a preview shows them all; :func:`parse_csv` raises the first). A
+    problem of the whole file (not UTF-8, no header, an unknown or missing column) is raised."""
     try:
         reader = csv.DictReader(f)
         rows = list(reader)
@@ -614,19 +629,33 @@ def parse_csv(f: Any, model: Any, path: str) -> list[Any]:
     missing = [n for n, f in fields.items() if f.is_required() and n not in header]
     if missing:
         raise SpecError(f"{path}:1: missing column {missing[0]!r}", field=missing[0], source=f"{path}:1")
-    out = []
+    out: list[tuple[int, dict[str, str], Any]] = []
     for line, row in enumerate(rows, start=2):
+        cells = {k.strip(): (v or "").strip() for k, v in row.items() if k}
         if None in row:
-            raise SpecError(f"{path}:{line}: more values than the header has columns", source=f"{path}:{line}")
-        clean = {k.strip(): v.strip() for k, v in row.items() if k and v is not None and v.strip() != ""}
+            out.append((line, cells, SpecError(f"{path}:{line}: more values than the header has columns",
+                                               source=f"{path}:{line}")))
+            continue
+        clean = {k: v for k, v in cells.items() if v != ""}
         if not clean:
             continue  # a blank line
-        item = parse(model, clean, f"{path}:{line}")
+        try:
+            item = parse(model, clean, f"{path}:{line}")
+        except SpecError as exc:
+            out.append((line, cells, exc))
+            continue
         item._source = f"{path}:{line}"
-        out.append(item)
-    if not out:
-        raise SpecError(f"{path}: no rows after the header: nothing to do", source=path)
+        out.append((line, cells, item))
     return out
+
+
+def csv_rows_bytes(content: bytes, model: Any, name: str) -> list[tuple[int, dict[str, str], Any]]:
+    """:func:`csv_rows` of a file's ``content`` (e.g. an upload)."""
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise SpecError(f"{name}: not a UTF-8 CSV file: {exc}", source=name) from None
+    return csv_rows(io.StringIO(text, newline=""), model, name)
 
 
 def load_rules(path: str | Path, model: Any) -> Any:

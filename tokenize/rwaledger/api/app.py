@@ -319,7 +319,11 @@ def create_app(ledger: Ledger, follower: Any = None, *, stack: Any = None, title
     if stack is not None:
         from .officer import officer_router
 
-        app.include_router(officer_router(ledger, stack, limits))
+        from ..portal.console import console_router
+
+        officer_api = officer_router(ledger, stack, limits)
+        app.include_router(officer_api)
+        app.include_router(console_router(app, ledger, officer_api.desk))  # the officer console, over those routes
     install(app, limits, cors_origins)
     return app
 

@@ -563,14 +563,25 @@ def officer_router(ledger: Ledger, stack: Any, limits: Limits | None = None, *, 
         return write("execute", officer, NoBody(proposal=proposal_id), idempotency_key, act)
 
     @router.get("/audit", response_model=list[AuditEntry])
-    def audit_log(officer: Officer | None = Depends(current), limit: int = 100) -> Any:
-        """The most recent write attempts, newest first (registrar and auditor)."""
+    def audit_log(officer: Officer | None = Depends(current), limit: int = 100, by: str | None = None,
+                  action: str | None = None, outcome: str | None = None, since: int | None = None,
+                  until: int | None = None) -> Any:
+        """The most recent write attempts, newest first (registrar and auditor); filtered by officer name (``by``),
+        action, outcome, and time (``since`` <= at < ``until``, unix seconds) when given."""
         denied = refused(officer, "audit")
         if denied is not None:
             return denied
         a = schema.api_audit.c
+        query = select(schema.api_audit)
+        for column, value in ((a.officer, by), (a.action, action), (a.outcome, outcome)):
+            if value:
+                query = query.where(column == value)
+        if since is not None:
+            query = query.where(a.at >= since)
+        if until is not None:
+            query = query.where(a.at < until)
         with ledger.engine.connect() as conn:
-            rows = conn.execute(select(schema.api_audit).order_by(a.id.desc()).limit(max(1, min(limit, 1000)))).all()
+            rows = conn.execute(query.order_by(a.id.desc()).limit(max(1, min(limit, 1000)))).all()
         return [AuditEntry(id=r.id, at=r.at, officer=r.officer, action=r.action, params=json.loads(r.params),
                            status_code=r.status_code, outcome=r.outcome, detail=r.detail,
                            tx_hashes=json.loads(r.tx_hashes)) for r in rows]
@@ -587,7 +598,20 @@ def officer_router(ledger: Ledger, stack: Any, limits: Limits | None = None, *, 
         return Investor(wallet=wallet, investor=who.investor, label=ledger.investor_label(who.investor),
                         country=who.country, verified=who.active)
 
+    # what the officer console (rwaledger.portal.console) shares with these routes: the login (its failed-login
+    # limit included) and each officer's services (for the read-only pre-checks); its writes call the routes above
+    router.desk = OfficerDesk(  # type: ignore[attr-defined]
+        login=lambda request, token: attempts.authenticate(client_address(request), token, officers.authenticate),
+        officers=officers, services=registrar_for)
     return router
+
+
+class OfficerDesk:
+    """The officer router's login and services, for the console."""
+
+    def __init__(self, login: Callable[[Request, str], Officer | None], officers: OfficerStore,
+                 services: Callable[[Officer], Services]):
+        self.login, self.officers, self.services = login, officers, services
 
 
 def _located(exc: RwaError, where: str | None) -> dict[str, Any]:

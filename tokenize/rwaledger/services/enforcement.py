@@ -27,18 +27,8 @@ class EnforcementService:
                         include_frozen: bool = False) -> Result:
         """A forced transfer (court order): within the recipient's rules; frozen units only with ``include_frozen``.
         Asked of the token first (``canForceTransfer``): a refusal names the rule and nothing is sent."""
-        info = self.ctx.handle(asset)
-        sender, to = _address(sender), _address(to)
-        if sender == to:
-            raise RegistrarError("a forced transfer needs two different wallets")
-        value = self.ctx.amount(info, amount)
+        info, sender, to, value = self.check_forced_transfer(asset, sender, to, amount, include_frozen)
         token = info.contract
-        ok, code = token.functions.canForceTransfer(sender, to, value, include_frozen).call()
-        if not ok:
-            hint = (" (add --include-frozen to move frozen units)"
-                    if _rule(code) in ("SenderFrozen", "InsufficientUnlockedBalance") and not include_frozen else "")
-            raise TransferRejected(_rule(code), sender, to, info.amount(value), info.symbol,
-                                   what="forced transfer").with_hint(hint)
         tx = self.ctx.require_role("registrar", "a forced transfer")
         sent = self.ctx.send(tx, "a forced transfer",
                              [token.functions.forcedTransfer(sender, to, value, _b32(reason), include_frozen)])
@@ -48,6 +38,23 @@ class EnforcementService:
             frozen = log["args"]["frozenUnitsMoved"]
         return self.ctx.result(Action.FORCED_TRANSFER, sent, asset=info, sender=sender, to=to, amount=value,
                                reason=reason, frozen_units_moved=frozen)
+
+    def check_forced_transfer(self, asset: str | int, sender: str, to: str, amount: int | str,
+                              include_frozen: bool = False) -> tuple:
+        """A forced transfer's pre-check, sending nothing: (asset handle, sender, to, amount in smallest units), or
+        :class:`TransferRejected` naming the rule the token answers (``canForceTransfer``)."""
+        info = self.ctx.handle(asset)
+        sender, to = _address(sender), _address(to)
+        if sender == to:
+            raise RegistrarError("a forced transfer needs two different wallets")
+        value = self.ctx.amount(info, amount)
+        ok, code = info.contract.functions.canForceTransfer(sender, to, value, include_frozen).call()
+        if not ok:
+            hint = (" (add --include-frozen to move frozen units)"
+                    if _rule(code) in ("SenderFrozen", "InsufficientUnlockedBalance") and not include_frozen else "")
+            raise TransferRejected(_rule(code), sender, to, info.amount(value), info.symbol,
+                                   what="forced transfer").with_hint(hint)
+        return info, sender, to, value
 
     def burn(self, asset: str | int, holder: str, amount: int | str, reason: str, include_frozen: bool = False) -> Result:
         """Burn a holder's units (a court order, a destroyed asset), within the rules."""

@@ -77,13 +77,11 @@ class InvestorService:
         """Onboard one investor wallet (see :meth:`add_many`)."""
         return self.add_many([spec])
 
-    def add_many(
-        self, specs: Sequence[InvestorSpec], chunk: int = 200, progress: Callable[[int], None] | None = None
-    ) -> Result:
-        """Onboard investors and their wallets (the compliance officer's act). A row without ``investor`` is an
-        investor's first wallet: registered if new, else its changed fields updated (a category left out is kept).
-        A row with ``investor`` adds the wallet to that investor (registered on chain, or earlier in the same file).
-        Everything is checked against the file and the chain before anything is sent."""
+    def plan_many(self, specs: Sequence[InvestorSpec]) -> tuple[list[InvestorSpec], list[tuple[str, Any]],
+                                                                list[tuple[str, str]], dict[str, str]]:
+        """Check onboarding rows against the file and the chain, sending nothing: (investors to register, field
+        updates as (what, call), (investor, wallet) links to add, labels by investor); a bad row raises
+        :class:`SpecError` naming its line and field."""
         if not specs:
             raise SpecError("no investors given")
         _duplicates(((s.wallet, s.source) for s in specs), "wallet", field="wallet")
@@ -153,6 +151,17 @@ class InvestorService:
             if s.label:
                 labels[target] = s.label
 
+        return register, updates, links, labels
+
+    def add_many(
+        self, specs: Sequence[InvestorSpec], chunk: int = 200, progress: Callable[[int], None] | None = None
+    ) -> Result:
+        """Onboard investors and their wallets (the compliance officer's act). A row without ``investor`` is an
+        investor's first wallet: registered if new, else its changed fields updated (a category left out is kept).
+        A row with ``investor`` adds the wallet to that investor (registered on chain, or earlier in the same file).
+        Everything is checked against the file and the chain before anything is sent (:meth:`plan_many`)."""
+        register, updates, links, labels = self.plan_many(specs)
+        ident = self.ctx.stack.identity.functions
         if not (register or updates or links):
             self._store_labels(labels)
             return self.ctx.result(Action.INVESTORS_ONBOARD, wallets=len(specs), registered=0, updates=0,
