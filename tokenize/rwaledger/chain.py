@@ -240,9 +240,9 @@ class RpcChain(Chain):
         if url.startswith(("ws://", "wss://")):
             provider = SyncWebSocketProvider(url)
         elif url.startswith(("http://", "https://")):
-            from web3 import HTTPProvider
+            from .rpc import Transport
 
-            provider = HTTPProvider(url, request_kwargs={"timeout": 60})
+            provider = Transport(url, timeout=60)  # retries reads, raises NodeUnavailable / RpcError
         else:
             raise ConfigError(f"network must be tester, anvil or an http(s):// / ws(s):// URL, not {url!r}")
         self.is_dev = is_dev
