@@ -489,9 +489,13 @@ def pipeline(
     """
     receipts: list[Receipt] = []
     in_flight: list[SignedTx] = []
+    signers: dict[int, SignedTx] = {}  # one signed transaction per sender, to reset their nonces on a failure
     try:
         for start in range(0, len(items), window):
-            signed = [sign(item) for item in items[start : start + window]]
+            signed = []
+            for item in items[start : start + window]:
+                signed.append(sign(item))
+                signers.setdefault(id(signed[-1].sender), signed[-1])
             if in_flight:
                 receipts.extend(confirm(chain, [s.tx_hash for s in in_flight], decoder_from=decoder_from,
                                         timeout=decoder_from.timeout))
@@ -499,19 +503,19 @@ def pipeline(
             try:
                 broadcast(chain, signed, progress=progress)
             except NodeUnavailable as exc:
-                _forget_nonces(signed)
                 raise exc.with_pending(exc.pending, len(receipts)) from None
             in_flight = signed
         if in_flight:
             receipts.extend(confirm(chain, [s.tx_hash for s in in_flight], decoder_from=decoder_from,
                                     timeout=decoder_from.timeout))
     except NodeUnavailable as exc:
-        if exc.pending:
+        # signed but unsent transactions used nonces: every sender reads its nonce from the chain next time
+        _forget_nonces(signers.values())
+        if exc.pending or not in_flight:
             raise
-        _forget_nonces(in_flight)
         raise exc.with_pending([s.pending() for s in in_flight], len(receipts)) from None
-    except TransactionTimeout:
-        _forget_nonces(in_flight)
+    except BaseException:
+        _forget_nonces(signers.values())
         raise
     return receipts
 
