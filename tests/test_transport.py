@@ -274,6 +274,40 @@ def test_a_receipt_wait_that_times_out_rereads_the_nonce(env):
     env.check()
 
 
+def test_after_a_node_restart_the_nonce_is_read_again(env):
+    """Issue item 2: a registrar process that outlived a node restart kept its cached nonce (ahead of the restored
+    chain); its next transaction waited in the pool for the gap, was reported as timed out, and executed later."""
+    import threading
+
+    tx = env.reg.session.tx
+    snapshot = env.node.snapshot()
+    (first,) = _mints(env, {env.wallets[0]: 1})
+    env.reg.issuance.mint(first)  # the transactor now caches the nonce after this one
+    env.node.revert(snapshot)  # the node comes back from an older state (not through this client)
+    env.proxy.down()
+    threading.Timer(0.15, env.proxy.up).start()  # ... after a short outage
+    old_timeout, tx.timeout = tx.timeout, 5.0
+    try:
+        (second,) = _mints(env, {env.wallets[1]: 2})
+        env.reg.issuance.mint(second)  # reads retried through the outage; the nonce re-read, not the cached one
+    finally:
+        tx.timeout = old_timeout
+    _count(env, [second])  # `first` was undone by the restore
+    env.check()
+
+
+def test_an_idle_transactor_reads_its_nonce_again(env):
+    tx = env.reg.session.tx
+    tx.resync_nonce()
+    assert tx.nonce_is_current
+    tx.nonce_ttl, old = 0.05, tx.nonce_ttl
+    try:
+        time.sleep(0.1)
+        assert not tx.nonce_is_current  # a node restarted while nothing was sent shows no error: read it again
+    finally:
+        tx.nonce_ttl = old
+
+
 # --- the ledger -----------------------------------------------------------------------------------------------
 
 

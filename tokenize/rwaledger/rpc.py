@@ -24,13 +24,16 @@ import threading
 import time
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 from urllib.parse import urlsplit
 
 import requests
 from web3 import HTTPProvider
 
 from .errors import NodeUnavailable, RpcError
+
+if TYPE_CHECKING:
+    from .chain import Chain
 
 BATCH_SIZE = 200  # calls per JSON-RPC batch
 MAX_BATCH_BYTES = 1_000_000  # keep one request body well under nodes' limits
@@ -203,7 +206,7 @@ def _connection_cause(exc: BaseException) -> str:
     return f"connection failed ({type(exc).__name__})"
 
 
-def connection_generation(chain: Any) -> int:
+def connection_generation(chain: "Chain") -> int:
     """How many connection failures the chain's transport has seen (0 for eth-tester)."""
     return int(getattr(chain.w3.provider, "generation", 0))
 
@@ -235,7 +238,8 @@ def revert_hex(error: dict[str, Any]) -> str:
     return data if isinstance(data, str) and data.startswith("0x") else "0x"
 
 
-def _chunks(calls: Sequence[tuple[str, list[Any]]]) -> list[Sequence[tuple[str, list[Any]]]]:
+def chunks(calls: Sequence[tuple[str, list[Any]]]) -> list[Sequence[tuple[str, list[Any]]]]:
+    """``calls`` cut into JSON-RPC batches: at most :data:`BATCH_SIZE` calls and about :data:`MAX_BATCH_BYTES`."""
     chunks, start, size = [], 0, 0
     for i, (_, params) in enumerate(calls):
         length = len(json.dumps(params, default=str)) + 64
@@ -248,11 +252,11 @@ def _chunks(calls: Sequence[tuple[str, list[Any]]]) -> list[Sequence[tuple[str, 
     return chunks
 
 
-def can_batch(chain: Any) -> bool:
+def can_batch(chain: "Chain") -> bool:
     return getattr(chain, "kind", "") != "tester" and hasattr(chain.w3.provider, "make_batch_request")
 
 
-def answers(chain: Any, calls: Sequence[tuple[str, list[Any]]], *, what: str | None = None) -> list[dict[str, Any]]:
+def answers(chain: "Chain", calls: Sequence[tuple[str, list[Any]]], *, what: str | None = None) -> list[dict[str, Any]]:
     """The raw JSON-RPC answer (``{"result": ...}`` or ``{"error": {...}}``) of every call, in order.
 
     Calls go out in batches of at most :data:`BATCH_SIZE` calls and :data:`MAX_BATCH_BYTES`; a node without
@@ -265,7 +269,7 @@ def answers(chain: Any, calls: Sequence[tuple[str, list[Any]]], *, what: str | N
         if not can_batch(chain):
             return [_single(chain, m, p) for m, p in calls]
         out: list[dict[str, Any]] = []
-        for chunk in _chunks(calls):
+        for chunk in chunks(calls):
             if len(chunk) == 1:
                 out.append(chain.w3.provider.make_request(*chunk[0]))
                 continue
@@ -280,7 +284,7 @@ def answers(chain: Any, calls: Sequence[tuple[str, list[Any]]], *, what: str | N
         return out
 
 
-def batch(chain: Any, calls: Sequence[tuple[str, list[Any]]], *, what: str | None = None,
+def batch(chain: "Chain", calls: Sequence[tuple[str, list[Any]]], *, what: str | None = None,
           on_error: OnError = OnError.RAISE) -> list[Any]:
     """The ``result`` of every call, in order (see :func:`answers`), errors handled as ``on_error`` says."""
     out: list[Any] = []
@@ -296,7 +300,7 @@ def batch(chain: Any, calls: Sequence[tuple[str, list[Any]]], *, what: str | Non
     return out
 
 
-def request(chain: Any, method: str, params: list[Any], *, what: str | None = None) -> Any:
+def request(chain: "Chain", method: str, params: list[Any], *, what: str | None = None) -> Any:
     """One call's result; an error answer raises :class:`~rwaledger.errors.RpcError`."""
     return batch(chain, [(method, params)], what=what)[0]
 
@@ -304,7 +308,7 @@ def request(chain: Any, method: str, params: list[Any], *, what: str | None = No
 # --- eth-tester: the same answers, call by call ----------------------------------------------------------------
 
 
-def _single(chain: Any, method: str, params: list[Any]) -> dict[str, Any]:
+def _single(chain: "Chain", method: str, params: list[Any]) -> dict[str, Any]:
     """Answer one call on a chain that takes no raw JSON-RPC (eth-tester) through web3, shaped like JSON-RPC."""
     from web3.exceptions import TransactionNotFound
 

@@ -86,6 +86,7 @@ class Transactor:
         gas_margin: float = 1.25,
         timeout: float = 120.0,
         poll_interval: float = 0.05,
+        nonce_ttl: float = 10.0,
     ):
         self.chain = chain
         self.w3: Web3 = chain.w3
@@ -94,7 +95,9 @@ class Transactor:
         self.gas_margin = gas_margin
         self.timeout = timeout
         self.poll_interval = poll_interval
+        self.nonce_ttl = nonce_ttl
         self._nonce: int | None = None
+        self._nonce_used = 0.0  # monotonic time the cached nonce was last read or used
         self._epoch = chain.epoch
         self._generation = rpc.connection_generation(chain)
         self._contracts: dict[tuple[str, int], Contract] = {}  # for encode_call
@@ -109,9 +112,13 @@ class Transactor:
     @property
     def nonce_is_current(self) -> bool:
         """Whether the cached nonce can be used as is: one was read, and since then the chain was not reverted and
-        the connection to the node did not fail (the node may have restarted from an older state)."""
+        the connection to the node did not fail (the node may have restarted from an older state), and it was used
+        within ``nonce_ttl`` seconds (a node restarted while this process idled shows no failure at all: a process
+        that outlived a node restart used to keep a nonce ahead of the chain, and its next transaction waited in the
+        pool for a gap to be filled, long after it was reported as timed out)."""
         return (self._nonce is not None and self._epoch == self.chain.epoch
-                and self._generation == rpc.connection_generation(self.chain))
+                and self._generation == rpc.connection_generation(self.chain)
+                and time.monotonic() - self._nonce_used < self.nonce_ttl)
 
     def next_nonce(self) -> int:
         """The nonce for the next transaction of this signer (read from the chain when not current)."""
@@ -119,11 +126,13 @@ class Transactor:
             self.resync_nonce()
         nonce = self._nonce
         self._nonce += 1  # type: ignore[operator]
+        self._nonce_used = time.monotonic()
         return nonce  # type: ignore[return-value]
 
     def set_nonce(self, nonce: int) -> None:
         """Start from a nonce read elsewhere (e.g. in one batch for many signers)."""
         self._nonce, self._epoch, self._generation = nonce, self.chain.epoch, rpc.connection_generation(self.chain)
+        self._nonce_used = time.monotonic()
 
     def reset_nonce(self) -> None:
         """Forget the cached nonce: the next transaction reads it from the chain. Called whenever it is unknown
@@ -216,6 +225,8 @@ class Transactor:
             try:
                 tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction).to_0x_hex()
                 self._sent[tx_hash] = pending
+                if len(self._sent) > 1000:  # sent and never awaited: keep the newest
+                    del self._sent[next(iter(self._sent))]
                 return tx_hash
             except NodeUnavailable as exc:
                 self.reset_nonce()
@@ -360,7 +371,7 @@ def broadcast(chain: Chain, signed: Sequence[SignedTx], progress: Callable[[int]
     reached it as pending (sends are never retried: the node may hold them)."""
     hashes: list[str] = []
     # one chunk at a time, so what was sent before a failure is known
-    for chunk in rpc._chunks([("eth_sendRawTransaction", [s.raw]) for s in signed]):
+    for chunk in rpc.chunks([("eth_sendRawTransaction", [s.raw]) for s in signed]):
         part = signed[len(hashes) : len(hashes) + len(chunk)]
         try:
             responses = rpc.answers(chain, chunk, what=f"broadcasting {len(signed)} transactions")
