@@ -188,6 +188,25 @@ def test_the_url_in_errors_carries_no_credentials():
     assert safe_url("https://user:secret@rpc.example.org:8545/v3/KEY123?token=abc") == "https://rpc.example.org:8545"
 
 
+def test_the_error_modes_of_the_batched_helper(env):
+    from rwaledger import rpc
+    from rwaledger.errors import RpcError
+    from rwaledger.transactions import call_many
+
+    token = env.token
+    bad = bytes.fromhex(token.encode_abi("mint", [env.wallets[0], 1, b"\0" * 32])[2:])  # from no role: reverts
+    good = bytes.fromhex(token.encode_abi("totalSupply")[2:])
+    calls = [(token.address, good), (token.address, bad)]
+    supply, empty = call_many(env.chain, calls)  # pre-checks: a revert is "no answer"
+    assert int.from_bytes(supply, "big") == env.supply() and empty == b""
+    _, data = call_many(env.chain, calls, on_revert=rpc.OnError.REVERT_DATA)
+    assert data[:4] == bytes.fromhex("e2517d3f")  # AccessControlUnauthorizedAccount(address,bytes32)
+    with pytest.raises(RpcError, match="eth_call failed"):
+        call_many(env.chain, calls, on_revert=rpc.OnError.RAISE)  # reads that reconcile fail loudly
+    params = [{"to": token.address, "data": "0x" + bad.hex()}, "latest"]
+    assert rpc.batch(env.chain, [("eth_call", params)], on_error=rpc.OnError.NONE) == [None]
+
+
 # --- sends ----------------------------------------------------------------------------------------------------
 
 

@@ -253,7 +253,8 @@ def chunks(calls: Sequence[tuple[str, list[Any]]]) -> list[Sequence[tuple[str, l
 
 
 def can_batch(chain: "Chain") -> bool:
-    return getattr(chain, "kind", "") != "tester" and hasattr(chain.w3.provider, "make_batch_request")
+    """Whether the chain's provider sends JSON-RPC batches (HTTP; not eth-tester, not the WebSocket provider)."""
+    return getattr(chain, "kind", "") != "tester" and isinstance(chain.w3.provider, HTTPProvider)
 
 
 def answers(chain: "Chain", calls: Sequence[tuple[str, list[Any]]], *, what: str | None = None) -> list[dict[str, Any]]:
@@ -266,8 +267,10 @@ def answers(chain: "Chain", calls: Sequence[tuple[str, list[Any]]], *, what: str
     if not calls:
         return []
     with doing(what) if what else contextlib.nullcontext():
-        if not can_batch(chain):
+        if getattr(chain, "kind", "") == "tester":
             return [_single(chain, m, p) for m, p in calls]
+        if not can_batch(chain):
+            return [chain.w3.provider.make_request(m, p) for m, p in calls]
         out: list[dict[str, Any]] = []
         for chunk in chunks(calls):
             if len(chunk) == 1:
