@@ -179,6 +179,15 @@ def test_full_registrar_session_on_a_local_node(cli, anvil_node, root):
     history = cli.json("ledger", "history", "--wallet", DEV[6], *net)
     assert any(e["event"] == "IdentityRegistered" for e in history)
     assert cli.json("ledger", "reconcile", *net)["ok"] is True
+    import sqlite3  # a ledger that differs from the chain: reconcile says so and exits 1 (its help says so)
+
+    with sqlite3.connect(cli.home / "ledger.sqlite") as db:
+        (row,) = db.execute("SELECT id FROM balance_changes WHERE delta > 0 ORDER BY id DESC LIMIT 1").fetchone()
+        db.execute("UPDATE balance_changes SET delta = delta + 1 WHERE id = ?", (row,))
+    differs = cli("--json", "ledger", "reconcile", *net, ok=False)
+    assert differs.returncode == 1 and json.loads(differs.stdout)["ok"] is False
+    with sqlite3.connect(cli.home / "ledger.sqlite") as db:
+        db.execute("UPDATE balance_changes SET delta = delta - 1 WHERE id = ?", (row,))
     out = cli.home / "cap.csv"
     cli("ledger", "export", "cap-table", "--asset", "LHR-GH12B", "--out", str(out), *net)
     lines = out.read_text().strip().splitlines()

@@ -8,6 +8,7 @@ from pathlib import Path
 
 
 from rwaledger import node
+from rwaledger.errors import NodeError
 
 RWA = [sys.executable, "-m", "rwaledger.cli"]
 
@@ -68,9 +69,86 @@ def test_background_node_keeps_its_chain_between_runs(tmp_path):
     assert node.stop_background(node_dir) is None
 
 
-def test_node_status_cli_when_not_running(tmp_path):
-    proc = rwa("--json", "node", "status")
-    assert json.loads(proc.stdout)["running"] in (True, False)
+def test_node_status_exits_1_when_no_node_runs(tmp_path):
+    proc = rwa("--json", "node", "status", env={"RWA_NODE_DIR": str(tmp_path / "none")}, check=False)
+    assert proc.returncode == 1 and json.loads(proc.stdout) == {"running": False}
+
+
+def _wait_saved(node_dir, block, timeout=10.0):
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        last = node.background_status(node_dir)["last_dump"]
+        if last and last["block"] >= block:
+            return last
+        time.sleep(0.05)
+    raise AssertionError(f"the keeper did not save block {block} within {timeout}s")
+
+
+def test_the_node_keeps_its_chain_across_a_kill_9_and_says_what_it_restored(tmp_path):
+    """The defect: anvil wrote its state only on a clean exit, so a SIGKILL lost the whole chain."""
+    import signal
+
+    from web3 import Web3
+
+    node_dir = tmp_path / "node"
+    port = node.free_port()
+    info = node.start_background(node_dir, port=port, interval=0.1)
+    assert info["restored"] is None  # a new chain
+    w3 = Web3(Web3.HTTPProvider(info["url"]))
+    a = w3.eth.accounts
+    for _ in range(12):
+        w3.eth.send_transaction({"from": a[0], "to": a[1], "value": 10**15})
+    head = w3.eth.get_block("latest")
+    saved = _wait_saved(node_dir, head["number"])
+    os.kill(info["pid"], signal.SIGKILL)  # the node, not stopped cleanly
+    deadline = __import__("time").monotonic() + 5
+    while node.background_status(node_dir) is not None and __import__("time").monotonic() < deadline:
+        pass
+    assert saved["hash"] == head["hash"].to_0x_hex()
+    again = node.start_background(node_dir, port=port, interval=0.1)
+    try:
+        assert again["restored"] == {"block": head["number"], "hash": head["hash"].to_0x_hex()}
+        w3 = Web3(Web3.HTTPProvider(again["url"]))
+        assert w3.eth.get_balance(a[1]) == 10_000 * 10**18 + 12 * 10**15  # every transfer is still there
+    finally:
+        node.stop_background(node_dir)
+
+
+def test_a_torn_state_file_is_named_and_nothing_starts(tmp_path):
+    node_dir = tmp_path / "node"
+    node_dir.mkdir()
+    (node_dir / "state.json").write_text('{"block": {"number": "0x12c", "beneficiary"')  # a dump cut short
+    try:
+        node.start_background(node_dir, port=node.free_port())
+    except NodeError as exc:
+        assert "state.json is not a whole state dump" in str(exc)
+    else:
+        node.stop_background(node_dir)
+        raise AssertionError("a torn state file was loaded")
+    assert node.background_status(node_dir) is None
+    assert (node_dir / "state.json").read_text().startswith('{"block"')  # left as it was, for the user to look at
+
+
+def test_node_start_and_status_cli_say_what_they_restored(tmp_path):
+    env = {"RWA_NODE_DIR": str(tmp_path / "node")}
+    port = str(node.free_port())
+    first = rwa("node", "start", "--port", port, env=env)
+    try:
+        assert "a new chain" in first.stdout
+        status = rwa("node", "status", env=env)
+        assert status.returncode == 0 and "running:" in status.stdout
+    finally:
+        stop = rwa("node", "stop", env=env)
+    assert "saved block 0" in " ".join(stop.stdout.split())  # rich wraps long lines
+    second = rwa("--json", "node", "start", "--port", port, env=env)
+    try:
+        restored = json.loads(second.stdout)["restored"]
+        assert restored["block"] == 0 and restored["hash"].startswith("0x")
+        assert rwa("--json", "node", "status", env=env).returncode == 0
+    finally:
+        rwa("node", "stop", env=env)
 
 
 def test_deploy_refuses_a_bad_safe_spec_in_one_line():
@@ -104,3 +182,27 @@ def test_an_error_naming_a_bracketed_word_prints_it(tmp_path):
     empty.write_text("")
     proc = rwa("deploy", "--network", "tester", "--roles", str(empty), check=False)
     assert proc.returncode == 1 and "no [roles] table" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_deploy_on_a_reset_node_names_it_and_redeploys_only_when_asked(tmp_path):
+    """The defect: after the node lost its chain, `rwa deploy` silently redeployed at the same addresses."""
+    env = {"RWA_NODE_DIR": str(tmp_path / "node"), "RWA_DEPLOYMENTS_DIR": str(tmp_path / "deployments")}
+    port = str(node.free_port())
+    rwa("node", "start", "--port", port, env=env)
+    try:
+        rwa("deploy", "--network", "anvil", env=env)
+    finally:
+        rwa("node", "stop", env=env)
+    (tmp_path / "node" / "state.json").unlink()  # the chain is gone: a new one starts
+    rwa("node", "start", "--port", port, env=env)
+    try:
+        net = "anvil"
+        refused = rwa("deploy", "--network", net, env=env, check=False)
+        assert refused.returncode == 1 and "Traceback" not in refused.stderr
+        assert len(refused.stderr.strip().splitlines()) == 1 and "the node was reset or is another chain" in refused.stderr
+        again = rwa("--json", "deploy", "--network", net, "--redeploy", env=env)
+        assert again.returncode == 0
+        replaced = list((tmp_path / "deployments").glob("anvil/.replaced/1/AssetRegistry.json"))
+        assert len(replaced) == 1
+    finally:
+        rwa("node", "stop", env=env)

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from rwaledger.deployments import Deployer, DeploymentRecord, DeploymentStore
-from rwaledger.errors import BytecodeChanged, DeploymentError, DeploymentRecordError
+from rwaledger.errors import BytecodeChanged, ChainChanged, DeploymentError, DeploymentRecordError
 
 pytestmark = pytest.mark.chains("tester", "anvil")
 
@@ -25,10 +25,16 @@ def deployer(rwa, store):
     return Deployer(rwa.tx, rwa.build, store)
 
 
+def data_block(net):
+    return json.loads((net / "ChainProbe.json").read_text())["blockNumber"]
+
+
 def test_record_layout_matches_hardhat_deploy(deployer, store, chain, rwa):
     probe = deployer.deploy("ChainProbe", 60)
     net = store.dir
-    assert (net / ".chainId").read_text().strip() == str(chain.chain_id)
+    ident = json.loads((net / ".chain.json").read_text())
+    assert ident == {"chainId": chain.chain_id, "block": data_block(net), "hash": chain.w3.eth.get_block(
+        data_block(net))["hash"].to_0x_hex()}  # the chain's identity: the block of the first deployment, by hash
     data = json.loads((net / "ChainProbe.json").read_text())
     for key in ("address", "abi", "transactionHash", "blockNumber", "args", "deployer", "bytecodeHash", "solcInputHash"):
         assert key in data, key
@@ -125,9 +131,61 @@ def test_malformed_record_names_file_and_field(store, deployer):
 
 def test_records_of_another_chain_are_refused(tmp_path, rwa, chain):
     (tmp_path / chain.name).mkdir()
-    (tmp_path / chain.name / ".chainId").write_text("1\n")
+    (tmp_path / chain.name / ".chainId").write_text("1\n")  # the older layout: the id alone
     with pytest.raises(DeploymentError, match="belongs to chain 1"):
         Deployer(rwa.tx, rwa.build, DeploymentStore(chain.name, tmp_path))
+
+
+def _forge_other_chain(store, block=1, block_hash="0x" + "ab" * 32):
+    ident = json.loads((store.dir / ".chain.json").read_text())
+    (store.dir / ".chain.json").write_text(json.dumps({**ident, "block": block, "hash": block_hash}))
+
+
+def test_records_of_a_reset_chain_are_named_and_nothing_is_deployed_over_them(deployer, store, rwa, chain):
+    """The defect: after a node reset `rwa deploy` silently redeployed, and the records described another chain."""
+    deployer.deploy("ChainProbe", 60)
+    _forge_other_chain(store)  # as if recorded on a chain whose block 1 has another hash
+    fresh = Deployer(rwa.tx, rwa.build, store)
+    block = chain.w3.eth.block_number
+    with pytest.raises(ChainChanged, match=r"describes chain \d+ whose block 1 is 0xabab.*the node's block 1 is 0x"):
+        fresh.deploy("ChainProbe", 60)
+    with pytest.raises(ChainChanged, match="--redeploy"):
+        fresh.contract("ChainProbe")
+    assert chain.w3.eth.block_number == block and store.get("ChainProbe") is not None  # nothing sent, nothing moved
+
+
+def test_a_chain_shorter_than_the_records_is_named(deployer, store, rwa, chain):
+    deployer.deploy("ChainProbe", 60)
+    _forge_other_chain(store, block=10**6)
+    with pytest.raises(ChainChanged, match="the node has no block 1000000"):
+        Deployer(rwa.tx, rwa.build, store).deploy("ChainProbe", 60)
+
+
+def test_redeploy_sets_the_old_records_aside_and_deploys_on_this_chain(deployer, store, rwa, chain):
+    old = deployer.deploy("ChainProbe", 60)
+    _forge_other_chain(store)
+    new = Deployer(rwa.tx, rwa.build, store).deploy("ChainProbe", 60, redeploy=True)
+    assert new.address != old.address and store.get("ChainProbe").address == new.address
+    kept = store.dir / ".replaced" / "1"
+    assert json.loads((kept / "ChainProbe.json").read_text())["address"] == old.address
+    assert json.loads((kept / ".chain.json").read_text())["hash"] == "0x" + "ab" * 32
+    ident = store.identity()
+    assert ident.block == store.get("ChainProbe").block_number  # anchored anew on this chain
+    assert ident.hash == chain.w3.eth.get_block(ident.block)["hash"].to_0x_hex()
+    Deployer(rwa.tx, rwa.build, store).deploy("ChainProbe", 60)  # and this chain's records are reused again
+
+
+def test_older_records_gain_the_chain_identity_or_are_refused(deployer, store, rwa, chain):
+    deployer.deploy("ChainProbe", 60)
+    (store.dir / ".chain.json").unlink()
+    (store.dir / ".chainId").write_text(f"{chain.chain_id}\n")  # as an older rwaledger wrote it
+    Deployer(rwa.tx, rwa.build, store).deploy("ChainProbe", 60)  # its deployment is on this chain: anchored
+    assert store.identity().block == store.get("ChainProbe").block_number and not (store.dir / ".chainId").exists()
+    (store.dir / ".chain.json").write_text(json.dumps({"chainId": chain.chain_id}))
+    record = json.loads((store.dir / "ChainProbe.json").read_text())
+    (store.dir / "ChainProbe.json").write_text(json.dumps({**record, "transactionHash": "0x" + "cd" * 32}))
+    with pytest.raises(ChainChanged, match="which this node's chain does not have"):
+        Deployer(rwa.tx, rwa.build, store).deploy("ChainProbe", 60)
 
 
 def test_in_memory_store_writes_nothing(rwa, tmp_path, monkeypatch):

@@ -104,27 +104,41 @@ def compile_cmd(force: bool = typer.Option(False, "--force", help="Ignore the ca
 def node_start(
     port: int = typer.Option(8545, help="Port on 127.0.0.1."),
     state_file: Optional[Path] = typer.Option(None, "--state", help="Where the chain is kept between runs."),
+    interval: float = typer.Option(1.0, "--state-interval", min=0.05,
+                                   help="Seconds between state dumps: a kill -9 loses at most this much."),
 ) -> None:
-    """Start a background anvil (chain kept in a state file between runs)."""
-    info = node_mod.start_background(port=port, state_file=state_file)
-    verb = "already running" if info["already_running"] else "started"
-    emit(info, f"anvil {verb}: {info['url']} (pid {info['pid']}, state {info['state_file']})")
+    """Start a background anvil whose chain survives a kill -9 (saved atomically every --state-interval seconds)."""
+    info = node_mod.start_background(port=port, state_file=state_file, interval=interval)
+    if info["already_running"]:
+        emit(info, f"anvil already running: {info['url']} (pid {info['pid']}, state {info['state_file']})")
+        return
+    restored = info["restored"]
+    what = (f"restored block {restored['block']} ({restored['hash']}) from {info['state_file']}" if restored
+            else f"a new chain (no state yet at {info['state_file']})")
+    emit(info, f"anvil started: {info['url']} (pid {info['pid']}), {what}; saved every {interval:g}s")
 
 
 @node_app.command("stop")
 def node_stop() -> None:
-    """Stop the background anvil; its chain is saved to the state file."""
+    """Stop the background anvil; its whole chain is saved to the state file first."""
     info = node_mod.stop_background()
-    emit({"stopped": info is not None, **(info or {})}, "stopped" if info else "no node was running")
+    if info is None:
+        emit({"stopped": False}, "no node was running")
+        return
+    emit({"stopped": True, **info}, f"stopped; saved {info['saved'] or 'nothing new (the node did not answer)'}")
 
 
 @node_app.command("status")
 def node_status() -> None:
-    """Say whether the background anvil runs, and where."""
+    """Say whether the background anvil runs, and where; exit 1 when it does not."""
     info = node_mod.background_status()
-    emit({"running": info is not None, **(info or {})}, f"running: {info['url']} (pid {info['pid']})" if info else "not running")
-    if info is None and not state.json:
-        raise typer.Exit(3)
+    if info is None:
+        emit({"running": False}, "not running")
+        raise typer.Exit(1)
+    last = info["last_dump"]
+    saved = f"saved up to block {last['block']}" if last else "nothing saved yet"
+    keeper = "" if info["keeper_running"] else "; WARNING: its state keeper is not running, the chain is not being saved"
+    emit({"running": True, **info}, f"running: {info['url']} (pid {info['pid']}), {saved}{keeper}")
 
 
 # --- registrar commands -------------------------------------------------------------
@@ -216,7 +230,7 @@ def _outcome(result) -> None:
 def deploy_cmd(
     network: str = NetworkOpt,
     keystore: Optional[Path] = KeystoreOpt,
-    redeploy: bool = typer.Option(False, "--redeploy", help="Deploy again even if recorded contracts changed."),
+    redeploy: bool = typer.Option(False, "--redeploy", help="Deploy again even if recorded contracts changed, or the records describe another (a reset) chain: those are set aside under .replaced/."),
     roles_file: Optional[Path] = typer.Option(None, "--roles", help="A TOML/JSON file with a [roles] table (role = "
                                               "\"0xKEY\" or \"OWNER,OWNER,...:THRESHOLD\")."),
     admin_safe: Optional[str] = typer.Option(None, "--admin-safe", metavar="OWNERS:M",
@@ -1157,7 +1171,7 @@ class _progress:
 def main() -> None:
     """Run the CLI; turn library errors into one line and a non-zero exit code."""
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)  # without standalone mode click RETURNS a typer.Exit's code
     except RwaError as exc:
         kind = "rejected" if isinstance(exc, ContractRevert) or hasattr(exc, "rule") else "error"
         err.print(f"[red]{kind}:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)  # "[roles]" is text
@@ -1176,6 +1190,8 @@ def main() -> None:
         err.print(f"[red]internal error:[/] {type(exc).__name__}: {escape(str(exc))} (set RWA_DEBUG=1 for a traceback)",
                   highlight=False, soft_wrap=True)
         sys.exit(2)
+    if isinstance(code, int) and code:
+        sys.exit(code)  # e.g. reconcile found differences (1), node status found no node (1)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
 Layout (see ``deployments/README.md``)::
 
-    deployments/<network>/.chainId
+    deployments/<network>/.chain.json              # the chain's identity: chain id, a recorded block and its hash
     deployments/<network>/<ContractName>.json      # address, abi, tx hash, block, args, deployer, hashes
     deployments/<network>/solcInputs/<hash>.json   # the exact compiler input, kept once
     deployments/<network>/.pending/<ContractName>.json  # journal of a deployment not yet confirmed
@@ -11,6 +11,12 @@ Records are validated with pydantic on read. Nothing here stores a key or an
 RPC URL. A deployment is journaled (with its signed raw transaction, which is
 public data once broadcast) *before* it is broadcast, so a run killed mid-deploy
 finds and confirms that same transaction next time instead of deploying twice.
+
+The records carry the identity of the chain they describe (``.chain.json``: the chain id and the number and hash
+of the block of the first recorded deployment). Before a deployer reuses or adds a record it checks that the node's
+block at that number has that hash: a node that was reset, or another chain at the same URL, is named
+(:class:`ChainChanged`) and nothing is deployed over the records unless ``redeploy`` is asked for, which sets the
+old records aside under ``.replaced/`` first.
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ from web3.contract import Contract
 from . import paths
 from .chain import Chain
 from .compiler import Artifact, CompileResult
-from .errors import BytecodeChanged, DeploymentError, DeploymentRecordError, NodeUnavailable
+from .errors import BytecodeChanged, ChainChanged, DeploymentError, DeploymentRecordError, NodeUnavailable
 from .transactions import Receipt, Transactor
 
 
@@ -74,6 +80,19 @@ class PendingDeployment(BaseModel):
     solc_input_hash: str = Field(alias="solcInputHash")
 
 
+class ChainIdentity(BaseModel):
+    """Which chain a network's records describe: its id and one block (the first recorded deployment's) by hash."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    chain_id: int = Field(alias="chainId")
+    block: int | None = Field(None, ge=0, description="None: a record of only the chain id (an older layout)")
+    hash: str | None = Field(None, pattern=r"^0x[0-9a-f]{64}$")
+
+    def describe(self) -> str:
+        return f"chain {self.chain_id}" + (f" whose block {self.block} is {self.hash}" if self.block is not None else "")
+
+
 def _jsonable(value: Any) -> Any:
     if isinstance(value, bytes):
         return "0x" + value.hex()
@@ -82,6 +101,9 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _jsonable(v) for k, v in value.items()}
     return value
+
+
+NOT_RECORDS = frozenset({"roles.json"})  # files beside the records that are not contract records
 
 
 class DeploymentStore:
@@ -121,13 +143,43 @@ class DeploymentStore:
             return dict(self._memory)
         if not self.dir.exists():
             return {}
-        return {p.stem: self._read_model(p, DeploymentRecord) for p in sorted(self.dir.glob("*.json"))}
+        return {p.stem: self._read_model(p, DeploymentRecord) for p in sorted(self.dir.glob("*.json"))
+                if not p.name.startswith(".") and p.name not in NOT_RECORDS}
 
     def chain_id(self) -> int | None:
+        ident = self.identity()
+        return ident.chain_id if ident else None
+
+    def identity(self) -> ChainIdentity | None:
+        """The chain these records describe (``.chain.json``; an older ``.chainId`` gives the id alone)."""
         if self.dir is None:
             return None
-        f = self.dir / ".chainId"
-        return int(f.read_text().strip()) if f.exists() else None
+        f = self.dir / ".chain.json"
+        if f.exists():
+            return self._read_model(f, ChainIdentity)
+        legacy = self.dir / ".chainId"
+        return ChainIdentity(chain_id=int(legacy.read_text().strip())) if legacy.exists() else None
+
+    def save_identity(self, ident: ChainIdentity) -> None:
+        if self.dir is None:
+            return
+        self._write(self.dir / ".chain.json", ident.model_dump_json(by_alias=True) + "\n")
+        (self.dir / ".chainId").unlink(missing_ok=True)
+
+    def set_aside(self) -> Path | None:
+        """Move every record of this network (contracts, roles, journals, distributions) under
+        ``.replaced/<n>/``, for a deployment on another chain; where they went (None when there were none)."""
+        if self.dir is None or not self.dir.exists():
+            return None
+        entries = [p for p in self.dir.iterdir() if p.name != ".replaced"]
+        if not entries:
+            return None
+        base = self.dir / ".replaced"
+        dest = base / str(len(list(base.iterdir())) + 1 if base.exists() else 1)
+        dest.mkdir(parents=True)
+        for p in entries:
+            os.replace(p, dest / p.name)
+        return dest
 
     def roles(self) -> dict[str, dict[str, Any]]:
         """Who was given each role of the stack (``roles.json``): ``{role: {"holder": address, "safe": {"owners":
@@ -169,7 +221,7 @@ class DeploymentStore:
             return
         recorded = self.chain_id()
         if recorded is None:
-            self._write(self.dir / ".chainId", f"{chain_id}\n")
+            self.save_identity(ChainIdentity(chain_id=chain_id))
         elif recorded != chain_id:
             raise DeploymentError(
                 f"deployments/{self.network} belongs to chain {recorded}, but the node is chain {chain_id}"
@@ -207,12 +259,65 @@ class Deployer:
         self.store = store
         self.log = log or (lambda message: None)
         store.check_chain(tx.chain.chain_id)
+        self._chain_verified = store.dir is None  # in-memory records live and die with their chain
+
+    def verify_chain(self, redeploy: bool = False) -> None:
+        """Check (once) that the records describe the node's chain; with ``redeploy`` records of another chain are
+        set aside, else :class:`ChainChanged` names both chains."""
+        if self._chain_verified:
+            return
+        problem = self._chain_problem()
+        if problem is not None:
+            if not redeploy:
+                raise ChainChanged(f"{problem}: the node was reset or is another chain. Nothing was deployed; pass "
+                                   "--redeploy (redeploy=True) to deploy afresh on this chain (the old records are "
+                                   f"kept under deployments/{self.store.network}/.replaced/)")
+            moved = self.store.set_aside()
+            self.log(f"{problem}; the old records are now under {moved}")
+            self.store.save_identity(ChainIdentity(chain_id=self.chain.chain_id))
+        self._chain_verified = True
+
+    def _block_hash(self, number: int) -> str | None:
+        if number > self.chain.w3.eth.block_number:
+            return None
+        return self.chain.w3.eth.get_block(number)["hash"].to_0x_hex()
+
+    def _chain_problem(self) -> str | None:
+        """Why the records do not describe the node's chain, or None (an older record gains its block anchor)."""
+        ident = self.store.identity()
+        where = f"deployments/{self.store.network}"
+        if ident is not None and ident.block is not None:
+            found = self._block_hash(ident.block)
+            if found == ident.hash:
+                return None
+            now = f"the node has no block {ident.block}" if found is None else f"the node's block {ident.block} is {found}"
+            return f"{where} describes {ident.describe()}, but {now}"
+        records = self.store.all()
+        if not records:
+            return None
+        first = min(records.values(), key=lambda r: r.block_number)
+        raw = self.tx.receipt_or_none(first.transaction_hash)
+        receipt = Receipt.from_raw(first.transaction_hash, raw) if raw is not None else None
+        if receipt is None or receipt.contract_address != first.address:
+            return (f"{where} records {first.contract_name} deployed by {first.transaction_hash} in block "
+                    f"{first.block_number}, which this node's chain does not have")
+        self._anchor(receipt)
+        return None
+
+    def _anchor(self, receipt: Receipt) -> None:
+        """Record the chain's identity at the block of a deployment (the first one on this chain)."""
+        ident = self.store.identity()
+        if ident is None or ident.block is None:
+            block_hash = self._block_hash(receipt.block_number)
+            self.store.save_identity(ChainIdentity(chain_id=self.chain.chain_id, block=receipt.block_number,
+                                                   hash=block_hash))
 
     @property
     def chain(self) -> Chain:
         return self.tx.chain
 
     def contract(self, name: str) -> Contract:
+        self.verify_chain()
         record = self.store.get(name)
         if record is None:
             raise DeploymentError(f"{name} is not deployed on {self.store.network}")
@@ -224,6 +329,7 @@ class Deployer:
     def deploy(self, name: str, *args: Any, artifact: str | None = None, redeploy: bool = False) -> Contract:
         """Deploy ``name`` (a record name; ``artifact`` when it differs from the contract) or reuse its record."""
         art: Artifact = self.build[artifact or name]
+        self.verify_chain(redeploy)
         args_json = _jsonable(list(args))
         record = self.store.get(name)
         if record is not None and not redeploy and self._code_at(record.address):
@@ -298,6 +404,8 @@ class Deployer:
             solc_input_hash=self.build.solc_input_hash,
             num_deployments=(previous.num_deployments + 1) if previous else 1,
         )
+        if self.store.dir is not None:
+            self._anchor(receipt)
         self.store.save(record, self.build.solc_input() if self.store.dir is not None else None)
         self.store.clear_pending(name)
         return self.chain.w3.eth.contract(address=record.address, abi=art.abi)

@@ -201,6 +201,11 @@ class BytecodeChanged(DeploymentError):
     """The recorded contract differs from the compiled one and ``redeploy`` was not asked for."""
 
 
+class ChainChanged(DeploymentError):
+    """A network's records belong to another chain than the node's (a reset node, another network at the same URL);
+    nothing is deployed over them unless ``redeploy`` is asked for."""
+
+
 def _short(value: Any) -> str:
     if isinstance(value, bytes):
         return "0x" + value.hex()

@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import hashlib
+import io
 import json
 import tomllib
 from decimal import Decimal
@@ -44,7 +45,21 @@ from .errors import RwaError
 
 
 class SpecError(RwaError):
-    """A spec file or request is invalid; the message names the file and the field."""
+    """A spec file or request is invalid; the message names the file and the field. ``field`` (the dotted path of
+    the offending field), ``file`` and ``line`` (of a CSV row) are kept apart too, where known, for an API's answer."""
+
+    def __init__(self, message: str, *, field: str | None = None, source: str | None = None):
+        super().__init__(message)
+        self.field = field
+        self.file, self.line = _split_source(source)
+
+
+def _split_source(source: str | None) -> tuple[str | None, int | None]:
+    """("file", line) of a "file:line" source; (source, None) without a line."""
+    if not source:
+        return None, None
+    head, _, tail = source.rpartition(":")
+    return (head, int(tail)) if head and tail.isdigit() else (source, None)
 
 
 # --- field types -------------------------------------------------------------------
@@ -400,6 +415,97 @@ class FreezeRequest(Strict):
     frozen: bool = True
 
 
+class PartialFreezeRequest(Strict):
+    """Freeze (or, with ``frozen`` false, unfreeze) ``amount`` of a wallet's units in one token; the rest stays free
+    to move: the compliance officer's act."""
+
+    asset: Annotated[str, Field(min_length=1)]
+    wallet: Address
+    amount: Annotated[Union[int, str], Field(union_mode="left_to_right")]
+    frozen: bool = True
+
+    _readable = field_validator("amount")(MintRequest._readable.__func__)  # type: ignore[attr-defined]
+
+
+Sha256Hex = Annotated[str, Field(pattern=r"^(0x)?[0-9a-fA-F]{64}$")]
+
+
+class LienRequest(Strict):
+    """Encumber ``amount`` of a holder's units for a beneficiary (a mortgage, a court's charge): the registrar's
+    act. ``document_sha256`` is the SHA-256 of the charge document, if there is one."""
+
+    asset: Annotated[str, Field(min_length=1)]
+    holder: Address
+    beneficiary: Address
+    amount: Annotated[Union[int, str], Field(union_mode="left_to_right")]
+    reason: Annotated[str, Field(min_length=1, max_length=200)]
+    document_sha256: Sha256Hex | None = None
+
+    _readable = field_validator("amount")(MintRequest._readable.__func__)  # type: ignore[attr-defined]
+
+    def document_hash(self) -> bytes | None:
+        return bytes.fromhex(self.document_sha256.removeprefix("0x")) if self.document_sha256 else None
+
+
+class LienReleaseRequest(Strict):
+    """Release a lien of a token (the registrar's act; its beneficiary may release it with its own key too)."""
+
+    asset: Annotated[str, Field(min_length=1)]
+    lien_id: PositiveInt
+
+
+class LotRequest(Strict):
+    """A custodian's lot attestation of a commodity token: the lot (see :class:`LotSpec`) and its asset. The receipt
+    is its SHA-256 here, or a file given beside the request (hashed as :class:`LotSpec` does)."""
+
+    asset: Annotated[str, Field(min_length=1)]
+    lot_id: Annotated[str, Field(min_length=1, max_length=32)]
+    vault: Annotated[str, Field(min_length=1)]
+    quantity: PositiveInt
+    receipt_sha256: Sha256Hex | None = None
+
+    def lot(self, receipt_file: Path | None = None) -> LotSpec:
+        """The :class:`LotSpec` (validated as from a spec file; the receipt file is hashed)."""
+        data = {"lot_id": self.lot_id, "vault": self.vault, "quantity": self.quantity,
+                "receipt_sha256": self.receipt_sha256,
+                "receipt_file": str(receipt_file) if receipt_file is not None else None}
+        return parse(LotSpec, {k: v for k, v in data.items() if v is not None}, "lot")
+
+
+class RedemptionFulfilment(Strict):
+    """Deliver a pending redemption of a commodity token from custody lots, drawn in the order given (custodian)."""
+
+    asset: Annotated[str, Field(min_length=1)]
+    lot_ids: Annotated[list[Annotated[str, Field(min_length=1, max_length=32)]], Field(min_length=1)]
+
+
+class RedemptionRejection(Strict):
+    """Refuse a pending redemption (custodian): the holder's units are released."""
+
+    asset: Annotated[str, Field(min_length=1)]
+    reason: Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class DistributionRequest(Strict):
+    """Fund a distribution (rent, a dividend) of ``total_amount`` of ``payment_token`` (its smallest unit) pro rata to
+    the cap table at ``record_block`` (default: the latest block; with ``from_ledger`` the cap table is the ledger's,
+    synced first). It expires at ``expiry``, or ``expiry_days`` after the chain's time (as ``rwa distribute create``)."""
+
+    asset: Annotated[str, Field(min_length=1)]
+    payment_token: Address
+    total_amount: PositiveInt
+    record_block: Annotated[int, Field(ge=0)] | None = None
+    expiry: dt.datetime | None = None
+    expiry_days: PositiveInt = 30
+    from_ledger: bool = False
+
+    def expiry_at(self, chain_time: int) -> dt.datetime:
+        """The expiry: ``expiry``, else ``expiry_days`` after ``chain_time`` (unix seconds)."""
+        if self.expiry is not None:
+            return self.expiry
+        return dt.datetime.fromtimestamp(chain_time, dt.timezone.utc) + dt.timedelta(days=self.expiry_days)
+
+
 class DistributionSpec(Strict):
     asset: Annotated[str, Field(min_length=1)]
     total_amount: PositiveInt  # in the payment token's smallest unit
@@ -416,7 +522,20 @@ def _format_error(exc: ValidationError, source: str) -> SpecError:
     field = ".".join(str(p) for p in first["loc"] if p not in ("property", "commodity")) or "(root)"
     msg = first["msg"].removeprefix("Value error, ")
     more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-    return SpecError(f"{source}: field {field}: {msg}{more}")
+    return SpecError(f"{source}: field {field}: {msg}{more}", field=field, source=source)
+
+
+def read_mapping(text: str, name: str | Path) -> dict[str, Any]:
+    """The mapping of a spec's ``text``, TOML or JSON by the suffix of its file ``name``."""
+    suffix = Path(name).suffix.lower()
+    try:
+        if suffix == ".toml":
+            return tomllib.loads(text)
+        if suffix == ".json":
+            return json.loads(text)
+    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
+        raise SpecError(f"{name}: not valid {suffix[1:].upper()}: {exc}") from None
+    raise SpecError(f"{name}: spec files are .toml or .json")
 
 
 def _read_mapping(path: Path) -> dict[str, Any]:
@@ -424,14 +543,22 @@ def _read_mapping(path: Path) -> dict[str, Any]:
         text = path.read_text()
     except OSError as exc:
         raise SpecError(f"{path}: {exc.strerror}") from None
-    try:
-        if path.suffix.lower() == ".toml":
-            return tomllib.loads(text)
-        if path.suffix.lower() == ".json":
-            return json.loads(text)
-    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
-        raise SpecError(f"{path}: not valid {path.suffix[1:].upper()}: {exc}") from None
-    raise SpecError(f"{path}: spec files are .toml or .json")
+    return read_mapping(text, path)
+
+
+SPEC_FILE_FIELDS = (("documents", "file"), ("lots", "receipt_file"))  # the file paths a spec names
+
+
+def map_spec_files(data: dict[str, Any], resolve: Any) -> dict[str, Any]:
+    """Replace every file path a spec mapping names (documents' ``file``, lots' ``receipt_file``) by
+    ``resolve(path, field)`` (``field`` as a validation error names it, e.g. ``documents.0.file``), in place, before
+    the spec is validated; returns ``data``."""
+    for key, name in SPEC_FILE_FIELDS:
+        items = data.get(key)
+        for i, item in enumerate(items if isinstance(items, list) else []):
+            if isinstance(item, dict) and isinstance(item.get(name), str):
+                item[name] = resolve(item[name], f"{key}.{i}.{name}")
+    return data
 
 
 def parse(model: Any, data: Any, source: str = "input") -> Any:
@@ -445,11 +572,7 @@ def parse(model: Any, data: Any, source: str = "input") -> Any:
 def load_spec(path: str | Path, model: Any = AssetSpec) -> Any:
     """Load a TOML/JSON spec file. Relative document paths are resolved against the file's folder."""
     path = Path(path)
-    data = _read_mapping(path)
-    for key, field in (("documents", "file"), ("lots", "receipt_file")):
-        for item in data.get(key, []) if isinstance(data.get(key), list) else []:
-            if isinstance(item, dict) and isinstance(item.get(field), str):
-                item[field] = str((path.parent / item[field]).resolve())
+    data = map_spec_files(_read_mapping(path), lambda name, _field: str((path.parent / name).resolve()))
     return parse(model, data, str(path))
 
 
@@ -459,26 +582,42 @@ def load_csv(path: str | Path, model: Any) -> list[Any]:
     path = Path(path)
     try:
         with path.open(newline="", encoding="utf-8-sig") as f:
-            reader = csv.DictReader(f)
-            rows = list(reader)
-            header = [h.strip() for h in (reader.fieldnames or []) if h]
+            return parse_csv(f, model, str(path))
     except OSError as exc:
         raise SpecError(f"{path}: {exc.strerror}") from None
+
+
+def load_csv_bytes(content: bytes, model: Any, name: str) -> list[Any]:
+    """:func:`load_csv` of a file's ``content`` (e.g. an upload); errors and sources name ``name``."""
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise SpecError(f"{name}: not a UTF-8 CSV file: {exc}", source=name) from None
+    return parse_csv(io.StringIO(text, newline=""), model, name)
+
+
+def parse_csv(f: Any, model: Any, path: str) -> list[Any]:
+    """The rows of an open CSV text file ``f`` as :func:`load_csv` reads them; errors name ``path``."""
+    try:
+        reader = csv.DictReader(f)
+        rows = list(reader)
+        header = [h.strip() for h in (reader.fieldnames or []) if h]
     except (UnicodeDecodeError, csv.Error) as exc:
-        raise SpecError(f"{path}: not a UTF-8 CSV file: {exc}") from None
+        raise SpecError(f"{path}: not a UTF-8 CSV file: {exc}", source=path) from None
     if not header:
-        raise SpecError(f"{path}: the file is empty (expected a header line and at least one row)")
+        raise SpecError(f"{path}: the file is empty (expected a header line and at least one row)", source=path)
     fields = getattr(model, "model_fields", {})
     unknown = [h for h in header if fields and h not in fields]
     if unknown:
-        raise SpecError(f"{path}:1: unknown column {unknown[0]!r} (columns: {', '.join(fields)})")
+        raise SpecError(f"{path}:1: unknown column {unknown[0]!r} (columns: {', '.join(fields)})", field=unknown[0],
+                        source=f"{path}:1")
     missing = [n for n, f in fields.items() if f.is_required() and n not in header]
     if missing:
-        raise SpecError(f"{path}:1: missing column {missing[0]!r}")
+        raise SpecError(f"{path}:1: missing column {missing[0]!r}", field=missing[0], source=f"{path}:1")
     out = []
     for line, row in enumerate(rows, start=2):
         if None in row:
-            raise SpecError(f"{path}:{line}: more values than the header has columns")
+            raise SpecError(f"{path}:{line}: more values than the header has columns", source=f"{path}:{line}")
         clean = {k.strip(): v.strip() for k, v in row.items() if k and v is not None and v.strip() != ""}
         if not clean:
             continue  # a blank line
@@ -486,7 +625,7 @@ def load_csv(path: str | Path, model: Any) -> list[Any]:
         item._source = f"{path}:{line}"
         out.append(item)
     if not out:
-        raise SpecError(f"{path}: no rows after the header: nothing to do")
+        raise SpecError(f"{path}: no rows after the header: nothing to do", source=path)
     return out
 
 

@@ -2,9 +2,11 @@
 
 :class:`AnvilNode` starts anvil on a free 127.0.0.1 port, waits until it
 answers JSON-RPC, and stops it by its own pid. With a ``state_file`` the chain
-is loaded at start and dumped when the node stops, so a local node keeps its
-chain between runs; :func:`start_background` / :func:`stop_background` /
-:func:`background_status` back ``rwa node start|stop|status``.
+is loaded at start and (``dump_on_exit``) dumped when the node stops.
+:func:`start_background` / :func:`stop_background` / :func:`background_status` back
+``rwa node start|stop|status``: a detached anvil and beside it the state keeper of
+:mod:`rwaledger.nodestate`, which replaces the state file atomically every second the
+chain moved, so the chain survives a kill -9 of the node (at most the last second lost).
 """
 
 from __future__ import annotations
@@ -16,13 +18,14 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import paths
+from . import nodestate, paths
 from .errors import NodeError
 
 DEV_MNEMONIC = "test test test test test test test test test test test junk"
@@ -121,6 +124,7 @@ class AnvilNode:
     block_time: float | None = None
     log_file: Path | None = None
     pid: int | None = None
+    dump_on_exit: bool = True  # False: load state_file if it exists, never write it (the keeper writes it)
 
     @property
     def url(self) -> str:
@@ -137,8 +141,10 @@ class AnvilNode:
             "--hardfork", "cancun",
             "--silent",
         ]  # fmt: skip
-        if self.state_file:
+        if self.state_file and self.dump_on_exit:
             cmd += ["--state", str(self.state_file)]
+        elif self.state_file and Path(self.state_file).exists():
+            cmd += ["--load-state", str(self.state_file)]
         if self.block_time:
             cmd += ["--block-time", str(self.block_time)]
         return cmd
@@ -194,37 +200,75 @@ def _pidfile(node_dir: Path) -> Path:
 
 
 def background_status(node_dir: Path = NODE_DIR) -> dict | None:
-    """The running background node's {pid, port, url, state_file}, or None."""
+    """The running background node's {pid, port, url, state_file, keeper_running, last_dump}, or None."""
     try:
         info = json.loads(_pidfile(node_dir).read_text())
     except (OSError, ValueError):
         return None
     if not _pid_alive(int(info.get("pid", 0))) or not rpc_answers(info["url"]):
         return None
+    info["keeper_running"] = bool(info.get("keeper_pid")) and _pid_alive(int(info["keeper_pid"]))
+    last = nodestate.last_dump(Path(info["state_file"]))
+    info["last_dump"] = {"block": last.block, "hash": last.hash, "at": last.at} if last else None
     return info
 
 
-def start_background(node_dir: Path = NODE_DIR, port: int = 8545, state_file: Path | None = None) -> dict:
-    """Start a detached anvil that keeps its chain in ``state_file`` between runs."""
+def start_background(node_dir: Path = NODE_DIR, port: int = 8545, state_file: Path | None = None,
+                     interval: float = nodestate.DEFAULT_INTERVAL) -> dict:
+    """Start a detached anvil that keeps its chain in ``state_file`` between runs, and its state keeper (a dump
+    every ``interval`` seconds the chain moved). The answer says what was restored (``restored``: block and hash,
+    or None for a new chain)."""
     running = background_status(node_dir)
     if running:
         return {**running, "already_running": True}
     node_dir.mkdir(parents=True, exist_ok=True)
     state = Path(state_file or node_dir / "state.json")
+    if state.exists():
+        nodestate.check_loadable(state)  # a torn or foreign file is named, never silently replaced by a new chain
     if not port_free(port):
         raise NodeError(f"port {port} is already in use; pick another with --port")
-    node = AnvilNode(port=port, state_file=state, log_file=node_dir / "anvil.log").start(detach=True)
-    info = {"pid": node.pid, "port": node.port, "url": node.url, "state_file": str(state)}
+    node = AnvilNode(port=port, state_file=state, log_file=node_dir / "anvil.log", dump_on_exit=False).start(detach=True)
+    restored = None
+    if state.exists():
+        number, block_hash = nodestate.head(node.url)
+        restored = {"block": number, "hash": block_hash}
+        recorded = nodestate.last_dump(state)
+        if recorded is not None and (recorded.block, recorded.hash) != (number, block_hash):
+            _terminate(int(node.pid))
+            raise NodeError(f"{state} holds {recorded.describe()} but anvil restored block {number} "
+                            f"({block_hash[:10]}...): the state did not load; the node was stopped")
+    keeper = subprocess.Popen(
+        [sys.executable, "-m", "rwaledger.nodestate", node.url, str(state), str(interval), str(node.pid)],
+        stdout=subprocess.DEVNULL, stderr=open(node_dir / "keeper.log", "ab"), stdin=subprocess.DEVNULL,
+        start_new_session=True, env={**os.environ, "PYTHONPATH": _package_root()},
+    )  # fmt: skip
+    info = {"pid": node.pid, "keeper_pid": keeper.pid, "port": node.port, "url": node.url, "state_file": str(state),
+            "interval": interval}
     _pidfile(node_dir).write_text(json.dumps(info))
-    return {**info, "already_running": False}
+    return {**info, "already_running": False, "restored": restored}
+
+
+def _package_root() -> str:
+    """The directory holding the ``rwaledger`` package, first on the keeper's import path (a checkout's source root
+    or site-packages), ahead of the caller's PYTHONPATH."""
+    here = str(Path(__file__).resolve().parents[1])
+    rest = os.environ.get("PYTHONPATH")
+    return here + (os.pathsep + rest if rest else "")
 
 
 def stop_background(node_dir: Path = NODE_DIR) -> dict | None:
-    """Stop the background node (its state is dumped to the state file); None if none ran."""
+    """Stop the background node: the keeper first, then a last dump of the whole chain, then anvil. None if none
+    ran."""
     info = background_status(node_dir)
     if info is None:
         _pidfile(node_dir).unlink(missing_ok=True)
         return None
+    if info.get("keeper_pid"):
+        _terminate(int(info["keeper_pid"]))  # it finishes a dump in progress, then exits
+    try:
+        info["saved"] = nodestate.dump(info["url"], Path(info["state_file"])).describe()
+    except NodeError:
+        info["saved"] = None  # anvil no longer answers: the last whole dump on disk stands
     _terminate(int(info["pid"]))
     _pidfile(node_dir).unlink(missing_ok=True)
     deadline = time.monotonic() + 5.0  # the port is free again when this returns (a restart may reuse it at once)

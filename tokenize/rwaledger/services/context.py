@@ -35,7 +35,9 @@ ZERO = "0x0000000000000000000000000000000000000000"
 
 
 class RegistrarError(RwaError):
-    """A registrar operation was refused before anything was sent."""
+    """A registrar operation was refused before anything was sent; ``field`` names the argument at fault, if one is."""
+
+    field: str | None = None
 
 
 class AssetNotFound(RegistrarError):
@@ -384,7 +386,9 @@ class ServiceContext:
         try:
             return parse_amount(value, decimals=info.decimals, unit=info.unit, what=what)
         except AmountError as exc:
-            raise RegistrarError(f"{info.symbol}: {exc}") from None
+            error = RegistrarError(f"{info.symbol}: {exc}")
+            error.field = what
+            raise error from None
 
     def forget_assets(self) -> None:
         """Drop the resolved assets (after the chain was reset or reorganised under this context)."""

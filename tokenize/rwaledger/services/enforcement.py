@@ -93,13 +93,14 @@ class EnforcementService:
         return self.ctx.result(Action.PAUSE, sent, asset=info, paused=paused)
 
     def create_lien(self, asset: str | int, holder: str, beneficiary: str, amount: int | str, reason: str,
-                    document: DocumentSpec | None = None) -> Result:
-        """Encumber ``amount`` of a holder's units for a beneficiary (a mortgage, a court's charge)."""
+                    document: DocumentSpec | bytes | None = None) -> Result:
+        """Encumber ``amount`` of a holder's units for a beneficiary (a mortgage, a court's charge); ``document`` is
+        the charge document (hashed when its spec loaded) or its SHA-256."""
         info = self.ctx.handle(asset)
         holder, beneficiary = _address(holder), _address(beneficiary)
         value = self.ctx.amount(info, amount)
         token = info.contract
-        doc_hash = document.sha256() if document else b"\0" * 32
+        doc_hash = document.sha256() if isinstance(document, DocumentSpec) else document or b"\0" * 32
         sent = self.ctx.send(self.ctx.require_role("registrar", "creating a lien"), "creating a lien",
                              [token.functions.createLien(holder, beneficiary, value, _b32(reason), doc_hash)])
         lien_id = None

@@ -38,12 +38,13 @@ class InvestorRecord(BaseModel):
     label: str | None = None
 
 
-def _duplicates(items: Iterable[tuple[Any, str]], what: str) -> None:
-    """Raise naming both sources when two items share a key."""
+def _duplicates(items: Iterable[tuple[Any, str]], what: str, field: str | None = None) -> None:
+    """Raise naming both sources (and ``field``, the column) when two items share a key."""
     seen: dict[Any, str] = {}
     for key, source in items:
         if key in seen:
-            raise SpecError(f"{source}: {what} {key} is also at {seen[key]}: each must appear once")
+            raise SpecError(f"{source}: {what} {key} is also at {seen[key]}: each must appear once", field=field,
+                            source=source)
         seen[key] = source
 
 
@@ -85,7 +86,7 @@ class InvestorService:
         Everything is checked against the file and the chain before anything is sent."""
         if not specs:
             raise SpecError("no investors given")
-        _duplicates(((s.wallet, s.source) for s in specs), "wallet")
+        _duplicates(((s.wallet, s.source) for s in specs), "wallet", field="wallet")
         ident = self.ctx.stack.identity.functions
         chain = self.ctx.session.chain
         wallets = sorted({s.wallet for s in specs} | {s.investor for s in specs if s.investor})
@@ -109,7 +110,7 @@ class InvestorService:
                     continue
                 if owner != s.wallet:
                     raise SpecError(f"{s.source}: wallet {s.wallet} belongs to investor {owner}: give investor={owner} "
-                                    "to describe it, not a new investor")
+                                    "to describe it, not a new investor", field="wallet", source=s.source)
                 country, expiry, category, active, _ = records[owner]
                 if not active:
                     register.append(s)  # a deleted investor registered again
@@ -127,7 +128,7 @@ class InvestorService:
             if target == ZERO:
                 if s.investor not in first_in_file:
                     raise SpecError(f"{s.source}: investor {s.investor} is not registered (on chain or earlier in "
-                                    "this file)")
+                                    "this file)", field="investor", source=s.source)
                 target = s.investor
                 target_data = (country_numeric(first_in_file[target].country), first_in_file[target].kyc_expiry_timestamp(),
                                int(first_in_file[target].category or 1))
@@ -135,15 +136,18 @@ class InvestorService:
                 target_data = records[target][:3]
             if s.country is not None and country_numeric(s.country) != target_data[0]:
                 raise SpecError(f"{s.source}: wallet {s.wallet} would join investor {target}, whose country is "
-                                f"{country_alpha2(target_data[0])}, not {s.country}")
+                                f"{country_alpha2(target_data[0])}, not {s.country}", field="country",
+                                source=s.source)
             if s.category is not None and int(s.category) != target_data[2]:
-                raise SpecError(f"{s.source}: investor {target} is {_category_name(target_data[2])}, not {s.category.name}")
+                raise SpecError(f"{s.source}: investor {target} is {_category_name(target_data[2])}, not {s.category.name}",
+                                field="category", source=s.source)
             if owner not in (ZERO, target):
                 raise SpecError(f"{s.source}: wallet {s.wallet} already belongs to investor {owner}, and a wallet never "
-                                "changes investor")
+                                "changes investor", field="wallet", source=s.source)
             status = WALLET_STATUSES[statuses[s.wallet]]
             if status == "lost":
-                raise SpecError(f"{s.source}: wallet {s.wallet} was replaced as lost and can never be used again")
+                raise SpecError(f"{s.source}: wallet {s.wallet} was replaced as lost and can never be used again",
+                                field="wallet", source=s.source)
             if status in ("none", "removed"):  # a new wallet, or a removed one added back
                 links.append((target, s.wallet))
             if s.label:

@@ -67,16 +67,16 @@ class IssuanceService:
                 try:
                     infos[key] = self.ctx.asset(r.asset)
                 except AssetNotFound as exc:
-                    raise SpecError(f"{r.source}: {exc}") from None
+                    raise SpecError(f"{r.source}: {exc}", field="asset", source=r.source) from None
             info = infos[key]
             try:
                 amount = parse_amount(r.amount, decimals=info.decimals, unit=info.unit)
             except AmountError as exc:
-                raise SpecError(f"{r.source}: {info.symbol} {exc}") from None
+                raise SpecError(f"{r.source}: {info.symbol} {exc}", field="amount", source=r.source) from None
             planned.append(PlannedMint(info.asset_id, info.token, r.to, amount, allocation_ref(r.reference, r.to, amount),
                                        r.source, r.reference, False))
         _duplicates((((p.asset_id, p.reference or f"{p.to} {p.amount}"), p.source) for p in planned),
-                    "allocation (asset, reference)")
+                    "allocation (asset, reference)", field="reference")
         by_token = infos_by_token(infos)
         tokens = {t: self.ctx.stack.token(t, info.kind) for t, info in by_token.items()}
         stored = call_functions(self.ctx.session.chain, [tokens[p.token].functions.allocationOf(p.ref) for p in planned])
@@ -86,21 +86,24 @@ class IssuanceService:
                 if bytes(digest) != allocation_digest(p.to, p.amount):
                     what = f"reference {p.reference!r}" if p.reference else f"an allocation of {p.amount} to {p.to}"
                     raise SpecError(f"{p.source}: {what} was already minted on {by_token[p.token].symbol} to another "
-                                    "recipient or for another amount: give this allocation its own reference")
+                                    "recipient or for another amount: give this allocation its own reference",
+                                    field="reference", source=p.source)
                 p = dataclasses.replace(p, already_minted=True)
             out.append(p)
         for info in infos.values():
             todo = [p for p in out if p.asset_id == info.asset_id and not p.already_minted]
             if todo and info.status != "active":
-                raise SpecError(f"{todo[0].source}: {info.symbol} is {info.status}: only an active asset mints")
+                raise SpecError(f"{todo[0].source}: {info.symbol} is {info.status}: only an active asset mints",
+                                field="asset", source=todo[0].source)
             if todo and info.paused:
-                raise SpecError(f"{todo[0].source}: {info.symbol} is paused: nothing can be minted")
+                raise SpecError(f"{todo[0].source}: {info.symbol} is paused: nothing can be minted", field="asset",
+                                source=todo[0].source)
             total = sum(p.amount for p in todo)
             room = info.max_supply - info.total_supply
             if total > room:
                 word = "cap" if info.kind == "property" else "attested reserve"
                 raise SpecError(f"{info.symbol}: these allocations mint {info.amount(total)}, but the {word} leaves "
-                                f"room for {info.amount(room)}: nothing was sent")
+                                f"room for {info.amount(room)}: nothing was sent", field="amount")
         self._precheck_recipients([p for p in out if not p.already_minted], infos)
         return out
 
