@@ -110,6 +110,6 @@ def test_pipelined_batch_keeps_nonces_in_order(rwa, probe):
 
 
 def test_nonce_too_low_resyncs(rwa, probe):
-    rwa.tx._nonce = 0  # a stale local nonce: the node answers "nonce too low"
+    rwa.tx.set_nonce(0)  # a stale local nonce: the node answers "nonce too low"
     rwa.tx.transact(probe.functions.set(77))
     assert probe.functions.value().call() == 77

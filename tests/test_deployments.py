@@ -113,7 +113,7 @@ def test_journal_written_before_broadcast_is_rebroadcast(deployer, store, chain,
         deployer.deploy("ChainProbe", 60)
     monkeypatch.setattr(w3.eth, "send_raw_transaction", real_send)
     pending = store.pending("ChainProbe")
-    deployer.tx._nonce = None
+    deployer.tx.reset_nonce()
     probe = deployer.deploy("ChainProbe", 60)
     assert store.get("ChainProbe").transaction_hash == pending.transaction_hash
     assert probe.functions.value().call() == 0

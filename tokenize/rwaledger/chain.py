@@ -100,10 +100,9 @@ class Chain:
         return int(self.w3.eth.get_block("latest")["timestamp"])
 
     def _rpc(self, method: str, params: list[Any] | None = None) -> Any:
-        resp = self.w3.provider.make_request(method, params or [])  # type: ignore[arg-type]
-        if "error" in resp:
-            raise ChainError(f"{method} failed: {resp['error']}")
-        return resp.get("result")
+        from .rpc import request
+
+        return request(self, method, params or [])  # RpcError (a ChainError) on an error answer
 
     def close(self) -> None:
         """Release the connection (and stop a node this chain started)."""
@@ -240,9 +239,9 @@ class RpcChain(Chain):
         if url.startswith(("ws://", "wss://")):
             provider = SyncWebSocketProvider(url)
         elif url.startswith(("http://", "https://")):
-            from web3 import HTTPProvider
+            from .rpc import Transport
 
-            provider = HTTPProvider(url, request_kwargs={"timeout": 60})
+            provider = Transport(url, timeout=60)  # retries reads, raises NodeUnavailable / RpcError
         else:
             raise ConfigError(f"network must be tester, anvil or an http(s):// / ws(s):// URL, not {url!r}")
         self.is_dev = is_dev
@@ -312,18 +311,34 @@ class SyncWebSocketProvider(JSONBaseProvider):
             try:
                 self._conn = ws_connect(self.url, open_timeout=self.timeout, max_size=None)
             except Exception as exc:
-                raise ChainError(f"cannot open the WebSocket connection: {type(exc).__name__}") from None
+                from .errors import NodeUnavailable
+                from .rpc import safe_url
+
+                raise NodeUnavailable(safe_url(self.url), "opening the WebSocket connection",
+                                      type(exc).__name__) from None
         return self._conn
 
     def make_request(self, method: str, params: Any) -> Any:  # type: ignore[override]
+        from .errors import NodeUnavailable
+        from .rpc import safe_url
+
         with self._lock:
             conn = self._connection()
             request_id = next(self._ids)
-            conn.send(json.dumps({"jsonrpc": "2.0", "id": request_id, "method": method, "params": params}))
-            while True:
-                message = json.loads(conn.recv(timeout=self.timeout))
-                if message.get("id") == request_id:
-                    return message
+            try:
+                conn.send(json.dumps({"jsonrpc": "2.0", "id": request_id, "method": method, "params": params}))
+                while True:
+                    message = json.loads(conn.recv(timeout=self.timeout))
+                    if message.get("id") == request_id:
+                        return message
+            except (OSError, TimeoutError, ValueError) as exc:  # websockets' ConnectionClosed is neither: below
+                self._conn = None
+                raise NodeUnavailable(safe_url(self.url), f"calling {method}", type(exc).__name__) from None
+            except Exception as exc:
+                if type(exc).__name__.startswith("ConnectionClosed"):
+                    self._conn = None
+                    raise NodeUnavailable(safe_url(self.url), f"calling {method}", "connection closed") from None
+                raise
 
     def is_connected(self, show_traceback: bool = False) -> bool:
         try:

@@ -33,7 +33,7 @@ from web3.contract import Contract
 from . import paths
 from .chain import Chain
 from .compiler import Artifact, CompileResult
-from .errors import BytecodeChanged, ChainChanged, DeploymentError, DeploymentRecordError
+from .errors import BytecodeChanged, ChainChanged, DeploymentError, DeploymentRecordError, NodeUnavailable
 from .transactions import Receipt, Transactor
 
 
@@ -296,7 +296,7 @@ class Deployer:
         if not records:
             return None
         first = min(records.values(), key=lambda r: r.block_number)
-        raw = self.tx._receipt_or_none(first.transaction_hash)
+        raw = self.tx.receipt_or_none(first.transaction_hash)
         receipt = Receipt.from_raw(first.transaction_hash, raw) if raw is not None else None
         if receipt is None or receipt.contract_address != first.address:
             return (f"{where} records {first.contract_name} deployed by {first.transaction_hash} in block "
@@ -349,7 +349,7 @@ class Deployer:
             self.store.clear_pending(name)
 
         tx = self.tx.build_deploy(art, *args)
-        tx["nonce"] = nonce = self.tx._next_nonce()
+        tx["nonce"] = nonce = self.tx.next_nonce()
         signed = self.tx.signer.sign({k: v for k, v in tx.items() if k != "from"})
         self.store.save_pending(
             PendingDeployment(
@@ -365,8 +365,11 @@ class Deployer:
         )
         try:
             self.chain.w3.eth.send_raw_transaction(signed.raw_transaction)
+        except NodeUnavailable:  # the node may hold it: keep the journal, the next run finds or re-sends it
+            self.tx.reset_nonce()
+            raise
         except Exception as exc:
-            self.tx._nonce = None
+            self.tx.reset_nonce()
             self.store.clear_pending(name)
             raise DeploymentError(f"deploying {name} failed: {exc}") from None
         receipt = self.tx.wait(signed.hash.to_0x_hex())
@@ -376,7 +379,7 @@ class Deployer:
     def _resume(self, pending: PendingDeployment) -> Receipt | None:
         """Find (or re-broadcast) the journaled transaction of an interrupted run."""
         w3 = self.chain.w3
-        receipt = self.tx._receipt_or_none(pending.transaction_hash)
+        receipt = self.tx.receipt_or_none(pending.transaction_hash)
         if receipt is None:
             try:
                 w3.eth.send_raw_transaction(pending.raw_transaction)
@@ -385,7 +388,7 @@ class Deployer:
                     return None
                 raise DeploymentError(f"re-broadcasting the pending deployment failed: {exc}") from None
         self.log(f"found the interrupted deployment of {pending.contract_name}: {pending.transaction_hash}")
-        self.tx._nonce = None
+        self.tx.reset_nonce()
         return self.tx.wait(pending.transaction_hash)
 
     def _record(self, name: str, art: Artifact, args_json: list, receipt: Receipt, previous=None) -> Contract:

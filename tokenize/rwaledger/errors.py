@@ -8,7 +8,8 @@ Contract reverts are decoded into :class:`ContractRevert` subclasses by
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Sequence
 
 
 class RwaError(Exception):
@@ -53,16 +54,89 @@ class SignerError(RwaError):
     """No signer could be loaded (missing keystore, password or key)."""
 
 
+class RpcError(ChainError):
+    """The node answered a JSON-RPC request with an error (it is reachable; the request itself failed).
+
+    ``method`` is the JSON-RPC method, ``code``/``data`` the error object's fields (``data`` often holds revert
+    bytes as hex)."""
+
+    def __init__(self, method: str, error: Any, doing: str | None = None):
+        self.method = method
+        error = error if isinstance(error, dict) else {"message": str(error)}
+        self.code = error.get("code")
+        self.data = error.get("data")
+        self.error_message = str(error.get("message", error))
+        where = f" while {doing}" if doing else ""
+        super().__init__(f"{method} failed{where}: {self.error_message}" + (f" (code {self.code})" if self.code else ""))
+
+
+@dataclass(frozen=True)
+class PendingTx:
+    """A transaction that was broadcast (or may have been) and has no receipt yet: it can still execute."""
+
+    tx_hash: str
+    sender: str
+    nonce: int | None  # None when only the hash is known
+
+    def __str__(self) -> str:
+        return f"hash {self.tx_hash}" + (f", nonce {self.nonce}" if self.nonce is not None else "")
+
+
+class NodeUnavailable(ChainError):
+    """The node did not answer: connection refused or reset, a timeout, or rate limiting that outlasted the
+    retries (reads are retried with backoff first; a send never is, since the node may have received it).
+
+    ``url`` is the node's address without credentials, ``doing`` what was being done. ``pending`` lists the
+    transactions that were sent (or may have been) and have no receipt: they were *not* reported failed and
+    may still execute, so a re-run must look them up (by hash or nonce) before sending anything again.
+    ``confirmed`` counts those of the same operation that were mined before the node went away."""
+
+    def __init__(self, url: str, doing: str, cause: str, pending: Sequence[PendingTx] = (), confirmed: int = 0):
+        self.url = url
+        self.doing = doing
+        self.cause = cause
+        self.pending = list(pending)
+        self.confirmed = confirmed
+        super().__init__(self._describe())
+
+    def _describe(self) -> str:
+        text = f"the node at {self.url} is unavailable ({self.cause}) while {self.doing}"
+        if self.confirmed:
+            text += f"; {self.confirmed} transaction(s) of this operation were mined"
+        if self.pending:
+            shown = "; ".join(str(p) for p in self.pending[:5])
+            more = f" and {len(self.pending) - 5} more" if len(self.pending) > 5 else ""
+            text += (f"; {len(self.pending)} transaction(s) were sent and are pending, not failed (they may still "
+                     f"execute): {shown}{more}")
+        return text
+
+    @property
+    def refused(self) -> bool:
+        """The node refused the connection: the request never reached it (a send was certainly not received)."""
+        return self.cause.startswith("connection refused")
+
+    def with_pending(self, pending: Sequence[PendingTx], confirmed: int = 0) -> "NodeUnavailable":
+        """The same error, naming the transactions of the operation that are still pending."""
+        return NodeUnavailable(self.url, self.doing, self.cause, pending, confirmed)
+
+
+class ChainReset(ChainError):
+    """The chain no longer holds a block that data was read at (its number is past the head, or its hash is gone):
+    the node was reset or restored from an older state, or the chain reorganized under it."""
+
+
 class TransactionError(ChainError):
     """A transaction could not be sent or confirmed."""
 
 
 class TransactionTimeout(TransactionError):
-    """No receipt arrived within the timeout."""
+    """No receipt arrived within the timeout. The transaction is pending, not failed: it may still execute (the
+    sender's nonce is re-read from the chain before its next transaction)."""
 
     def __init__(self, tx_hash: str, timeout: float):
         self.tx_hash = tx_hash
-        super().__init__(f"transaction {tx_hash} not mined within {timeout:g}s")
+        super().__init__(f"transaction {tx_hash} not mined within {timeout:g}s: it is pending, not failed "
+                         "(it may still execute)")
 
 
 class ContractRevert(TransactionError):

@@ -9,6 +9,10 @@ code runs against eth-tester, anvil or any node:
 * gas estimated with a margin (or given explicitly);
 * receipts awaited with a timeout; several transactions can be sent first and
   confirmed after (:meth:`Transactor.send` + :meth:`Transactor.wait_all`);
+* the nonce re-read from the chain after a timeout, a node that went away or
+  a revert, so a cached nonce never runs ahead of (or behind) the chain;
+* a node that goes away mid-way raises :class:`rwaledger.errors.NodeUnavailable`
+  naming the transactions that were sent and are still pending (never "failed");
 * every revert path (estimate, call, status-0 receipt) decoded into the typed
   exceptions of :mod:`rwaledger.errors` through one :class:`RevertDecoder`.
 """
@@ -16,6 +20,7 @@ code runs against eth-tester, anvil or any node:
 from __future__ import annotations
 
 import time
+import weakref
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Sequence
 
@@ -26,11 +31,15 @@ from web3.contract.contract import ContractFunction
 
 from .chain import Chain
 from .compiler import Artifact
-from .errors import ContractRevert, TransactionError, TransactionTimeout
+from . import rpc
+from .errors import ContractRevert, NodeUnavailable, PendingTx, TransactionError, TransactionTimeout
 from .reverts import RevertDecoder, revert_data_from
 from .signers import Signer
 
 GWEI = 10**9
+
+# (read at, maxFeePerGas, tip, chain epoch) per chain, shared by every signer's transactor on that chain
+_FEES: "weakref.WeakKeyDictionary[Chain, tuple[float, int, int, int]]" = weakref.WeakKeyDictionary()
 
 
 @dataclass
@@ -61,7 +70,8 @@ class Receipt:
 
 def _is_nonce_error(exc: Exception) -> bool:
     text = str(exc).lower()
-    return "nonce too low" in text or "-32003" in text or "already known" in text or "nonce is too low" in text
+    return ("nonce too low" in text or "-32003" in text or "already known" in text or "nonce is too low" in text
+            or "invalid transaction nonce" in text)  # eth-tester's words
 
 
 class Transactor:
@@ -76,6 +86,7 @@ class Transactor:
         gas_margin: float = 1.25,
         timeout: float = 120.0,
         poll_interval: float = 0.05,
+        nonce_ttl: float = 10.0,
     ):
         self.chain = chain
         self.w3: Web3 = chain.w3
@@ -84,8 +95,13 @@ class Transactor:
         self.gas_margin = gas_margin
         self.timeout = timeout
         self.poll_interval = poll_interval
+        self.nonce_ttl = nonce_ttl
         self._nonce: int | None = None
+        self._nonce_used = 0.0  # monotonic time the cached nonce was last read or used
         self._epoch = chain.epoch
+        self._generation = rpc.connection_generation(chain)
+        self._contracts: dict[tuple[str, int], Contract] = {}  # for encode_call
+        self._sent: dict[str, PendingTx] = {}  # hash -> nonce of what send_raw broadcast, until its receipt
 
     @property
     def address(self) -> str:
@@ -93,26 +109,45 @@ class Transactor:
 
     # --- nonce and fees ---------------------------------------------------------
 
-    def _next_nonce(self) -> int:
-        if self._nonce is None or self._epoch != self.chain.epoch:
+    @property
+    def nonce_is_current(self) -> bool:
+        """Whether the cached nonce can be used as is: one was read, and since then the chain was not reverted and
+        the connection to the node did not fail (the node may have restarted from an older state), and it was used
+        within ``nonce_ttl`` seconds (a node restarted while this process idled shows no failure at all: a process
+        that outlived a node restart used to keep a nonce ahead of the chain, and its next transaction waited in the
+        pool for a gap to be filled, long after it was reported as timed out)."""
+        return (self._nonce is not None and self._epoch == self.chain.epoch
+                and self._generation == rpc.connection_generation(self.chain)
+                and time.monotonic() - self._nonce_used < self.nonce_ttl)
+
+    def next_nonce(self) -> int:
+        """The nonce for the next transaction of this signer (read from the chain when not current)."""
+        if not self.nonce_is_current:
             self.resync_nonce()
         nonce = self._nonce
         self._nonce += 1  # type: ignore[operator]
+        self._nonce_used = time.monotonic()
         return nonce  # type: ignore[return-value]
 
     def set_nonce(self, nonce: int) -> None:
         """Start from a nonce read elsewhere (e.g. in one batch for many signers)."""
-        self._nonce, self._epoch = nonce, self.chain.epoch
+        self._nonce, self._epoch, self._generation = nonce, self.chain.epoch, rpc.connection_generation(self.chain)
+        self._nonce_used = time.monotonic()
+
+    def reset_nonce(self) -> None:
+        """Forget the cached nonce: the next transaction reads it from the chain. Called whenever it is unknown
+        whether the node took a transaction (a send or wait that failed, a timeout)."""
+        self._nonce = None
 
     def resync_nonce(self) -> int:
-        self._nonce = self.w3.eth.get_transaction_count(self.address, "pending")
-        self._epoch = self.chain.epoch
-        return self._nonce
+        """Read the next nonce from the chain (its pending pool included) now."""
+        self.set_nonce(self.w3.eth.get_transaction_count(self.address, "pending"))
+        return self._nonce  # type: ignore[return-value]
 
     def fees(self) -> tuple[int, int]:
         """(maxFeePerGas, maxPriorityFeePerGas); cached for a second so batches do not ask per transaction."""
         now = time.monotonic()
-        cached = getattr(self.chain, "_fee_cache", None)  # shared by every signer's transactor on this chain
+        cached = _FEES.get(self.chain)
         if cached and now - cached[0] < 1.0 and cached[3] == self.chain.epoch:
             return cached[1], cached[2]
         base = int(self.w3.eth.get_block("latest").get("baseFeePerGas") or 0)
@@ -120,22 +155,34 @@ class Transactor:
         # 2x the base fee survives six full blocks in a row; a dev chain's ether is free, so allow far more
         # there, since a pipelined batch can fill many blocks before its last transaction is mined.
         max_fee = (10 * base + GWEI) if self.chain.is_dev else 2 * base + tip
-        self.chain._fee_cache = (now, max_fee, tip, self.chain.epoch)  # type: ignore[attr-defined]
+        _FEES[self.chain] = (now, max_fee, tip, self.chain.epoch)
         return max_fee, tip
 
     def _priority_fee(self) -> int:
         try:
             return int(self.w3.eth.max_priority_fee)
-        except Exception:
+        except NodeUnavailable:
+            raise
+        except Exception:  # a node without eth_maxPriorityFeePerGas
             return GWEI
 
-    # --- decoding ---------------------------------------------------------------
+    # --- decoding and encoding --------------------------------------------------
 
-    def _decoded(self, exc: Exception) -> ContractRevert | None:
+    def revert_of(self, exc: Exception) -> ContractRevert | None:
+        """The typed revert an exception carries (None if it is not a revert)."""
         data = revert_data_from(exc)
         if data is None:
             return None
         return self.decoder.decode(data)
+
+    def encode_call(self, fn: ContractFunction) -> bytes:
+        """The calldata of a bound contract call (``contract.functions.f(args)``), through web3's public
+        ``Contract.encode_abi`` (a contract object per address and ABI is kept, as making one parses the ABI)."""
+        key = (fn.address, id(fn.contract_abi))
+        contract = self._contracts.get(key)
+        if contract is None:
+            contract = self._contracts[key] = self.w3.eth.contract(address=fn.address, abi=fn.contract_abi)
+        return bytes(HexBytes(contract.encode_abi(fn.abi_element_identifier, args=fn.args, kwargs=fn.kwargs)))
 
     def call(self, fn: ContractFunction, block: Any = "latest", sender: str | None = None) -> Any:
         """Run a view (or simulate a write) as this signer (or as ``sender``: any address, e.g. a Safe); reverts
@@ -143,7 +190,7 @@ class Transactor:
         try:
             return fn.call({"from": sender or self.address}, block_identifier=block)
         except Exception as exc:
-            revert = self._decoded(exc)
+            revert = self.revert_of(exc)
             if revert is not None:
                 raise revert from None
             raise
@@ -157,8 +204,10 @@ class Transactor:
         if gas is None:
             try:
                 estimate = self.w3.eth.estimate_gas({k: v for k, v in tx.items() if k != "chainId"})
+            except NodeUnavailable:
+                raise
             except Exception as exc:
-                revert = self._decoded(exc)
+                revert = self.revert_of(exc)
                 if revert is not None:
                     raise revert from None
                 raise TransactionError(f"gas estimation failed: {exc}") from None
@@ -170,16 +219,24 @@ class Transactor:
     def send_raw(self, tx: dict[str, Any]) -> str:
         """Assign a nonce, sign and broadcast ``tx``; returns the hash (no waiting)."""
         for attempt in (1, 2):
-            tx["nonce"] = self._next_nonce()
+            tx["nonce"] = self.next_nonce()
             signed = self.signer.sign({k: v for k, v in tx.items() if k != "from"})
+            pending = PendingTx(signed.hash.to_0x_hex(), self.address, tx["nonce"])
             try:
-                return self.w3.eth.send_raw_transaction(signed.raw_transaction).to_0x_hex()
+                tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction).to_0x_hex()
+                self._sent[tx_hash] = pending
+                if len(self._sent) > 1000:  # sent and never awaited: keep the newest
+                    del self._sent[next(iter(self._sent))]
+                return tx_hash
+            except NodeUnavailable as exc:
+                self.reset_nonce()
+                raise (exc if exc.refused else exc.with_pending([pending])) from None
             except Exception as exc:
                 if attempt == 1 and _is_nonce_error(exc):
                     self.resync_nonce()
                     continue
-                self._nonce = None  # unknown whether the node took it: ask again next time
-                revert = self._decoded(exc)
+                self.reset_nonce()  # unknown whether the node took it: ask again next time
+                revert = self.revert_of(exc)
                 if revert is not None:
                     raise revert from None
                 raise TransactionError(f"sending failed: {exc}") from None
@@ -187,25 +244,38 @@ class Transactor:
 
     def send(self, fn: ContractFunction, value: int = 0, gas: int | None = None) -> str:
         """Send a contract call without waiting; returns the transaction hash."""
-        return self.send_raw(self.build(fn.address, fn._encode_transaction_data(), value, gas))
+        return self.send_raw(self.build(fn.address, self.encode_call(fn), value, gas))
 
     def wait(self, tx_hash: str, timeout: float | None = None, tx: dict | None = None) -> Receipt:
-        """Wait for the receipt; a failed transaction raises its decoded revert."""
+        """Wait for the receipt; a failed transaction raises its decoded revert.
+
+        A timeout (:class:`TransactionTimeout`) or a node that went away (:class:`NodeUnavailable`) leaves the
+        transaction pending, not failed: both say so with its hash, and the nonce is re-read before the next send."""
         timeout = self.timeout if timeout is None else timeout
         deadline = time.monotonic() + timeout
-        while True:
-            raw = self._receipt_or_none(tx_hash)
-            if raw is not None:
-                break
-            if time.monotonic() > deadline:
-                raise TransactionTimeout(tx_hash, timeout)
-            time.sleep(self.poll_interval)
+        try:
+            with rpc.doing(f"waiting for the receipt of {tx_hash}"):
+                while True:
+                    raw = self.receipt_or_none(tx_hash)
+                    if raw is not None:
+                        break
+                    if time.monotonic() > deadline:
+                        raise TransactionTimeout(tx_hash, timeout)
+                    time.sleep(self.poll_interval)
+        except TransactionTimeout:
+            self.reset_nonce()
+            raise
+        except NodeUnavailable as exc:
+            self.reset_nonce()
+            raise exc.with_pending([self._sent.pop(tx_hash, PendingTx(tx_hash, self.address, None))]) from None
+        self._sent.pop(tx_hash, None)
         receipt = Receipt.from_raw(tx_hash, raw)
         if receipt.status == 0:
-            raise self._failure(tx_hash, receipt)
+            raise self.explain_failure(tx_hash, receipt)
         return receipt
 
-    def _receipt_or_none(self, tx_hash: str) -> Any:
+    def receipt_or_none(self, tx_hash: str) -> Any:
+        """The receipt of ``tx_hash``, or None while it is not mined (or unknown to the node)."""
         from web3.exceptions import TransactionNotFound
 
         try:
@@ -213,14 +283,14 @@ class Transactor:
         except TransactionNotFound:
             return None
 
-    def _failure(self, tx_hash: str, receipt: Receipt) -> ContractRevert | TransactionError:
+    def explain_failure(self, tx_hash: str, receipt: Receipt) -> ContractRevert | TransactionError:
         """Replay a failed transaction as a call on its parent block to learn why it reverted."""
         tx = self.w3.eth.get_transaction(tx_hash)
         call = {"from": tx["from"], "to": tx.get("to"), "data": tx["input"], "value": tx["value"], "gas": tx["gas"]}
         try:
             self.w3.eth.call(call, block_identifier=receipt.block_number - 1)
         except Exception as exc:
-            revert = self._decoded(exc)
+            revert = self.revert_of(exc)
             if revert is not None:
                 return revert
         if receipt.gas_used >= int(tx["gas"]):
@@ -237,17 +307,17 @@ class Transactor:
 
     def sign(self, fn: ContractFunction, value: int = 0, gas: int | None = None) -> "SignedTx":
         """Build, assign the next nonce and sign, without sending (see :func:`broadcast`)."""
-        return self.sign_data(fn.address, fn._encode_transaction_data(), value, gas)
+        return self.sign_data(fn.address, self.encode_call(fn), value, gas)
 
     def sign_data(self, to: str, data: bytes | str, value: int = 0, gas: int | None = None) -> "SignedTx":
         """:meth:`sign` for calldata encoded by the caller (hot loops skip web3's ABI matching)."""
         tx = self.build(to, data, value, gas)
-        tx["nonce"] = self._next_nonce()
+        tx["nonce"] = self.next_nonce()
         tx_hash, raw = self.signer.sign_eip1559(
             tx["chainId"], tx["nonce"], tx["maxPriorityFeePerGas"], tx["maxFeePerGas"], tx["gas"], tx["to"],
             tx["value"], bytes(tx["data"]),
         )
-        return SignedTx("0x" + tx_hash.hex(), "0x" + raw.hex(), self)
+        return SignedTx("0x" + tx_hash.hex(), "0x" + raw.hex(), self, tx["nonce"])
 
     def send_batch(
         self,
@@ -283,82 +353,59 @@ class SignedTx:
     tx_hash: str
     raw: str
     sender: Transactor
+    nonce: int | None = None
+
+    def pending(self) -> PendingTx:
+        return PendingTx(self.tx_hash, self.sender.address, self.nonce)
 
 
-BATCH_SIZE = 200
-
-
-def _batch_rpc(chain: Chain, calls: list[tuple[str, list[Any]]]) -> list[dict[str, Any]] | None:
-    """One JSON-RPC batch round trip, or None when the provider cannot batch (eth-tester)."""
-    provider = chain.w3.provider
-    if chain.kind == "tester" or not hasattr(provider, "make_batch_request"):
-        return None
-    responses = provider.make_batch_request(calls)  # type: ignore[attr-defined]
-    if isinstance(responses, dict):  # a node that answers a batch with a single error
-        raise TransactionError(f"batch request failed: {responses.get('error')}")
-    return sorted(responses, key=lambda r: r.get("id", 0)) if responses and "id" in responses[0] else responses
-
-
-MAX_BATCH_BYTES = 1_000_000  # keep one JSON-RPC request well under nodes' body limits
-
-
-def _chunks_by_size(signed: Sequence[SignedTx]) -> list[Sequence[SignedTx]]:
-    chunks, start, size = [], 0, 0
-    for i, s in enumerate(signed):
-        if i > start and (i - start >= BATCH_SIZE or size + len(s.raw) > MAX_BATCH_BYTES):
-            chunks.append(signed[start:i])
-            start, size = i, 0
-        size += len(s.raw)
-    if start < len(signed):
-        chunks.append(signed[start:])
-    return chunks
+def _forget_nonces(signed: Iterable[SignedTx]) -> None:
+    for s in {id(s.sender): s.sender for s in signed}.values():
+        s.reset_nonce()
 
 
 def broadcast(chain: Chain, signed: Sequence[SignedTx], progress: Callable[[int], None] | None = None) -> list[str]:
-    """Send signed transactions (from any signers) in JSON-RPC batches; returns their hashes in order."""
+    """Send signed transactions (from any signers) in JSON-RPC batches; returns their hashes in order.
+
+    A node that goes away raises :class:`NodeUnavailable` listing every transaction of ``signed`` that may have
+    reached it as pending (sends are never retried: the node may hold them)."""
     hashes: list[str] = []
-    for chunk in _chunks_by_size(signed):
-        responses = _batch_rpc(chain, [("eth_sendRawTransaction", [s.raw]) for s in chunk])
-        if responses is None:
-            for s in chunk:
-                try:
-                    chain.w3.eth.send_raw_transaction(s.raw)
-                except Exception as exc:
-                    s.sender._nonce = None
-                    revert = s.sender._decoded(exc)
-                    raise (revert or TransactionError(f"sending {s.tx_hash} failed: {exc}")) from None
-        else:
-            for s, r in zip(chunk, responses):
-                if "error" in r:
-                    s.sender._nonce = None
-                    raise TransactionError(f"sending {s.tx_hash} failed: {r['error'].get('message', r['error'])}")
-        hashes.extend(s.tx_hash for s in chunk)
+    # one chunk at a time, so what was sent before a failure is known
+    for chunk in rpc.chunks([("eth_sendRawTransaction", [s.raw]) for s in signed]):
+        part = signed[len(hashes) : len(hashes) + len(chunk)]
+        try:
+            responses = rpc.answers(chain, chunk, what=f"broadcasting {len(signed)} transactions")
+        except NodeUnavailable as exc:
+            _forget_nonces(signed)
+            maybe = signed[: len(hashes)] if exc.refused else signed[: len(hashes) + len(part)]
+            raise exc.with_pending([s.pending() for s in maybe]) from None
+        for s, r in zip(part, responses):
+            if "error" in r:
+                _forget_nonces(signed)
+                revert = s.sender.revert_of(Exception(r["error"])) if rpc.is_revert(r["error"]) else None
+                message = r["error"].get("message", r["error"]) if isinstance(r["error"], dict) else r["error"]
+                raise (revert or TransactionError(f"sending {s.tx_hash} failed: {message}")) from None
+        hashes.extend(s.tx_hash for s in part)
         if progress:
-            progress(len(chunk))
+            progress(len(part))
     return hashes
 
 
 def confirm(
     chain: Chain, tx_hashes: Sequence[str], decoder_from: Transactor, timeout: float = 120.0
 ) -> list[Receipt]:
-    """Wait for receipts of broadcast transactions, in batches; the first failure raises its decoded revert."""
+    """Wait for receipts of broadcast transactions, in batches; the first failure raises its decoded revert.
+
+    A timeout raises :class:`TransactionTimeout` (the transaction is pending, not failed)."""
     receipts: dict[str, Any] = {}
     deadline = time.monotonic() + timeout
     pending = list(tx_hashes)
     pause = 0.005  # a local node mines within milliseconds; back off towards the poll interval on a real one
     while pending:
-        found_now = []
-        for start in range(0, len(pending), BATCH_SIZE):
-            chunk = pending[start : start + BATCH_SIZE]
-            responses = _batch_rpc(chain, [("eth_getTransactionReceipt", [h]) for h in chunk])
-            if responses is None:
-                results = [decoder_from._receipt_or_none(h) for h in chunk]
-            else:
-                results = [r.get("result") for r in responses]
-            for h, raw in zip(chunk, results):
-                if raw is not None:
-                    receipts[h] = raw
-                    found_now.append(h)
+        results = rpc.batch(chain, [("eth_getTransactionReceipt", [h]) for h in pending],
+                            what=f"waiting for {len(pending)} receipts")
+        found_now = [h for h, raw in zip(pending, results) if raw is not None]
+        receipts.update((h, raw) for h, raw in zip(pending, results) if raw is not None)
         pending = [h for h in pending if h not in receipts]
         if pending:
             if time.monotonic() > deadline:
@@ -373,30 +420,21 @@ def confirm(
     for h in tx_hashes:
         receipt = Receipt.from_raw(h, receipts[h])
         if receipt.status == 0:
-            raise decoder_from._failure(h, receipt)
+            raise decoder_from.explain_failure(h, receipt)
         out.append(receipt)
     return out
 
 
-def call_many(chain: Chain, calls: Sequence[tuple[str, bytes]], block: str = "latest") -> list[bytes]:
+def call_many(chain: Chain, calls: Sequence[tuple[str, bytes]], block: str = "latest",
+              on_revert: rpc.OnError = rpc.OnError.EMPTY) -> list[bytes]:
     """Many ``eth_call``s (to, calldata) in JSON-RPC batches; returns raw return data in order.
 
-    A call that reverts comes back as ``b""`` (callers decode what they asked for).
-    """
-    out: list[bytes] = []
-    for start in range(0, len(calls), BATCH_SIZE):
-        chunk = calls[start : start + BATCH_SIZE]
-        payload = [("eth_call", [{"to": to, "data": "0x" + data.hex()}, block]) for to, data in chunk]
-        responses = _batch_rpc(chain, payload)
-        if responses is None:
-            for to, data in chunk:
-                try:
-                    out.append(bytes(chain.w3.eth.call({"to": to, "data": data}, block)))
-                except Exception:
-                    out.append(b"")
-        else:
-            out.extend(bytes.fromhex(r["result"][2:]) if "result" in r else b"" for r in responses)
-    return out
+    A call that reverts comes back as ``b""`` (the pre-checks decode "no answer" themselves), or as its revert
+    data with ``on_revert=OnError.REVERT_DATA``, or raises with ``OnError.RAISE``; any other error raises."""
+    block_id = hex(block) if isinstance(block, int) else block
+    results = rpc.batch(chain, [("eth_call", [{"to": to, "data": "0x" + data.hex()}, block_id]) for to, data in calls],
+                        what=f"reading {len(calls)} contract calls", on_error=on_revert)
+    return [bytes.fromhex(r[2:]) if r else b"" for r in results]
 
 
 def _output_types(abi: dict[str, Any]) -> list[str]:
@@ -456,30 +494,45 @@ def pipeline(
     Signing window k+1 overlaps with the node mining window k; nothing waits for a single receipt. Between
     windows the node mines what it has, which keeps its pool small (anvil crawls with thousands pending).
     ``sign`` turns an item into a :class:`SignedTx` (nonces are assigned in item order).
+
+    If the node goes away, :class:`NodeUnavailable` names every transaction that was sent and has no receipt
+    (pending: it may still execute) and how many were mined; on a timeout every sender's nonce is re-read next time.
     """
     receipts: list[Receipt] = []
-    in_flight: list[str] = []
-    for start in range(0, len(items), window):
-        signed = [sign(item) for item in items[start : start + window]]
+    in_flight: list[SignedTx] = []
+    signers: dict[int, SignedTx] = {}  # one signed transaction per sender, to reset their nonces on a failure
+    try:
+        for start in range(0, len(items), window):
+            signed = []
+            for item in items[start : start + window]:
+                signed.append(sign(item))
+                signers.setdefault(id(signed[-1].sender), signed[-1])
+            if in_flight:
+                receipts.extend(confirm(chain, [s.tx_hash for s in in_flight], decoder_from=decoder_from,
+                                        timeout=decoder_from.timeout))
+                in_flight = []
+            try:
+                broadcast(chain, signed, progress=progress)
+            except NodeUnavailable as exc:
+                raise exc.with_pending(exc.pending, len(receipts)) from None
+            in_flight = signed
         if in_flight:
-            receipts.extend(confirm(chain, in_flight, decoder_from=decoder_from, timeout=decoder_from.timeout))
-        in_flight = broadcast(chain, signed, progress=progress)
-    if in_flight:
-        receipts.extend(confirm(chain, in_flight, decoder_from=decoder_from, timeout=decoder_from.timeout))
+            receipts.extend(confirm(chain, [s.tx_hash for s in in_flight], decoder_from=decoder_from,
+                                    timeout=decoder_from.timeout))
+    except NodeUnavailable as exc:
+        # signed but unsent transactions used nonces: every sender reads its nonce from the chain next time
+        _forget_nonces(signers.values())
+        if exc.pending or not in_flight:
+            raise
+        raise exc.with_pending([s.pending() for s in in_flight], len(receipts)) from None
+    except BaseException:
+        _forget_nonces(signers.values())
+        raise
     return receipts
 
 
 def pending_nonces(chain: Chain, addresses: Sequence[str]) -> list[int]:
     """The next nonce of many accounts, in JSON-RPC batches."""
-    out: list[int] = []
-    for start in range(0, len(addresses), BATCH_SIZE):
-        chunk = addresses[start : start + BATCH_SIZE]
-        responses = _batch_rpc(chain, [("eth_getTransactionCount", [a, "pending"]) for a in chunk])
-        if responses is None:
-            out.extend(chain.w3.eth.get_transaction_count(a, "pending") for a in chunk)
-        else:
-            for a, r in zip(chunk, responses):
-                if "result" not in r:
-                    raise TransactionError(f"cannot read the nonce of {a}: {r.get('error')}")
-                out.append(int(r["result"], 16))
-    return out
+    results = rpc.batch(chain, [("eth_getTransactionCount", [a, "pending"]) for a in addresses],
+                        what=f"reading {len(addresses)} nonces")
+    return [int(r, 16) if isinstance(r, str) else int(r) for r in results]

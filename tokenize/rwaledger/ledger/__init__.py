@@ -339,7 +339,7 @@ class Ledger:
     def reconcile(self, stack: Any, identities: bool = True) -> ReconcileReport:
         """Every holder balance and token supply of the ledger vs the chain at the checkpoint block, and (unless
         ``identities=False``) every investor's state and every wallet's investor and status vs the registry."""
-        data = bytes.fromhex(stack.registry.functions.assetCount()._encode_transaction_data()[2:])
+        data = bytes.fromhex(stack.registry.encode_abi("assetCount")[2:])
         with self.engine.connect() as conn:
             report = _reconcile(conn, reader_for(stack.session.chain), stack.registry.address, data,
                                 stack.identity.address if identities else None)

@@ -15,6 +15,8 @@ from typing import Any
 from eth_utils import keccak
 from sqlalchemy import Connection
 
+from ..errors import ChainReset
+from .db import get_checkpoint
 from .decode import ZERO_ADDRESS, checksum
 from .project import WALLET_STATUSES
 from .queries import Queries
@@ -86,6 +88,7 @@ def reconcile(
 ) -> ReconcileReport:
     q = Queries(conn)
     block = q.block_or_checkpoint(None)
+    check_checkpoint_on_chain(conn, reader)
     assets = [a for a in q.assets() if a.token]
     report = ReconcileReport(block, len(assets), 0)
 
@@ -111,6 +114,25 @@ def reconcile(
     if identity_address is not None:
         reconcile_identities(q, reader, identity_address, block, report)
     return report
+
+
+def check_checkpoint_on_chain(conn: Connection, reader: ChainReader) -> None:
+    """Raise :class:`ChainReset` when the chain no longer has the ledger's checkpoint block (past its head, or
+    another hash there): comparing balances at a block the chain does not have would be meaningless (a node asked
+    for a block past its head answers an opaque "block out of range")."""
+    cp = get_checkpoint(conn)
+    if cp is None:
+        return
+    onchain = reader.block_hash(cp.block)
+    if onchain == cp.hash:
+        return
+    if onchain is None:
+        head = reader.head()
+        raise ChainReset(f"the chain was reset: the ledger is synced to block {cp.block} but the chain's head is "
+                         f"block {head}; run `ledger sync` to roll the ledger back to what the chain still has "
+                         "(or sync into a new file if this is another chain)")
+    raise ChainReset(f"the chain was reset or reorganized: block {cp.block} has hash {onchain} on the chain, not the "
+                     f"ledger's {cp.hash}; run `ledger sync` to roll the ledger back to the fork point")
 
 
 def reconcile_identities(q: Queries, reader: ChainReader, identity: str, block: int, report: ReconcileReport) -> None:

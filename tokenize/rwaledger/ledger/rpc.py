@@ -2,17 +2,18 @@
 
 :func:`reader_for` gives a :class:`ChainReader` for a :class:`rwaledger.chain.Chain`: eth-tester is driven
 through its own API (its web3 provider takes no raw JSON-RPC parameters), every other chain through
-``provider.make_request`` / ``make_batch_request``. Logs come back as :class:`RawLog` tuples.
+:mod:`rwaledger.rpc` (the one transport: batches, retries, typed errors). Logs come back as :class:`RawLog` tuples.
 """
 
 from __future__ import annotations
 
 from typing import Any, NamedTuple, Protocol, Sequence
 
+from .. import rpc as _rpc
+from ..errors import RpcError
 from .errors import ChainReadError
 
 ADDRESS_CHUNK = 500  # addresses per eth_getLogs filter
-CALL_BATCH = 500  # eth_calls per JSON-RPC batch
 
 
 class RawLog(NamedTuple):
@@ -50,16 +51,22 @@ def _hex(value: Any) -> str:
 
 
 class RpcReader:
-    """Any JSON-RPC node (anvil, a real network)."""
+    """Any JSON-RPC node (anvil, a real network), through :mod:`rwaledger.rpc` (batching and retries there).
 
-    def __init__(self, w3: Any):
-        self.provider = w3.provider
+    Reads here reconcile the ledger with the chain, so every error answer fails loudly (:class:`ChainReadError`);
+    a node that does not answer raises :class:`rwaledger.errors.NodeUnavailable` after the transport's retries."""
+
+    def __init__(self, chain: Any):
+        self.chain = chain if hasattr(chain, "w3") else _Bare(chain)
+
+    def _batch(self, calls: list[tuple[str, list[Any]]], what: str) -> list[Any]:
+        try:
+            return _rpc.batch(self.chain, calls, what=what, on_error=_rpc.OnError.RAISE)
+        except RpcError as exc:
+            raise ChainReadError(str(exc)) from None
 
     def _request(self, method: str, params: list[Any]) -> Any:
-        resp = self.provider.make_request(method, params)
-        if "error" in resp:
-            raise ChainReadError(f"{method} failed: {resp['error']}")
-        return resp.get("result")
+        return self._batch([(method, params)], f"reading the chain ({method})")[0]
 
     def head(self) -> int:
         return _int(self._request("eth_blockNumber", []))
@@ -71,32 +78,21 @@ class RpcReader:
     def block_times(self, numbers: Sequence[int]) -> dict[int, tuple[str, int]]:
         """block number -> (hash, unix timestamp), in batches (blocks the node does not have are left out)."""
         out: dict[int, tuple[str, int]] = {}
-        batch = getattr(self.provider, "make_batch_request", None)
-        numbers = list(numbers)
-        for start in range(0, len(numbers), CALL_BATCH):
-            chunk = numbers[start : start + CALL_BATCH]
-            if batch is None or len(chunk) == 1:
-                blocks = [self._request("eth_getBlockByNumber", [hex(n), False]) for n in chunk]
-            else:
-                responses = batch([("eth_getBlockByNumber", [hex(n), False]) for n in chunk])
-                if isinstance(responses, dict):
-                    raise ChainReadError(f"eth_getBlockByNumber batch failed: {responses.get('error')}")
-                bad = [r for r in responses if "error" in r]
-                if bad:
-                    raise ChainReadError(f"eth_getBlockByNumber failed: {bad[0]['error']}")
-                blocks = [r.get("result") for r in sorted(responses, key=lambda r: r.get("id", 0))]
-            for block in blocks:
-                if block is not None:
-                    out[_int(block["number"])] = (block["hash"].lower(), _int(block["timestamp"]))
+        blocks = self._batch([("eth_getBlockByNumber", [hex(n), False]) for n in numbers],
+                             f"reading {len(numbers)} block headers")
+        for block in blocks:
+            if block is not None:
+                out[_int(block["number"])] = (block["hash"].lower(), _int(block["timestamp"]))
         return out
 
     def logs(self, from_block: int, to_block: int, addresses: Sequence[str]) -> list[RawLog]:
         out: list[RawLog] = []
         for start in range(0, len(addresses), ADDRESS_CHUNK):
             chunk = list(addresses[start : start + ADDRESS_CHUNK])
-            result = self._request(
-                "eth_getLogs", [{"fromBlock": hex(from_block), "toBlock": hex(to_block), "address": chunk}]
-            )
+            result = self._batch(
+                [("eth_getLogs", [{"fromBlock": hex(from_block), "toBlock": hex(to_block), "address": chunk}])],
+                f"reading the logs of blocks {from_block}-{to_block}",
+            )[0]
             for lg in result:
                 if lg.get("removed"):
                     continue
@@ -115,24 +111,18 @@ class RpcReader:
         return out
 
     def calls(self, requests: Sequence[tuple[str, bytes]], block: int) -> list[bytes]:
-        out: list[bytes] = []
-        batch = getattr(self.provider, "make_batch_request", None)
-        for start in range(0, len(requests), CALL_BATCH):
-            chunk = requests[start : start + CALL_BATCH]
-            params = [[{"to": to, "data": "0x" + data.hex()}, hex(block)] for to, data in chunk]
-            if batch is None:
-                results = [self._request("eth_call", p) for p in params]
-            else:
-                responses = batch([("eth_call", p) for p in params])
-                if isinstance(responses, dict):
-                    raise ChainReadError(f"eth_call batch failed: {responses.get('error')}")
-                responses = sorted(responses, key=lambda r: r.get("id", 0))
-                bad = [r for r in responses if "error" in r]
-                if bad:
-                    raise ChainReadError(f"eth_call failed: {bad[0]['error']}")
-                results = [r["result"] for r in responses]
-            out.extend(bytes.fromhex(r[2:]) for r in results)
-        return out
+        results = self._batch([("eth_call", [{"to": to, "data": "0x" + data.hex()}, hex(block)]) for to, data in requests],
+                              f"reading {len(requests)} contract calls at block {block}")
+        return [bytes.fromhex(r[2:]) for r in results]
+
+
+class _Bare:
+    """A bare ``Web3`` seen as a chain by :mod:`rwaledger.rpc`."""
+
+    kind = "rpc"
+
+    def __init__(self, w3: Any):
+        self.w3 = w3
 
 
 class TesterReader:
@@ -208,4 +198,4 @@ def reader_for(chain: Any) -> ChainReader:
     if tester is not None:
         accounts = getattr(chain, "dev_accounts", None) or []
         return TesterReader(tester, accounts[0].address if accounts else None)
-    return RpcReader(getattr(chain, "w3", chain))
+    return RpcReader(chain)

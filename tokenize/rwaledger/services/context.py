@@ -218,8 +218,7 @@ class ServiceContext:
     def prepare_senders(self, signers: Iterable[Signer]) -> None:
         """Create the transactors of many signers and read all their nonces in one batch."""
         fresh = {s.address: s for s in signers if s.address != self.tx.address}
-        stale = [s for a, s in fresh.items() if a not in self._senders or self._senders[a]._epoch != self.session.chain.epoch
-                 or self._senders[a]._nonce is None]
+        stale = [s for a, s in fresh.items() if a not in self._senders or not self._senders[a].nonce_is_current]
         self.tx.fees()  # one fee reading (cached on the chain) serves every sender of the batch
         for signer, nonce in zip(stale, pending_nonces(self.session.chain, [s.address for s in stale])):
             self._senders.pop(signer.address, None)
