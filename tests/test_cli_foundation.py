@@ -206,3 +206,12 @@ def test_deploy_on_a_reset_node_names_it_and_redeploys_only_when_asked(tmp_path)
         assert len(replaced) == 1
     finally:
         rwa("node", "stop", env=env)
+
+
+def test_free_ports_are_outside_the_ephemeral_range():
+    """A node restarted on its port after a kill must not find it taken by some process's outgoing connection:
+    the ports handed out lie outside the kernel's ephemeral range (the flaky restart of the issue)."""
+    lo, hi = node._ephemeral_range()
+    ports = {node.free_port() for _ in range(50)}
+    assert all(not lo <= p <= hi for p in ports) and len(ports) > 40
+    assert all(node.port_free(p) for p in ports)

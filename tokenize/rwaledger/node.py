@@ -14,6 +14,7 @@ from __future__ import annotations
 import atexit
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -48,8 +49,27 @@ def anvil_binary() -> str:
     raise NodeError("anvil not found: run `npm ci` (it installs @foundry-rs/anvil-linux-amd64) or set ANVIL_BINARY")
 
 
+def _ephemeral_range() -> tuple[int, int]:
+    """The kernel's range of ports for outgoing connections (Linux's default when it cannot be read)."""
+    try:
+        lo, hi = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(lo), int(hi)
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
 def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+    """A port free on 127.0.0.1 now, chosen OUTSIDE the kernel's ephemeral range: a port from that range, once its
+    node stops, can be taken at any moment by any process's outgoing connection, so a node restarted on it would
+    find it "in use" (a flaky restart seen in CI)."""
+    lo, hi = _ephemeral_range()
+    pool = range(10_000, lo) if lo > 11_000 else range(hi + 1, 65_536)
+    rng = random.SystemRandom()
+    for _ in range(100):
+        port = rng.choice(pool)
+        if port_free(port):
+            return port
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:  # a crowded machine: any free port
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 

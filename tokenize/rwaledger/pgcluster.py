@@ -19,7 +19,6 @@ import os
 import pwd
 import shlex
 import shutil
-import socket
 import stat
 import subprocess
 import tempfile
@@ -55,9 +54,9 @@ def find_bin_dir() -> Path:
 
 
 def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    from .node import free_port  # outside the ephemeral range (see there)
+
+    return free_port()
 
 
 def _reachable_by_others(path: Path) -> bool:
