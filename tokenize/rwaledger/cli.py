@@ -612,7 +612,8 @@ def distribute_claim_all(distribution_id: int,
     registrar = _registrar(network, keystore)
     wallets = accounts or [who for _, who, _ in registrar.distributions.plan(distribution_id).entries]
     with _progress(None, f"claiming {len(wallets)} entitlements (transactions sent)") as advance:
-        _outcome(registrar.distributions.claim_many(distribution_id, wallets, progress=advance))
+        outcome = registrar.distributions.claim_many(distribution_id, wallets, progress=advance)
+    _outcome(outcome)
 
 
 @distribute_app.command("withhold")

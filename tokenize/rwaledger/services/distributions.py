@@ -215,7 +215,8 @@ class DistributionService:
         seen: set[str] = set()
         for a in accounts:
             own = a if isinstance(a, Signer) else None
-            account = _address(own.address if own else a)
+            account = own.address if own else a
+            account = account if account in by_account else _address(account)  # the plan's are checksummed
             if account in seen:
                 continue
             seen.add(account)
