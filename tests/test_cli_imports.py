@@ -31,3 +31,9 @@ def test_help_loads_no_chain_library():
 def test_compiling_from_cache_loads_no_chain_library():
     """The compile cache check (rwa compile, and every command loading artifacts) needs neither web3 nor solcx."""
     assert _loaded("from rwaledger.compiler import select_compiler\nselect_compiler()") == []
+
+
+def test_ledger_commands_need_no_web3():
+    """`rwa ledger ...` reads the database only: the models (address checks) and the ledger load without web3."""
+    loaded = _loaded("import rwaledger.models, rwaledger.ledger")
+    assert "web3" not in loaded and "eth_tester" not in loaded and "eth_account" not in loaded
