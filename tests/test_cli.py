@@ -157,6 +157,11 @@ def test_full_registrar_session_on_a_local_node(cli, anvil_node, root):
     claimed = cli.json("distribute", "claim", str(dist), "--for", DEV[1], *net)
     assert claimed["status"] == "done" and claimed["amount"] > 0
     assert pkr.functions.balanceOf(DEV[1]).call() == claimed["amount"]
+    rest = cli.json("distribute", "claim-all", str(dist), *net)  # the other five in one batch; DEV[1] skipped
+    assert rest["status"] == "done" and rest["skipped"] == 1 and rest["claimed"] == 5 - len(rest["refused"]) >= 1
+    assert all(r["reason"] for r in rest["refused"])  # e.g. a wallet frozen earlier in this session
+    again = cli.json("distribute", "claim-all", str(dist), *net)
+    assert again["status"] == "skipped" and again["claimed"] == 0 and again["skipped"] == 1 + rest["claimed"]
     early = cli("distribute", "reclaim", str(dist), *net, ok=False)
     assert early.returncode == 1 and "DistributionNotExpired" in early.stderr
 

@@ -490,6 +490,51 @@ def test_distributions_pay_only_who_may_be_paid(env, rent):
     assert reg.distributions.claim(dist, bilal2).status == "done"
 
 
+def test_claim_many_pays_exactly_the_entitlements_once(env, rent):
+    """Issue 12: claims pipelined like transfers; the registrar pays its payees in one call, a second call sends
+    nothing."""
+    reg, _, _ = env
+    outcome, pkr = rent
+    dist = outcome.facts["distribution_id"]
+    entitled = {w: a for _, w, a in reg.distributions.plan(dist).entries}
+    before = {w: pkr.functions.balanceOf(w).call() for w in entitled}
+    paid = reg.distributions.claim_many(dist, list(entitled))
+    assert paid.status == "done" and paid.facts["claimed"] == len(entitled) == len(paid.txs)
+    assert paid.facts["amount"] == sum(entitled.values()) == 950_001 and paid.facts["refused"] == []
+    assert {w: pkr.functions.balanceOf(w).call() - before[w] for w in entitled} == entitled
+    block = reg.session.chain.w3.eth.block_number
+    again = reg.distributions.claim_many(dist, list(entitled))
+    assert again.status == "skipped" and again.txs == [] and again.facts["skipped"] == len(entitled)
+    assert reg.session.chain.w3.eth.block_number == block  # nothing sent
+    assert "0 claims" in describe(again)
+
+
+def test_claim_many_self_signed_refuses_the_withheld_and_pays_the_others(env, rent):
+    reg, signers, _ = env
+    outcome, pkr = rent
+    dist = outcome.facts["distribution_id"]
+    entitled = {w: a for _, w, a in reg.distributions.plan(dist).entries}
+    own = [s for s in signers if s.address in entitled]
+    withheld = own[1].address
+    reg.distributions.withhold(dist, [withheld])
+    before = {w: pkr.functions.balanceOf(w).call() for w in entitled}
+    nonces = {s.address: reg.session.chain.w3.eth.get_transaction_count(s.address) for s in own}
+    paid = reg.distributions.claim_many(dist, own)  # each claimant signs its own claim
+    assert paid.facts["refused"] == [{"account": withheld, "reason": "withheld by the registrar"}]
+    assert paid.facts["claimed"] == len(own) - 1
+    assert {w: pkr.functions.balanceOf(w).call() - before[w] for w in entitled} == {
+        w: (0 if w == withheld else a) for w, a in entitled.items()}
+    assert {s.address: reg.session.chain.w3.eth.get_transaction_count(s.address) - nonces[s.address] for s in own} == {
+        s.address: (0 if s.address == withheld else 1) for s in own}  # nothing sent for the refused one
+    assert "refused" in describe(paid) and withheld in describe(paid)
+    with pytest.raises(RegistrarError, match="no entitlement"):
+        reg.distributions.claim_many(dist, [Account.create().address])
+    reg.distributions.withhold(dist, [withheld], withheld=False)
+    assert reg.distributions.claim_many(dist, list(entitled)).facts == {
+        "distribution_id": dist, "claimed": 1, "amount": entitled[withheld], "skipped": len(entitled) - 1,
+        "refused": []}
+
+
 def test_pro_rata_is_exact():
     shares = pro_rata({"a": 1, "b": 1, "c": 1}, 100)
     assert sum(shares.values()) == 100 and sorted(shares.values()) == [33, 33, 34]

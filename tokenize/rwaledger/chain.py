@@ -34,8 +34,10 @@ DEV_ACCOUNT_COUNT = 10
 
 def dev_accounts(count: int = DEV_ACCOUNT_COUNT) -> list[LocalAccount]:
     """The public dev accounts of :data:`DEV_MNEMONIC` (anvil's defaults), for local chains only."""
-    Account.enable_unaudited_hdwallet_features()
-    return [Account.from_mnemonic(DEV_MNEMONIC, account_path=f"m/44'/60'/0'/0/{i}") for i in range(count)]
+    from eth_account.hdaccount import key_from_seed, seed_from_mnemonic
+
+    seed = seed_from_mnemonic(DEV_MNEMONIC, "")  # the slow step (PBKDF2), once rather than once per account
+    return [Account.from_key(key_from_seed(seed, f"m/44'/60'/0'/0/{i}")) for i in range(count)]
 
 
 class Chain:

@@ -602,6 +602,20 @@ def distribute_claim(distribution_id: int, account_address: str = typer.Option(.
     _outcome(_registrar(network, keystore).distributions.claim(distribution_id, account_address))
 
 
+@distribute_app.command("claim-all")
+def distribute_claim_all(distribution_id: int,
+                         accounts: Optional[list[str]] = typer.Option(None, "--for", help="An entitled wallet; repeat for several (default: every entitlement)."),
+                         network: str = NetworkOpt, keystore: Optional[Path] = KeystoreOpt) -> None:
+    """Claim many entitlements at once, pipelined (default: all of them; the already claimed are skipped, the
+    withheld or not payable refused with their reason, the others paid; anyone may submit the claims)."""
+    _no_proposal("a claim")
+    registrar = _registrar(network, keystore)
+    wallets = accounts or [who for _, who, _ in registrar.distributions.plan(distribution_id).entries]
+    with _progress(None, f"claiming {len(wallets)} entitlements (transactions sent)") as advance:
+        outcome = registrar.distributions.claim_many(distribution_id, wallets, progress=advance)
+    _outcome(outcome)
+
+
 @distribute_app.command("withhold")
 def distribute_withhold(distribution_id: int, accounts: list[str] = typer.Option(..., "--for", help="An entitled wallet; repeat for several."),
                         release: bool = typer.Option(False, "--release", help="Release instead of withholding."),

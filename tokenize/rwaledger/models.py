@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
 import pycountry
-from eth_utils import keccak
+from eth_utils import is_address, is_checksum_address, keccak
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -38,7 +38,6 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from web3 import Web3
 
 from . import canonical
 from .errors import RwaError
@@ -66,9 +65,9 @@ def _split_source(source: str | None) -> tuple[str | None, int | None]:
 
 
 def _checksum_address(value: str) -> str:
-    if not isinstance(value, str) or not Web3.is_address(value):
+    if not isinstance(value, str) or not is_address(value):
         raise ValueError(f"not an Ethereum address: {value!r}")
-    if not Web3.is_checksum_address(value):
+    if not is_checksum_address(value):
         body = value[2:]
         if body == body.lower() or body == body.upper():
             raise ValueError(f"address {value!r} carries no EIP-55 checksum (it is all one case): copy it exactly as "

@@ -103,6 +103,14 @@ def _claim(r: Result, f: dict[str, Any]) -> str:
     return f"{f['account']} claimed {f['amount']}{paid}"
 
 
+def _claim_many(r: Result, f: dict[str, Any]) -> str:
+    text = (f"{f['claimed']} claims of distribution #{f['distribution_id']} paid ({f['amount']} in all), "
+            f"{f['skipped']} already claimed")
+    if f["refused"]:
+        text += f", {len(f['refused'])} refused: " + "; ".join(f"{x['account']}: {x['reason']}" for x in f["refused"])
+    return text
+
+
 def _distribution(r: Result, f: dict[str, Any]) -> str:
     if r.status is Status.PROPOSED:
         return f"funding a distribution of {f['total']} to {f['holders']} holders, root {f['root'][:18]}..."
@@ -140,6 +148,7 @@ SENTENCES: dict[Action, Callable[[Result, dict[str, Any]], str]] = {
     Action.REDEMPTION_REJECT: lambda r, f: f"redemption #{f['request_id']} rejected ({f['reason']})",
     Action.DISTRIBUTION_CREATE: _distribution,
     Action.DISTRIBUTION_CLAIM: _claim,
+    Action.DISTRIBUTION_CLAIM_MANY: _claim_many,
     Action.DISTRIBUTION_WITHHOLD: lambda r, f: (f"{f['entitlements']} entitlements "
                                                 f"{'withheld' if f['withheld'] else 'released'}"),
     Action.DISTRIBUTION_RECLAIM: lambda r, f: f"unclaimed funds of distribution #{f['distribution_id']} returned",

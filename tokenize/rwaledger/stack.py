@@ -121,6 +121,14 @@ def deploy_stack(
     return Stack(session, access, identity, registry, module, prop, comm, factory, distributions)
 
 
+def _codes(session: Session, addresses: list[str]) -> list[bytes]:
+    """The code at each address, in one JSON-RPC batch (:func:`rwaledger.rpc.batch`: a command's start-up cost)."""
+    from . import rpc
+
+    found = rpc.batch(session.chain, [("eth_getCode", [a, "latest"]) for a in addresses], what="reading the stack's code")
+    return [bytes(c) if isinstance(c, (bytes, bytearray)) else bytes.fromhex(str(c).removeprefix("0x")) for c in found]
+
+
 def load_stack(session: Session) -> Stack:
     """The stack recorded for this network (``rwa deploy`` first)."""
     d = session.deployer
@@ -128,8 +136,8 @@ def load_stack(session: Session) -> Stack:
         contracts = [d.contract(name) for name in CORE]
     except DeploymentError as exc:
         raise DeploymentError(f"{exc}; run `rwa deploy --network {session.chain.name}` first") from None
-    for name, c in zip(CORE, contracts):
-        if not session.chain.w3.eth.get_code(c.address):
+    for name, c, code in zip(CORE, contracts, _codes(session, [c.address for c in contracts])):
+        if not code:
             raise DeploymentError(
                 f"{name} is recorded at {c.address} but has no code on {session.chain.name} (was the node reset?); "
                 "run `rwa deploy` again"

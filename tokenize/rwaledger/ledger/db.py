@@ -130,6 +130,39 @@ def unversioned_revision(tables: set[str]) -> str | None:
     )
 
 
+@lru_cache(maxsize=1)
+def _head_from_files() -> str | None:
+    """The head revision read from the migration files' ``revision`` / ``down_revision`` lines without alembic
+    (None if they do not form one simple chain: then alembic decides)."""
+    import re
+
+    revs: dict[str, str | None] = {}
+    for f in (MIGRATIONS_DIR / "versions").glob("*.py"):
+        text = f.read_text()
+        rev = re.search(r'^revision\s*=\s*"([^"]+)"', text, re.M)
+        down = re.search(r'^down_revision\s*=\s*(None|"([^"]+)")', text, re.M)
+        if not rev or not down:
+            return None
+        revs[rev.group(1)] = down.group(2)
+    heads = set(revs) - {d for d in revs.values() if d}
+    return heads.pop() if len(heads) == 1 else None
+
+
+def _at_head_fast(conn: Connection) -> bool:
+    """Whether the database is at the head revision, with its meta set (nothing for :func:`migrate` to do)."""
+    from sqlalchemy import text
+
+    head = _head_from_files()
+    if head is None or "alembic_version" not in set(inspect(conn).get_table_names()):
+        return False
+    rows = [r[0] for r in conn.execute(text("SELECT version_num FROM alembic_version"))]
+    if rows != [head] or get_meta(conn, "schema_version") is None:
+        return False
+    from .state import STATE_VERSION
+
+    return get_meta(conn, "state") == STATE_VERSION
+
+
 def migrate(engine: Engine) -> None:
     """Bring the database to the head revision, in one transaction under the migrations' lock (so that processes
     opening one empty database at once, two ``rwa serve`` or a serve and a ``rwa ledger follow``, migrate it one
@@ -138,6 +171,9 @@ def migrate(engine: Engine) -> None:
     ``create_all`` before the migrations existed is stamped with the revision its tables match, then upgraded;
     then ``meta.schema_version`` is set if it is not, and the current-state tables of ledger/state.py are derived from
     the event tables when meta ``state`` says they are not (revision 0004 clears it)."""
+    with engine.connect() as conn:
+        if _at_head_fast(conn):  # the usual case (every command on an existing ledger): alembic not even imported
+            return
     from alembic import command
     from alembic.migration import MigrationContext
 

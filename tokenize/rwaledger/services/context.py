@@ -22,14 +22,14 @@ from ..constants import ASSET_KINDS as KINDS
 from ..constants import ASSET_STATUSES as STATUSES
 from ..constants import REASON_TEXT, REASONS, ROLES
 from ..errors import CustomErrorRevert, RwaError
-from ..ledger.decode import KIND_ATTRS, SAFE_KIND, TOKEN_KINDS, EventTable
-from ..ledger.rpc import RawLog
 from ..signers import Signer
 from ..stack import Stack
 from ..transactions import Receipt, Transactor, call_functions, pending_nonces
 from .results import Action, AssetRef, EventOut, ProposalRef, Result, Status, TxRef
 
-if TYPE_CHECKING:  # a route is only ever given (``via=``): the services never need the proposals module itself
+if TYPE_CHECKING:
+    from ..ledger.decode import EventTable
+    # a route is only ever given (``via=``): the services never need the proposals module itself
     from ..proposals import SafeRoute
 
 ZERO = "0x0000000000000000000000000000000000000000"
@@ -270,6 +270,9 @@ class ServiceContext:
         """Every log of ``receipts``, decoded against the stack's ABIs (a token's by the token ABIs)."""
         if not receipts:
             return []
+        from ..ledger.decode import SAFE_KIND, TOKEN_KINDS, EventTable  # the ledger package (SQLAlchemy) only here
+        from ..ledger.rpc import RawLog
+
         if self._events is None:
             self._events = EventTable.from_stack(self.stack)
         by_address = self.contract_kinds()
@@ -296,6 +299,8 @@ class ServiceContext:
         stack's own contracts and the tokens of the assets resolved so far. Built once, and again after an asset is
         resolved (:meth:`asset`) or the assets are forgotten (:meth:`forget_assets`)."""
         if self._kinds is None:
+            from ..ledger.decode import KIND_ATTRS, TOKEN_KINDS
+
             kinds = {getattr(self.stack, attr).address.lower(): kind for kind, attr in KIND_ATTRS.items()
                      if kind not in TOKEN_KINDS}
             kinds.update((h.token.lower(), h.kind) for h in self._handles.values())

@@ -8,18 +8,22 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from web3 import Web3
 from web3.logs import DISCARD
 
 from ..merkle import MerkleTree
+from eth_abi import decode as abi_decode
+from eth_abi import encode as abi_encode
+
 from ..signers import Signer
-from ..transactions import call_functions
+from ..transactions import SignedTx, call_functions, call_many, pipeline
 from .context import ZERO, RegistrarError, ServiceContext
 from .context import checked_address as _address
 from .context import timestamp as _ts
-from .results import Action, Result
+from .results import Action, Result, Status
+from .selectors import CAN_TRANSACT, CLAIM, CLAIM_GAS, IS_CLAIMED, IS_WITHHELD, SUCCESSOR_OF
 
 
 @dataclass
@@ -193,6 +197,80 @@ class DistributionService:
         receipt = sender.transact(dist.claim(distribution_id, index, account, amount, proof))
         return self.ctx.result(Action.DISTRIBUTION_CLAIM, [receipt], distribution_id=distribution_id, account=account,
                                amount=amount, payee=payee)
+
+    def claim_many(self, distribution_id: int, accounts: Sequence[str | Signer],
+                   signer: Signer | Mapping[str, Signer] | None = None,
+                   progress: Callable[[int], None] | None = None) -> Result:
+        """Claim the entitlements of many ``accounts`` at once, pipelined like transfers.
+
+        Who signs: ``signer`` for all (default: the session's own key, e.g. the registrar paying its payees), or a
+        mapping account -> signer, or an account given as a :class:`Signer` signs its own claim (self-signed). Each
+        signer's nonces are assigned in order. Every entitlement is pre-checked first in batched reads (the payee,
+        ``isClaimed``, ``isWithheld``, ``canTransact`` of the payee): the already claimed are skipped, the rest that
+        cannot be paid now are refused with their reason and nothing is sent for them; the others are sent in
+        JSON-RPC batches a window at a time. An account without an entitlement raises before anything is sent."""
+        plan = self.plan(distribution_id)
+        by_account = {who: (i, index, amount) for i, (index, who, amount) in enumerate(plan.entries)}
+        items: list[tuple[str, int, int, int, Any]] = []  # (account, leaf position, index, amount, signer)
+        seen: set[str] = set()
+        for a in accounts:
+            own = a if isinstance(a, Signer) else None
+            account = own.address if own else a
+            account = account if account in by_account else _address(account)  # the plan's are checksummed
+            if account in seen:
+                continue
+            seen.add(account)
+            if account not in by_account:
+                raise RegistrarError(f"{account} has no entitlement in distribution #{distribution_id}")
+            who = own or (signer.get(account) if isinstance(signer, Mapping) else signer)
+            items.append((account, *by_account[account], who))
+        chain = self.ctx.session.chain
+        token = plan.token
+        dist = self.ctx.stack.distributions.address
+        payees = [abi_decode(["address"], raw)[0] if raw else None for raw in call_many(chain, [
+            (token, SUCCESSOR_OF + abi_encode(["address"], [account])) for account, *_ in items])]
+        payees = [Web3.to_checksum_address(p) if p else account for p, (account, *_) in zip(payees, items)]
+        checks = call_many(chain, [c for (account, _, index, _, _), payee in zip(items, payees) for c in (
+            (dist, IS_CLAIMED + abi_encode(["uint256", "uint256"], [distribution_id, index])),
+            (dist, IS_WITHHELD + abi_encode(["uint256", "uint256"], [distribution_id, index])),
+            (token, CAN_TRANSACT + abi_encode(["address"], [payee])))])
+        flag = lambda raw: bool(abi_decode(["bool"], raw)[0]) if raw else None  # noqa: E731
+        todo: list[tuple[str, int, int, int, Any]] = []
+        refused: list[dict[str, str]] = []
+        skipped = 0
+        for k, (item, payee) in enumerate(zip(items, payees)):
+            claimed, withheld, allowed = (flag(r) for r in checks[3 * k: 3 * k + 3])
+            account = item[0]
+            if claimed:
+                skipped += 1
+            elif withheld:
+                refused.append({"account": account, "reason": "withheld by the registrar"})
+            elif not allowed:
+                refused.append({"account": account, "reason": f"payee {payee} cannot be paid now (its wallet is "
+                                                              "frozen or not verified)"})
+            else:
+                todo.append(item)
+        receipts = []
+        if todo:
+            signers = [s for *_, s in todo if s is not None]
+            self.ctx.prepare_senders(signers)
+            if any(s is None for *_, s in todo):
+                self.ctx.tx.fees()
+            proofs = {pos: plan.tree.proof(pos) for _, pos, _, _, _ in todo}
+
+            def sign(item: tuple) -> SignedTx:
+                account, pos, index, amount, who = item
+                data = CLAIM + abi_encode(["uint256", "uint256", "address", "uint256", "bytes32[]"],
+                                          [distribution_id, index, account, amount, proofs[pos]])
+                sender = self.ctx.sender(who) if who is not None else self.ctx.tx
+                return sender.sign_data(dist, data, gas=CLAIM_GAS)
+
+            receipts = pipeline(chain, todo, sign, decoder_from=self.ctx.tx, progress=progress)
+        return self.ctx.result(Action.DISTRIBUTION_CLAIM_MANY, receipts,
+                               status=Status.DONE if receipts else Status.SKIPPED,
+                               distribution_id=distribution_id, claimed=len(receipts),
+                               amount=sum(amount for _, _, _, amount, _ in todo), skipped=skipped,
+                               refused=refused)
 
     def withhold(self, distribution_id: int, accounts: Sequence[str], withheld: bool = True) -> Result:
         """Withhold (or release) the entitlements of ``accounts`` in a distribution."""

@@ -51,6 +51,7 @@ class Action(StrEnum):
     REDEMPTION_REJECT = "redemption.reject"
     DISTRIBUTION_CREATE = "distribution.create"
     DISTRIBUTION_CLAIM = "distribution.claim"
+    DISTRIBUTION_CLAIM_MANY = "distribution.claim_many"
     DISTRIBUTION_WITHHOLD = "distribution.withhold"
     DISTRIBUTION_RECLAIM = "distribution.reclaim"
 
