@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple, Protocol, Sequence
 
-from .. import rpc as _rpc
 from ..errors import RpcError
 from .errors import ChainReadError
 
@@ -61,6 +60,8 @@ class RpcReader:
 
     def _batch(self, calls: list[tuple[str, list[Any]]], what: str) -> list[Any]:
         try:
+X
+
             return _rpc.batch(self.chain, calls, what=what, on_error=_rpc.OnError.RAISE)
         except RpcError as exc:
             raise ChainReadError(str(exc)) from None
