@@ -60,7 +60,7 @@ class RpcReader:
 
     def _batch(self, calls: list[tuple[str, list[Any]]], what: str) -> list[Any]:
         try:
-X
+            from .. import rpc as _rpc  # web3's provider only when the chain is read: ledger queries never load it
 
             return _rpc.batch(self.chain, calls, what=what, on_error=_rpc.OnError.RAISE)
         except RpcError as exc:
