@@ -458,3 +458,53 @@ def test_uploads_get_the_upload_cap_and_no_more(world):
     current = registry.document(registry.currentDocument(1, "valuation-report").call()).call()
     assert bytes(current[4]) == hashlib.sha256(scan).digest()
     assert Limits().max_upload == 20 * 1024 * 1024  # the default cap of the officer API's uploads
+
+
+def test_a_node_gone_mid_write_answers_503_with_the_pending_transactions_audited(world, monkeypatch):
+    """A write whose node went away after sending is not reported failed: 503 naming each pending transaction (hash,
+    nonce), audited as pending; and a write it never reached says so."""
+    from rwaledger.errors import NodeUnavailable, PendingTx
+    from rwaledger.services.issuance import IssuanceService
+
+    _, _, _, _, tokens, api, investors, *_ = world
+    gone = NodeUnavailable("http://127.0.0.1:1", "waiting for receipts", "connection refused",
+                           [PendingTx("0x" + "ab" * 32, investors[0].wallet, 41)], confirmed=2)
+    monkeypatch.setattr(IssuanceService, "mint", lambda self, request: (_ for _ in ()).throw(gone))
+    body = {"asset": "LHR-GH12B", "to": investors[0].wallet, "amount": "3", "reference": "api-node-gone"}
+    r = api.post("/api/officer/mint", json=body, headers=auth(tokens["registrar"]))
+    assert r.status_code == 503 and r.headers["content-type"] == "application/problem+json"
+    problem = r.json()
+    assert problem["pending"] == [{"tx_hash": "0x" + "ab" * 32, "sender": investors[0].wallet, "nonce": 41}]
+    assert problem["confirmed"] == 2 and "pending, not failed" in problem["detail"]
+    entry = api.get("/api/officer/audit", headers=auth(tokens["auditor"])).json()[0]
+    assert (entry["outcome"], entry["status_code"], entry["tx_hashes"]) == ("pending", 503, ["0x" + "ab" * 32])
+    never = NodeUnavailable("http://127.0.0.1:1", "sending", "connection refused")
+    monkeypatch.setattr(IssuanceService, "mint", lambda self, request: (_ for _ in ()).throw(never))
+    r = api.post("/api/officer/mint", json={**body, "reference": "api-node-gone-2"}, headers=auth(tokens["registrar"]))
+    assert r.status_code == 503 and r.json()["pending"] == []
+    assert api.get("/api/officer/audit", headers=auth(tokens["auditor"])).json()[0]["outcome"] == "unavailable"
+
+
+def test_public_reads_answer_503_when_the_node_is_gone_or_the_chain_was_reset(world):
+    from fastapi.testclient import TestClient
+
+    from rwaledger.api import create_app
+    from rwaledger.errors import ChainReset, NodeUnavailable
+
+    ledger = world[2]
+    app = create_app(ledger)
+
+    @app.get("/test/node-gone")
+    def node_gone():
+        raise NodeUnavailable("http://127.0.0.1:1", "reading the head", "connection refused")
+
+    @app.get("/test/reset")
+    def reset():
+        raise ChainReset("the chain was reset: the ledger is synced to block 26 but the chain's head is block 21")
+
+    client = TestClient(app)
+    down = client.get("/test/node-gone")
+    assert down.status_code == 503 and down.json()["type"].endswith("/node-unavailable")
+    assert down.headers["Retry-After"] == "5"
+    again = client.get("/test/reset")
+    assert again.status_code == 503 and again.json()["type"].endswith("/chain-reset") and "block 21" in again.json()["detail"]

@@ -19,7 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 
 from .. import canonical
-from ..errors import RwaError
+from ..errors import ChainReset, NodeUnavailable, RwaError
 from ..ledger import Ledger, NotSynced, UnknownAsset
 from ..ledger.queries import AssetRecord, country_code
 from . import models as m
@@ -84,6 +84,16 @@ def create_app(ledger: Ledger, follower: Any = None, *, stack: Any = None, title
     @app.exception_handler(NotSynced)
     async def _not_synced(_: Request, exc: NotSynced) -> JSONResponse:
         return _problem(503, "not-synced", "The ledger is not synced yet", str(exc))
+
+    @app.exception_handler(NodeUnavailable)
+    async def _node_down(_: Request, exc: NodeUnavailable) -> JSONResponse:
+        answer = _problem(503, "node-unavailable", "The chain node is unavailable", str(exc))
+        answer.headers["Retry-After"] = "5"  # the transport retried already; the follower keeps retrying
+        return answer
+
+    @app.exception_handler(ChainReset)
+    async def _reset(_: Request, exc: ChainReset) -> JSONResponse:
+        return _problem(503, "chain-reset", "The chain was reset under the ledger", str(exc))
 
     @app.exception_handler(RwaError)
     async def _rwa(_: Request, exc: RwaError) -> JSONResponse:

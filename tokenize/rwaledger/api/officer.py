@@ -34,7 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import insert, select
 
 from .. import paths
-from ..errors import ContractRevert, RwaError
+from ..errors import ContractRevert, NodeUnavailable, RwaError
 from ..ledger import Ledger, schema
 from ..models import (
     AssetSpec,
@@ -637,6 +637,12 @@ def _run(act: Callable[[Services], Any], registrar_for: Callable[[Officer], Serv
     except SpecError as exc:  # a field of the request, of its spec or of a CSV row: named
         return 422, "refused", {"type": "https://rwaledger.dev/problems/validation", "title": "Invalid request",
                                 "status": 422, "detail": str(exc), **_located(exc, where)}, []
+    except NodeUnavailable as exc:  # what was sent is pending, not failed: named by hash and nonce, and audited so
+        pending = [{"tx_hash": p.tx_hash, "sender": p.sender, "nonce": p.nonce} for p in exc.pending]
+        return 503, "pending" if pending else "unavailable", {
+            "type": "https://rwaledger.dev/problems/node-unavailable", "title": "The chain node is unavailable",
+            "status": 503, "detail": str(exc), "pending": pending, "confirmed": exc.confirmed}, [
+            p.tx_hash for p in exc.pending]
     except RwaError as exc:
         return 422, "refused", {"type": "https://rwaledger.dev/problems/refused", "title": "Refused",
                                 "status": 422, "detail": str(exc), **_located(exc, where)}, []
