@@ -4,9 +4,12 @@ ledger synced to the end. Shared by tests/test_portal.py (TestClient) and tests/
 
 from __future__ import annotations
 
+import contextlib
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from rwaledger.ledger import Ledger
 from rwaledger.models import AssetSpec, DocumentSpec, InvestorSpec, MintRequest, load_csv, load_spec, parse
@@ -91,3 +94,26 @@ def console_app(w: World, dirs: Path, chunk: int = 2) -> Any:
     app.include_router(officer_api)
     app.include_router(console_router(app, w.ledger, officer_api.desk, chunk=chunk))
     return app
+
+
+@contextlib.contextmanager
+def served(app: Any) -> Iterator[str]:
+    """``app`` served by uvicorn in a thread on a free port (outside the ephemeral range): its base URL."""
+    import uvicorn
+
+    from rwaledger.node import free_port
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+

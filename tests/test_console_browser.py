@@ -6,47 +6,25 @@ build/screenshots/. Skipped without Chromium unless ``RWA_REQUIRE_BROWSER=1``.""
 
 from __future__ import annotations
 
-import threading
-import time
 
 import pytest
 
-from portal_kit import add_officers, build_world, console_app
-from test_portal_browser import CHROMIUM, SHOTS, _free_port, _missing, sync_playwright
+from portal_kit import add_officers, build_world, console_app, served
+from test_portal_browser import SHOTS, _missing, browser  # noqa: F401 (browser: a fixture)
 
 pytestmark = pytest.mark.skipif(_missing is not None, reason=_missing or "")
 
 
 @pytest.fixture(scope="module")
 def site(chain, rwa_build, tmp_path_factory):
-    import uvicorn
-
     snapshot = chain.snapshot()
     home = tmp_path_factory.mktemp("console-browser")
     w = build_world(chain, rwa_build, home)
     tokens = add_officers(w.ledger)
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(console_app(w, home, chunk=2), host="127.0.0.1", port=port,
-                                           log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield w, tokens, f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
+    with served(console_app(w, home, chunk=2)) as url:
+        yield w, tokens, url
     w.ledger.close()
     chain.revert(snapshot)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield b
-        b.close()
 
 
 def _page(browser, width: int):

@@ -10,14 +10,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import threading
-import time
 from pathlib import Path
 
 import pytest
 
-from portal_kit import build_world, name_parts
+from portal_kit import build_world, name_parts, served
 from rwaledger.api import create_app
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,31 +49,13 @@ if _missing and REQUIRED:
 pytestmark = pytest.mark.skipif(_missing is not None, reason=_missing or "")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def site(chain, rwa_build, tmp_path_factory):
     """The world served by uvicorn in a thread: (world, base URL)."""
-    import uvicorn
-
     snapshot = chain.snapshot()
     w = build_world(chain, rwa_build, tmp_path_factory.mktemp("portal-browser"))
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(w.ledger), host="127.0.0.1", port=port, log_level="warning",
-                                           lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield w, f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
+    with served(create_app(w.ledger)) as url:
+        yield w, url
     w.ledger.close()
     chain.revert(snapshot)
 

@@ -97,20 +97,6 @@ def rpc_answers(url: str, timeout: float = 1.0) -> bool:
         return False
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie child still "exists"; treat it as gone
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().split()[2] != "Z"
-    except OSError:
-        return True
-
-
 def _terminate(pid: int, timeout: float = 15.0) -> None:
     """SIGTERM (anvil dumps its state file on it), then SIGKILL if it lingers."""
     try:
@@ -124,7 +110,7 @@ def _terminate(pid: int, timeout: float = 15.0) -> None:
                 return
         except ChildProcessError:
             pass
-        if not _pid_alive(pid):
+        if not nodestate.pid_alive(pid):
             return
         time.sleep(0.05)
     try:
@@ -225,9 +211,9 @@ def background_status(node_dir: Path = NODE_DIR) -> dict | None:
         info = json.loads(_pidfile(node_dir).read_text())
     except (OSError, ValueError):
         return None
-    if not _pid_alive(int(info.get("pid", 0))) or not rpc_answers(info["url"]):
+    if not nodestate.pid_alive(int(info.get("pid", 0))) or not rpc_answers(info["url"]):
         return None
-    info["keeper_running"] = bool(info.get("keeper_pid")) and _pid_alive(int(info["keeper_pid"]))
+    info["keeper_running"] = bool(info.get("keeper_pid")) and nodestate.pid_alive(int(info["keeper_pid"]))
     last = nodestate.last_dump(Path(info["state_file"]))
     info["last_dump"] = {"block": last.block, "hash": last.hash, "at": last.at} if last else None
     return info

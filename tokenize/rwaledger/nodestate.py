@@ -118,7 +118,8 @@ def check_loadable(state_file: Path) -> None:
                         "by rwa node's keeper: move it away to start a new chain") from None
 
 
-def _alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (a zombie, dead but not yet reaped, counts as gone)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -138,7 +139,7 @@ def keep(url: str, state_file: Path, interval: float, anvil_pid: int) -> None:
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
     last = last_dump(state_file)
     seen = (last.block, last.hash) if last else None
-    while not stopping and _alive(anvil_pid):
+    while not stopping and pid_alive(anvil_pid):
         try:
             now = head(url)
             if now != seen:
