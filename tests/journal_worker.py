@@ -45,6 +45,9 @@ def services(url: str, deployments_dir: str) -> Services:
 
 
 if __name__ == "__main__":
+    from rwaledger import transactions
+
     url, deployments_dir, seed, count, chunk = sys.argv[1:6]
+    transactions.WINDOW = int(sys.argv[6]) if len(sys.argv) > 6 else 5  # small windows: a kill lands between them
     run(services(url, deployments_dir), int(seed), int(count), int(chunk))
     print("done", flush=True)

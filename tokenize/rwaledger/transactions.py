@@ -596,7 +596,7 @@ def pipeline(
     items: Sequence[Any],
     sign: Callable[[Any], SignedTx],
     decoder_from: Transactor,
-    window: int = WINDOW,
+    window: int | None = None,
     progress: Callable[[int], None] | None = None,
     what: str = "batch",
 ) -> list[Receipt]:
@@ -614,6 +614,7 @@ def pipeline(
     """
     from . import journal as journals
 
+    window = window or WINDOW  # read now: a test (or a tuner) may change the module's default
     journal = journals.for_chain(chain)
     if journal is not None and settle(chain, decoder_from.timeout, journal).anything:
         decoder_from.reset_nonce()

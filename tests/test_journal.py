@@ -1,0 +1,208 @@
+"""Crash-safe batches (issue 12): every pipelined batch journals its signed transactions before broadcasting them,
+and a re-run settles the journal first (rwaledger.journal, rwaledger.transactions.settle).
+
+* kill -9 of the registrar process (tests/journal_worker.py: a 500-investor onboarding + batch mint, in chunks of
+  10, so ~100 transactions) when the chain shows k of its transactions sent, then the same batch re-run here;
+* kill -9 of the node mid-batch (a dump taken a moment before), anvil restarted from the dump, the batch re-run;
+* after each: every balance exact, no reference minted twice, the journal empty, a ledger syncs and reconciles.
+
+Default: 3 points of each; ``RWA_LONG_FAULTS=1`` runs 10 random points of each. The figures are printed.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from rwaledger import journal as journals
+from rwaledger import nodestate
+from rwaledger.chain import AnvilChain
+from rwaledger.errors import NodeUnavailable, RwaError
+from rwaledger.ledger import Ledger
+from rwaledger.models import load_spec
+from rwaledger.node import AnvilNode, free_port
+from rwaledger.services import Services
+from rwaledger.session import open_session
+from rwaledger.stack import deploy_stack
+
+sys.path.insert(0, str(Path(__file__).parent))
+import journal_worker as worker  # noqa: E402
+
+LONG = bool(os.environ.get("RWA_LONG_FAULTS"))
+POINTS = 10 if LONG else 3
+COUNT = 500
+CHUNK = 10  # 50 registrations + 50 mints per batch
+TX_PER_BATCH = 2 * COUNT // CHUNK
+
+ASSET_TOML = """
+kind = "property"
+name = "Crash Test Tower"
+symbol = "CRASH-1"
+legal_reference = "TEST/CRASH/1"
+jurisdiction = "PK"
+location = "Nowhere"
+metadata_uri = "ipfs://crash"
+total_shares = 100000000
+decimals = 0
+
+[valuation]
+amount = "1000.00"
+currency = "PKR"
+date = 2026-10-15
+
+[rules]
+max_holders = 100000
+"""
+
+HERE = Path(__file__).parent
+ROOT = HERE.parent
+
+
+class World:
+    def __init__(self, tmp: Path, build):
+        self.tmp = tmp
+        self.build = build
+        self.port = free_port()
+        self.state = tmp / "state.json"
+        self.node = AnvilNode(port=self.port).start()
+        self.deployments = tmp / "deployments"
+        self.journal_dir = tmp / "journal"
+        os.environ["RWA_JOURNAL_DIR"] = str(self.journal_dir)
+        self.reg = self.services()
+        spec = tmp / "crash.toml"
+        spec.write_text(ASSET_TOML)
+        self.reg.assets.register(load_spec(spec))
+        self.start_block = 1
+        self.seeds = iter(range(1, 1000))
+        self.expected: dict[str, int] = {}
+
+    def services(self) -> Services:
+        chain = AnvilChain(url=self.node.url)
+        session = open_session(chain=chain, build=self.build, record=True, deployments_dir=self.deployments)
+        return Services(deploy_stack(session))
+
+    def registrar(self) -> str:
+        return self.reg.session.tx.address
+
+    def nonce(self) -> int:
+        return self.node_w3().eth.get_transaction_count(self.registrar(), "pending")
+
+    def node_w3(self):
+        from web3 import Web3
+
+        return Web3(Web3.HTTPProvider(self.node.url))
+
+    def worker(self, seed: int) -> subprocess.Popen:
+        env = dict(os.environ, PYTHONPATH=str(ROOT / "tokenize"), RWA_JOURNAL_DIR=str(self.journal_dir))
+        return subprocess.Popen([sys.executable, str(HERE / "journal_worker.py"), self.node.url, str(self.deployments),
+                                 str(seed), str(COUNT), str(CHUNK)], env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, start_new_session=True)
+
+    def restart_node(self, state: Path) -> None:
+        self.node = AnvilNode(port=self.port, state_file=state, dump_on_exit=False).start()
+        self.reg = self.services()
+
+    def check(self, seed: int) -> None:
+        """The batch's balances exact, each reference minted once, the journal empty, the ledger reconciled."""
+        _, mints = worker.batch(seed, COUNT)
+        for m in mints:
+            self.expected[m.to] = int(m.amount)
+        token = self.reg.assets.token(worker.SYMBOL)
+        from rwaledger.transactions import call_functions
+
+        balances = call_functions(self.reg.session.chain, [token.functions.balanceOf(w) for w in self.expected])
+        assert dict(zip(self.expected, balances)) == self.expected
+        assert token.functions.totalSupply().call() == sum(self.expected.values())
+        # exact balances and an exact supply: no reference was minted twice (nor lost)
+        journal = journals.for_chain(self.reg.session.chain)
+        assert journal is not None and journal.entries() == []
+        eth = self.node_w3().eth
+        assert eth.get_transaction_count(self.registrar(), "latest") == eth.get_transaction_count(self.registrar(), "pending")
+        with Ledger.open(self.tmp / f"ledger-{seed}.sqlite") as ledger:
+            ledger.sync(self.reg.stack, from_block=self.start_block)
+            assert ledger.reconcile(self.reg.stack).ok
+
+
+@pytest.fixture(scope="module")
+def world(rwa_build, tmp_path_factory):
+    old = os.environ.get("RWA_JOURNAL_DIR")
+    w = World(tmp_path_factory.mktemp("journal"), rwa_build)
+    try:
+        yield w
+    finally:
+        w.node.stop()
+        if old is not None:
+            os.environ["RWA_JOURNAL_DIR"] = old
+
+
+def _wait_for(predicate, timeout: float, proc: subprocess.Popen | None = None) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        if proc is not None and proc.poll() is not None:
+            return False
+        time.sleep(0.01)
+    return False
+
+
+def _points(rng: random.Random) -> list[int]:
+    if LONG:
+        return sorted(rng.randrange(1, TX_PER_BATCH) for _ in range(POINTS))
+    return [3, TX_PER_BATCH // 2 + 2, TX_PER_BATCH - 4]  # in the onboarding, mid-way, in the minting
+
+
+def test_kill_the_registrar_process_mid_batch_then_rerun_exactly(world):
+    rng = random.Random(int(os.environ.get("RWA_FAULT_SEED", "12")))
+    started = time.monotonic()
+    killed_at = []
+    for k in _points(rng):
+        seed = next(world.seeds)
+        base = world.nonce()
+        proc = world.worker(seed)
+        reached = _wait_for(lambda: world.nonce() >= base + k, 60, proc)
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        assert reached, proc.stderr.read().decode()[-2000:]
+        killed_at.append(world.nonce() - base)
+        left = len(journals.Journal(journals.path_for(world.reg.session.chain)).entries())
+        worker.run(world.reg, seed, COUNT, CHUNK)  # the same batch again, here
+        world.check(seed)
+        print(f"registrar killed after {killed_at[-1]} txs sent ({left} journaled), re-run exact")
+    seconds = time.monotonic() - started
+    print(f"\nregistrar kill -9: {len(killed_at)} points {killed_at} of {TX_PER_BATCH} txs, {seconds:.1f} s")
+
+
+def test_kill_the_node_mid_batch_then_restart_from_its_dump_and_rerun(world):
+    rng = random.Random(int(os.environ.get("RWA_FAULT_SEED", "12")) + 1)
+    started = time.monotonic()
+    killed_at = []
+    for k in _points(rng):
+        seed = next(world.seeds)
+        base = world.nonce()
+        proc = world.worker(seed)
+        reached = _wait_for(lambda: world.nonce() >= base + k, 60, proc)
+        dump = world.tmp / f"dump-{seed}.json"
+        nodestate.dump(world.node.url, dump)  # the keeper's last dump...
+        _wait_for(lambda: world.nonce() >= base + k + 3, 2, proc)  # ...and a few transactions more, lost with the node
+        os.kill(world.node.pid, signal.SIGKILL)
+        world.node.pid = None
+        try:
+            proc.wait(timeout=30)  # the worker fails with NodeUnavailable
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        assert reached, proc.stderr.read().decode()[-2000:]
+        world.restart_node(dump)
+        killed_at.append(k)
+        worker.run(world.reg, seed, COUNT, CHUNK)
+        world.check(seed)
+    seconds = time.monotonic() - started
+    print(f"\nnode kill -9: {len(killed_at)} points {killed_at} of {TX_PER_BATCH} txs, {seconds:.1f} s")
