@@ -211,3 +211,42 @@ def test_kill_the_node_mid_batch_then_restart_from_its_dump_and_rerun(world):
         world.check(seed, ledger_too=False)
     seconds = time.monotonic() - started
     print(f"\nnode kill -9: {len(killed_at)} points {killed_at} of {TX_PER_BATCH} txs, {seconds:.1f} s")
+
+
+# --- settling the journal, unit by unit ----------------------------------------------------------------------
+
+
+def test_settle_rebroadcasts_dropped_bytes_leaves_mined_and_names_replaced(world, tmp_path):
+    from rwaledger.journal import REPLACED, Journal, entries_of
+    from rwaledger.transactions import broadcast, settle, tx_state
+
+    chain = world.reg.session.chain
+    tx = world.reg.session.tx
+    me = tx.address
+    journal = Journal(tmp_path / "unit.sqlite")
+    tx.resync_nonce()
+
+    mined = tx.sign_data(me, b"", gas=30_000)
+    broadcast(chain, [mined])
+    tx.wait(mined.tx_hash)
+    dropped = tx.sign_data(me, b"\x01", gas=30_000)  # journaled, never sent (the process died first)
+    journal.append(entries_of([mined, dropped], "unit"))
+    assert tx_state(chain, dropped.tx_hash, me, dropped.nonce) == "dropped"
+    done = settle(chain, 30, journal)
+    assert done.mined == [mined.tx_hash] and done.rebroadcast == [dropped.tx_hash] and not done.replaced
+    receipt = world.node_w3().eth.get_transaction_receipt(dropped.tx_hash)  # the same bytes: the same hash
+    assert receipt["status"] == 1 and world.node_w3().eth.get_transaction(dropped.tx_hash)["nonce"] == dropped.nonce
+    assert journal.entries() == [] and tx_state(chain, mined.tx_hash) == "mined"
+
+    tx.resync_nonce()
+    lost = tx.sign_data(me, b"\x02", gas=30_000)  # journaled; then another transaction took its nonce
+    journal.append(entries_of([lost], "unit"))
+    tx.set_nonce(lost.nonce)
+    other = tx.sign_data(me, b"\x03", gas=30_000)
+    broadcast(chain, [other])
+    tx.wait(other.tx_hash)
+    done = settle(chain, 30, journal)
+    assert [p.tx_hash for p in done.replaced] == [lost.tx_hash] and not done.rebroadcast
+    assert journal.entries() == [] and [e.tx_hash for e in journal.entries(REPLACED)] == [lost.tx_hash]
+    assert tx_state(chain, lost.tx_hash, me, lost.nonce) == "replaced"
+    assert settle(chain, 30, journal).anything is False  # a replaced entry is never sent again
