@@ -11,6 +11,7 @@ Default: 3 points of each; ``RWA_LONG_FAULTS=1`` runs 10 random points of each. 
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import signal
@@ -250,3 +251,52 @@ def test_settle_rebroadcasts_dropped_bytes_leaves_mined_and_names_replaced(world
     assert journal.entries() == [] and [e.tx_hash for e in journal.entries(REPLACED)] == [lost.tx_hash]
     assert tx_state(chain, lost.tx_hash, me, lost.nonce) == "replaced"
     assert settle(chain, 30, journal).anything is False  # a replaced entry is never sent again
+
+
+# --- `rwa tx status|cancel|pending` ---------------------------------------------------------------------------
+
+
+def test_rwa_tx_status_cancel_and_pending(world):
+    from rwaledger.transactions import broadcast
+
+    chain = world.reg.session.chain
+    tx = world.reg.session.tx
+    tx.resync_nonce()
+    dropped = tx.sign_data(tx.address, b"\x04", gas=30_000)  # journaled by a batch that died before sending it
+    journals.for_chain(chain).append(journals.entries_of([dropped], "unit"))
+    mined = tx.sign_data(tx.address, b"\x05", gas=30_000)
+    tx.reset_nonce()
+    # the registrar's key is anvil's public development key (never a real one); the CLI reads it from the env
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "tokenize"), RWA_JOURNAL_DIR=str(world.journal_dir),
+               RWA_PRIVATE_KEY=chain.dev_accounts[0].key.hex())
+    env.pop("RWA_KEYSTORE", None)
+
+    def rwa(*args):
+        proc = subprocess.run([sys.executable, "-m", "rwaledger.cli", *args, "--network", world.node.url],
+                              capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
+        return proc.returncode, (proc.stdout + proc.stderr).strip()
+
+    code, text = rwa("--json", "tx", "pending")
+    assert code == 0 and [(r["hash"], r["nonce"], r["state"]) for r in json.loads(text)] == [
+        (dropped.tx_hash, dropped.nonce, "pending")]
+    code, text = rwa("tx", "status", dropped.tx_hash)
+    assert code == 0 and text.startswith(f"dropped: hash {dropped.tx_hash}, nonce {dropped.nonce}") and "\n" not in text
+    code, text = rwa("tx", "cancel", dropped.tx_hash)
+    assert code == 0 and text.startswith(f"cancelled: {dropped.tx_hash} (nonce {dropped.nonce})"), text
+    code, text = rwa("tx", "status", dropped.tx_hash)
+    assert code == 0 and text.startswith(f"replaced: hash {dropped.tx_hash}"), text
+    code, text = rwa("tx", "cancel", dropped.tx_hash)
+    assert code == 1 and "replaced: nothing to cancel" in text and "\n" not in text
+    assert journals.for_chain(chain).entries() == []  # replaced entries are not pending work
+
+    del mined  # signed at the nonce the replacement took: never sent
+    tx.resync_nonce()
+    done = tx.sign_data(tx.address, b"\x06", gas=30_000)
+    broadcast(chain, [done])
+    tx.wait(done.tx_hash)
+    code, text = rwa("tx", "status", done.tx_hash)
+    assert code == 0 and text.startswith(f"{done.tx_hash}: mined in block"), text
+    code, text = rwa("tx", "cancel", done.tx_hash)
+    assert code == 1 and "mined: nothing to cancel" in text
+    code, text = rwa("tx", "status", "0x" + "ab" * 32)
+    assert code == 1 and "unknown" in text

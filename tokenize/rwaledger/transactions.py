@@ -670,3 +670,62 @@ def pending_nonces(chain: Chain, addresses: Sequence[str]) -> list[int]:
     results = rpc.batch(chain, [("eth_getTransactionCount", [a, "pending"]) for a in addresses],
                         what=f"reading {len(addresses)} nonces")
     return [int(r, 16) if isinstance(r, str) else int(r) for r in results]
+
+
+# --- inspecting and replacing a transaction (`rwa tx status|cancel|pending`) ----------------------------------
+
+
+def lookup(chain: Chain, tx_hash: str) -> dict[str, Any]:
+    """What is known of ``tx_hash`` from the chain's journal and the node: ``state`` (mined / pending / dropped /
+    replaced), ``sender``, ``nonce``, ``block`` (when mined), ``what`` (the batch that signed it, when journaled).
+    A hash neither journaled nor known to the node raises :class:`TransactionError`."""
+    from . import journal as journals
+
+    journal = journals.for_chain(chain)
+    entry = journal.get(tx_hash) if journal is not None else None
+    node_tx = rpc.request(chain, "eth_getTransactionByHash", [tx_hash], what=f"looking up {tx_hash}")
+    if entry is None and node_tx is None:
+        raise TransactionError(f"transaction {tx_hash} is unknown: neither in the journal nor on the node")
+    sender = entry.sender if entry else Web3.to_checksum_address(node_tx["from"])
+    nonce = entry.nonce if entry else int(node_tx["nonce"], 16)
+    state = tx_state(chain, tx_hash, sender, nonce)
+    if state == "dropped" and entry is not None and entry.state == journals.REPLACED:
+        state = "replaced"
+    out: dict[str, Any] = {"hash": tx_hash, "state": state, "sender": sender, "nonce": nonce,
+                           "what": entry.what if entry else None, "block": None}
+    if state == "mined":
+        receipt = rpc.request(chain, "eth_getTransactionReceipt", [tx_hash], what=f"reading the receipt of {tx_hash}")
+        out["block"], out["status"] = int(receipt["blockNumber"], 16), int(receipt["status"], 16)
+        if journal is not None and entry is not None:
+            journal.clear([tx_hash])
+    return out
+
+
+def cancel(tx: Transactor, tx_hash: str, timeout: float | None = None) -> dict[str, Any]:
+    """Replace ``tx_hash`` (pending or dropped) by a 0-value transfer of its sender to itself with the same nonce and
+    higher fees, so it can never execute; refused when it is mined or already replaced, or signed by another key."""
+    from . import journal as journals
+
+    info = lookup(tx.chain, tx_hash)
+    if info["state"] in ("mined", "replaced"):
+        raise TransactionError(f"transaction {tx_hash} is {info['state']}: nothing to cancel")
+    if info["sender"].lower() != tx.address.lower():
+        raise TransactionError(f"transaction {tx_hash} was signed by {info['sender']}, not by {tx.address}: "
+                               "cancel it with that key")
+    max_fee, tip = tx.fees()
+    node_tx = rpc.request(tx.chain, "eth_getTransactionByHash", [tx_hash], what=f"looking up {tx_hash}")
+    if node_tx is not None:  # a replacement must pay more than what it replaces (nodes ask for >= 10% more)
+        old_fee = int(node_tx.get("maxFeePerGas") or node_tx["gasPrice"], 16)
+        old_tip = int(node_tx.get("maxPriorityFeePerGas") or node_tx["gasPrice"], 16)
+        tip = max(tip, old_tip * 2 + 1)
+        max_fee = max(max_fee, old_fee * 2 + 1, tip)
+    new_hash, raw = tx.signer.sign_eip1559(tx.chain.chain_id, info["nonce"], tip, max_fee, 21_000, tx.address, 0, b"")
+    replacement = "0x" + new_hash.hex()
+    rpc.request(tx.chain, "eth_sendRawTransaction", ["0x" + raw.hex()], what=f"replacing {tx_hash}")
+    tx.reset_nonce()
+    receipt = tx.wait(replacement, timeout)
+    journal = journals.for_chain(tx.chain)
+    if journal is not None:
+        journal.mark([tx_hash], journals.REPLACED)
+    return {"hash": tx_hash, "state": "replaced", "nonce": info["nonce"], "replacement": replacement,
+            "block": receipt.block_number}
