@@ -260,7 +260,8 @@ class Transactor:
                     if raw is not None:
                         break
                     if time.monotonic() > deadline:
-                        raise TransactionTimeout(tx_hash, timeout)
+                        raise TransactionTimeout(tx_hash, timeout, [self._sent.get(tx_hash) or
+                                                                     PendingTx(tx_hash, self.address, None)])
                     time.sleep(self.poll_interval)
         except TransactionTimeout:
             self.reset_nonce()
@@ -626,7 +627,10 @@ def pipeline(
         try:
             receipts.extend(confirm(chain, [s.tx_hash for s in in_flight], decoder_from=decoder_from,
                                     timeout=decoder_from.timeout))
-        except (NodeUnavailable, TransactionTimeout):
+        except TransactionTimeout as exc:  # pending, not failed: they stay in the journal; each named with its nonce
+            done = {r.tx_hash for r in receipts}
+            raise exc.with_pending([s.pending() for s in in_flight if s.tx_hash not in done]) from None
+        except NodeUnavailable:
             raise  # pending, not failed: they stay in the journal
         except BaseException:
             if journal is not None:  # every receipt is in (confirm decodes failures last): nothing can execute later
