@@ -366,6 +366,11 @@ def _forget_nonces(signed: Iterable[SignedTx]) -> None:
         s.reset_nonce()
 
 
+def _already_known(error: Any) -> bool:
+    text = str(error).lower()
+    return "already known" in text or "known transaction" in text or "already imported" in text
+
+
 def broadcast(chain: Chain, signed: Sequence[SignedTx], progress: Callable[[int], None] | None = None) -> list[str]:
     """Send signed transactions (from any signers) in JSON-RPC batches; returns their hashes in order.
 
@@ -382,6 +387,8 @@ def broadcast(chain: Chain, signed: Sequence[SignedTx], progress: Callable[[int]
             maybe = signed[: len(hashes)] if exc.refused else signed[: len(hashes) + len(part)]
             raise exc.with_pending([s.pending() for s in maybe]) from None
         for s, r in zip(part, responses):
+            if "error" in r and _already_known(r["error"]):
+                continue  # these very bytes are in the node's pool (e.g. re-broadcast from the journal by a re-run)
             if "error" in r:
                 _forget_nonces(signed)
                 revert = s.sender.revert_of(Exception(r["error"])) if rpc.is_revert(r["error"]) else None
@@ -557,7 +564,7 @@ def settle(chain: Chain, timeout: float = 120.0, journal: Any = None) -> Settled
             # the same signed bytes again (same nonce): the node lost them (a restart) or never got them
             answer = rpc.answers(chain, [("eth_sendRawTransaction", [e.raw])], what=f"re-broadcasting {e.tx_hash}")[0]
             error = answer.get("error")
-            if error is None or "already known" in str(error).lower() or "known transaction" in str(error).lower():
+            if error is None or _already_known(error):
                 out.rebroadcast.append(e.tx_hash)
                 wait.append(e.tx_hash)
                 free[e.sender] += 1
