@@ -693,24 +693,24 @@ class Queries:
 
     def ownership_history(self, asset: int | str, points: int = 60) -> list[OwnershipPoint]:
         """Holders and the top holder's share at up to ``points`` of the blocks where the asset's balances changed
-        (evenly spread over them, the first and the last always in). One pass: SQL sums the changes per block and
-        holder (exact amounts, in chain order), the walk keeps each holder's balance and the count of holders, and
-        takes the largest balance at the sampled blocks only."""
+        (evenly spread over them, the first and the last always in). One pass over the token's balance changes in
+        chain order, read as they are stored (no SQL aggregate: summing per block and holder in SQL ran the exact-sum
+        aggregate once per row and cost more than the walk): the walk keeps each holder's balance and the count of
+        holders, which are right at the end of every block whatever the order within it, and takes the largest
+        balance at the sampled blocks only."""
         rec = self.asset(asset)
         token, points = rec.token or "", max(2, points)
         cp = self.block_or_checkpoint(None)
         bc, b = schema.balance_changes.c, schema.blocks.c
-        mine = and_(bc.token == token, bc.block_number <= cp)
-        blocks = [n for (n,) in self.conn.execute(
-            select(bc.block_number).where(mine).distinct().order_by(bc.block_number))]
+        rows = self.conn.execute(select(bc.block_number, bc.holder, bc.delta)
+                                 .where(bc.token == token, bc.block_number <= cp)
+                                 .order_by(bc.block_number, bc.tx_index, bc.log_index)).all()
+        blocks = sorted({r[0] for r in rows})
         if len(blocks) > points:
             step = (len(blocks) - 1) / (points - 1)
             blocks = sorted({blocks[round(i * step)] for i in range(points)})
         wanted = set(blocks)
         times = dict(self.conn.execute(select(b.number, b.timestamp).where(b.number.in_(blocks))).all()) if blocks else {}
-        net = self._sum(bc.delta)
-        rows = self.conn.execute(select(bc.block_number, bc.holder, net).where(mine)
-                                 .group_by(bc.block_number, bc.holder).order_by(bc.block_number))
         balances: dict[str, int] = defaultdict(int)
         holders = supply = 0
         out: list[OwnershipPoint] = []
@@ -724,6 +724,7 @@ class Queries:
             if current is not None and n != current and current in wanted:
                 point(current)
             current = n
+            delta = int(delta)
             before = balances[holder]
             after = before + delta
             holders += (after > 0) - (before > 0)
