@@ -25,7 +25,7 @@ import time
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import IO, Any, Callable, Iterator, Literal, Mapping, Sequence
+from typing import IO, Any, Callable, Iterable, Iterator, Literal, Mapping, Sequence
 
 from eth_utils import is_address
 from sqlalchemy import Engine, delete
@@ -41,7 +41,9 @@ from .errors import ChainReadError, LedgerError, LedgerMismatch, NotSynced, Sche
 from .queries import (
     AssetRecord,
     CapTableRow,
+    ClaimRow,
     CountryTotal,
+    DistributionRow,
     EventRecord,
     FreezeRow,
     Holding,
@@ -62,7 +64,7 @@ from .rpc import reader_for
 from .sync import DEFAULT_BATCH_BLOCKS, Indexer, Rollback, SyncProgress, SyncResult
 
 __all__ = [
-    "AssetRecord", "CapTableRow", "ChainReadError", "Checkpoint", "CountryTotal", "DEFAULT_PATH", "Difference",
+    "AssetRecord", "CapTableRow", "ChainReadError", "ClaimRow", "DistributionRow", "Checkpoint", "CountryTotal", "DEFAULT_PATH", "Difference",
     "EventRecord", "EventTable", "FreezeRow", "Holding", "IdentityAt", "Indexer", "InvestorAt", "InvestorCapTableRow", "Ledger",
     "LedgerError", "LedgerMismatch", "LienRow", "LotRow", "NotSynced", "OwnershipPoint", "ReconcileReport", "RedemptionRow",
     "ReserveState", "Rollback", "SafeChange", "SafeExecution",
@@ -260,6 +262,17 @@ class Ledger:
     def portfolio(self, wallet: str, block: int | None = None) -> list[Holding]:
         with self.queries() as q:
             return q.portfolio(wallet, block)
+
+    def distributions(self) -> list[DistributionRow]:
+        """Every distribution created (id, asset, payment token, total, root, expiry, claimed, reclaimed)."""
+        with self.queries() as q:
+            return q.distributions()
+
+    def distribution_claims(self, wallet: str | None = None,
+                            leaves: Iterable[tuple[int, int]] = ()) -> list[ClaimRow]:
+        """The claims made by or paid to ``wallet`` and the state (claimed, withheld) of the ``leaves`` asked for."""
+        with self.queries() as q:
+            return q.distribution_claims(wallet, leaves)
 
     def identity(self, wallet: str, block: int | None = None) -> IdentityAt | None:
         """The wallet at ``block``: its investor id, its status (active / removed / lost) and the investor's

@@ -16,7 +16,8 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any, Iterable, NamedTuple
 
-from sqlalchemy import Connection, Integer, Numeric, and_, bindparam, case, func, literal, select, type_coerce, union_all
+from sqlalchemy import (Connection, Integer, Numeric, and_, bindparam, case, func, literal, select, tuple_, type_coerce,
+                        union_all)
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.sql import ColumnElement, Subquery
 
@@ -186,6 +187,39 @@ class EventRecord:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class DistributionRow:
+    """A distribution as the ledger keeps it (current state: what is claimed of it, whether it was reclaimed)."""
+
+    distribution_id: int
+    asset_id: int | None
+    symbol: str | None
+    token: str
+    payment_token: str
+    total: int
+    record_block: int
+    merkle_root: str | None
+    expiry: int | None  # last unix second at which claims are accepted
+    claimed: int
+    claims: int
+    reclaimed: int | None
+    block_number: int
+
+
+@dataclass(frozen=True)
+class ClaimRow:
+    """An entitlement the chain has spoken of: claimed (account, payee, amount) and / or withheld."""
+
+    distribution_id: int
+    claim_index: int
+    account: str | None
+    payee: str | None
+    amount: int | None
+    claimed: bool
+    withheld: bool
+    block_number: int
 
 
 @dataclass(frozen=True)
@@ -736,6 +770,36 @@ class Queries:
         if current is not None and current in wanted:
             point(current)
         return out
+
+    def distributions(self) -> list[DistributionRow]:
+        """Every distribution the ledger has seen created (and not rolled back), by id."""
+        d, a = schema.distributions.c, schema.assets.c
+        rows = self.conn.execute(select(schema.distributions, a.symbol)
+                                 .select_from(schema.distributions.outerjoin(schema.assets, a.asset_id == d.asset_id))
+                                 .order_by(d.distribution_id))
+        return [DistributionRow(r.distribution_id, r.asset_id, r.symbol, r.token, r.payment_token, int(r.total),
+                                r.record_block, r.merkle_root, r.expiry, int(r.claimed or 0), int(r.claims or 0),
+                                None if r.reclaimed is None else int(r.reclaimed), r.block_number) for r in rows]
+
+    def distribution_claims(self, wallet: str | None = None,
+                            leaves: Iterable[tuple[int, int]] = ()) -> list[ClaimRow]:
+        """The claims made by or paid to ``wallet``, and the state of the ``leaves`` (distribution id, index) asked
+        for (a leaf the chain never named, neither claimed nor withheld, has no row)."""
+        c = schema.distribution_claims.c
+        found: dict[tuple[int, int], Any] = {}
+        if wallet is not None:
+            w = checksum(wallet)
+            for r in self.conn.execute(select(schema.distribution_claims).where((c.account == w) | (c.payee == w))):
+                found[(r.distribution_id, r.claim_index)] = r
+        wanted = sorted(set(leaves) - set(found))
+        for start in range(0, len(wanted), 500):
+            part = wanted[start:start + 500]
+            for r in self.conn.execute(select(schema.distribution_claims)
+                                       .where(tuple_(c.distribution_id, c.claim_index).in_(part))):
+                found[(r.distribution_id, r.claim_index)] = r
+        return [ClaimRow(r.distribution_id, r.claim_index, r.account, r.payee,
+                         None if r.amount is None else int(r.amount), bool(r.claimed), bool(r.withheld),
+                         r.block_number) for _, r in sorted(found.items())]
 
     def block_at(self, when: int) -> int:
         """The last block the ledger recorded at or before unix time ``when`` (every block with an event and every
