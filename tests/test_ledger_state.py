@@ -14,7 +14,8 @@ from sqlalchemy import func, select
 from rwaledger.ledger import Ledger, NotSynced, schema, state
 from rwaledger.ledger.queries import Queries
 
-STATE_TABLES = (schema.wallet_identities, schema.liens, schema.freezes, schema.custody_lots, schema.redemptions)
+STATE_TABLES = (schema.wallet_identities, schema.liens, schema.freezes, schema.custody_lots, schema.redemptions,
+                schema.distributions, schema.distribution_claims)
 
 
 @pytest.fixture(scope="module")
@@ -147,6 +148,54 @@ def test_a_reorg_recomputes_the_current_state_above_the_fork(world, ledger_url):
     with ledger.engine.connect() as conn:
         assert extra not in set(conn.execute(select(schema.wallet_identities.c.wallet)).scalars())
     assert dump(ledger) == rebuilt(ledger)
+    ledger.close()
+
+
+@pytest.mark.chains("tester", "anvil")
+def test_a_reorg_recomputes_the_distributions_claims(world, ledger_url):
+    """Claims, a withholding and a distribution made above the fork point are undone by the rollback; what is
+    claimed of the distribution below it is replayed from the events that remain (and equals a derivation from
+    nothing)."""
+    import datetime as dt
+
+    session, stack, reg, w, _ = world
+    chain = session.chain
+    pkr = session.deployer.deploy("TestStablecoin")
+    reg.tx.transact(pkr.functions.mint(reg.tx.address, 10**12))
+    expiry = dt.datetime.fromtimestamp(chain.timestamp(), dt.timezone.utc) + dt.timedelta(days=30)
+    dist = reg.distributions.distribute("LHR-GH12B", pkr.address, 950_001, expiry,
+                                        chain.w3.eth.block_number).facts["distribution_id"]
+    entitled = {a: amt for _, a, amt in reg.distributions.plan(dist).entries}
+    reg.distributions.claim(dist, w[0])
+    ledger = Ledger.open(ledger_url)
+    ledger.sync(stack)
+    (d,) = ledger.distributions()
+    assert (d.distribution_id, d.claimed, d.claims, d.reclaimed) == (dist, entitled[w[0]], 1, None)
+    assert d.expiry == int(expiry.timestamp()) and d.merkle_root.startswith("0x")
+    before = dump(ledger)
+    mark = chain.snapshot()
+    reg.distributions.claim(dist, w[2])
+    reg.distributions.withhold(dist, [w[1]])
+    second = reg.distributions.distribute("LHR-GH12B", pkr.address, 1_000, expiry,
+                                          chain.w3.eth.block_number).facts["distribution_id"]
+    ledger.sync(stack)
+    (d, _) = ledger.distributions()
+    assert (d.claimed, d.claims) == (entitled[w[0]] + entitled[w[2]], 2)
+    claims = {(c.claim_index, c.account): (c.claimed, c.withheld) for c in ledger.distribution_claims(w[2])}
+    assert list(claims.values()) == [(True, False)]
+    assert [c.withheld for c in ledger.distribution_claims(None, [(dist, i) for i, a, _ in
+                                                                  reg.distributions.plan(dist).entries
+                                                                  if a == w[1]])] == [True]
+    assert dump(ledger) == rebuilt(ledger)
+    chain.revert(mark)  # that branch is gone; another replaces it
+    chain.mine(3)
+    assert ledger.sync(stack).rollbacks
+    assert [x.distribution_id for x in ledger.distributions()] == [dist] and second != dist
+    (d,) = ledger.distributions()
+    assert (d.claimed, d.claims) == (entitled[w[0]], 1)
+    assert ledger.distribution_claims(w[2]) == [] and [c.amount for c in ledger.distribution_claims(w[0])] == [
+        entitled[w[0]]]
+    assert dump(ledger) == before == rebuilt(ledger)
     ledger.close()
 
 
