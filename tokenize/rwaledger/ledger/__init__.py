@@ -21,6 +21,7 @@ Modules: :mod:`.schema` (tables), :mod:`.db` (engine, meta, checkpoint), :mod:`.
 from __future__ import annotations
 
 import json
+import threading
 import time
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -120,6 +121,8 @@ class Ledger:
 
     def __init__(self, engine: Engine):
         self.engine = engine
+        self._walks: dict[str, Any] = {}  # token -> OwnershipWalk: ownership_history continues from the last call
+        self._walks_lock = threading.Lock()
 
     @classmethod
     def open(cls, target: str | Path = DEFAULT_PATH, *, echo: bool = False) -> "Ledger":
@@ -375,9 +378,10 @@ class Ledger:
 
     def ownership_history(self, asset: int | str, points: int = 60) -> list[OwnershipPoint]:
         """Holder count and top-holder share of an asset at up to ``points`` blocks where its balances changed
-        (evenly spread, the first and the last included), each aggregated in SQL."""
-        with self.queries() as q:
-            return q.ownership_history(asset, points)
+        (evenly spread, the first and the last included). The walk over the balance changes is kept here between
+        calls: after a sync only the new changes are read (a rollback starts it again)."""
+        with self._walks_lock, self.queries() as q:
+            return q.ownership_history(asset, points, self._walks)
 
     def export(
         self,
