@@ -199,6 +199,38 @@ def test_a_reorg_recomputes_the_distributions_claims(world, ledger_url):
     ledger.close()
 
 
+@pytest.mark.chains("tester", "anvil")
+def test_the_ownership_walk_kept_between_syncs_equals_one_from_nothing(world, ledger_url):
+    """Ledger.ownership_history continues its walk after a sync, and starts again after a rollback: the same
+    points as a walk from the first change (Queries.ownership_history without a kept walk)."""
+    session, stack, reg, w, signer = world
+    chain = session.chain
+    ledger = Ledger.open(ledger_url)
+    ledger.sync(stack)
+
+    def from_nothing(points=5):
+        with ledger.queries() as q:
+            return q.ownership_history("LHR-GH12B", points)
+
+    assert ledger.ownership_history("LHR-GH12B", 5) == from_nothing()
+    reg.transfers.transfer("LHR-GH12B", signer[w[0]], w[1], "5 shares")
+    ledger.sync(stack)
+    assert ledger.ownership_history("LHR-GH12B", 5) == from_nothing()
+    mark = chain.snapshot()
+    for _ in range(3):
+        reg.transfers.transfer("LHR-GH12B", signer[w[1]], w[2], "1 shares")
+    ledger.sync(stack)
+    longer = ledger.ownership_history("LHR-GH12B", 50)
+    assert longer == from_nothing(50) and longer[-1].block == ledger.checkpoint().block
+    chain.revert(mark)
+    reg.transfers.transfer("LHR-GH12B", signer[w[2]], w[3], "2 shares")
+    chain.mine(3)
+    assert ledger.sync(stack).rollbacks
+    assert ledger.ownership_history("LHR-GH12B", 5) == from_nothing()
+    assert ledger.ownership_history("LHR-GH12B", 50)[-1].block != longer[-1].block
+    ledger.close()
+
+
 def test_past_cap_tables_read_a_checkpoint_and_the_changes_after_it(world, ledger_url, monkeypatch):
     """With a checkpoint due every few changes, random transfers synced a few blocks at a time: the cap table at
     random past blocks (paged, summed in SQL) equals the one summed in Python from every change; a rollback deletes
