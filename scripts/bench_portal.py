@@ -1,5 +1,6 @@
 """Benchmark the public portal's asset page at 10,000 holders: server time (the first request of a new process, the
-first request after a sync, when every query runs, and p50/p95 of the next ones) and the page weight (HTML + the scripts and stylesheet it loads).
+first request after a sync, when every query runs, and p50/p95 of the next ones) and the page weight (HTML + the
+scripts and stylesheet it loads).
 
 Builds the 10,000-holder property of scripts/bench_ledger.py on a fresh anvil, syncs a SQLite ledger, and requests
 ``/assets/BENCH`` through the app in process (Starlette's TestClient: the server's time, no network), writing
@@ -72,7 +73,8 @@ def measure(ledger: Ledger, requests: int) -> dict:
     after_sync = []
     real = ledger.checkpoint
     for n in range(5):  # a sync as the app sees it: the checkpoint moves (here: its hash), every cached answer expires
-        ledger.checkpoint = lambda n=n: dataclasses.replace(real(), hash=f"{real().hash}-{n}")  # type: ignore[method-assign]
+        ledger.checkpoint = (  # type: ignore[method-assign]
+            lambda n=n: dataclasses.replace(real(), hash=f"{real().hash}-{n}"))
         time.sleep(CHECKPOINT_TTL + 0.05)  # the app reads the checkpoint at most every CHECKPOINT_TTL
         t = time.perf_counter()
         assert client.get("/assets/BENCH").status_code == 200

@@ -151,7 +151,8 @@ def test_the_baseline_revision_is_the_old_table_set(ledger_url):
             command.upgrade(cfg, db.BASELINE)
         assert set(inspect(engine).get_table_names()) == db.BASELINE_TABLES | {"alembic_version"}
         assert revision(engine) == (db.BASELINE,)
-        # only the later tables (and the block timestamps of 0004, the distributions' columns of 0006) differ from schema.py
+        # only the later tables (and the block timestamps of 0004, the distributions' columns of 0006) differ from
+        # schema.py
         diffs = differences(engine)
         assert {d[0] for d in diffs} == {"add_table", "add_index", "add_column"}  # the tables and their indexes
         assert sorted((d[2], d[3].name) for d in diffs if d[0] == "add_column") == [

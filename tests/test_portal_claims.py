@@ -41,8 +41,8 @@ def test_a_distribution_is_claimable_then_claimed_on_the_wallet_page(example_wor
     ledger.sync(stack)
     client = TestClient(create_app(ledger, distributions_dir=proofs))
     api = client.get(f"/api/wallets/{ayesha}/distributions").json()
-    assert [(d["distribution_id"], d["symbol"], d["payment_token"], d["amount"], d["status"]) for d in api["claimable"]] \
-        == [(dist, "LHR-GH12B", pkr.address, str(entitled[ayesha]), "claimable")]
+    assert [(d["distribution_id"], d["symbol"], d["payment_token"], d["amount"], d["status"])
+            for d in api["claimable"]] == [(dist, "LHR-GH12B", pkr.address, str(entitled[ayesha]), "claimable")]
     assert api["claimed"] == [] and api["other"] == []
     assert api["claimable"][0]["expiry"] == int(expiry.timestamp())
     page = client.get(f"/wallets/{ayesha}").text

@@ -65,7 +65,8 @@ from .rpc import reader_for
 from .sync import DEFAULT_BATCH_BLOCKS, Indexer, Rollback, SyncProgress, SyncResult
 
 __all__ = [
-    "AssetRecord", "CapTableRow", "ChainReadError", "ClaimRow", "DistributionRow", "Checkpoint", "CountryTotal", "DEFAULT_PATH", "Difference",
+    "AssetRecord", "CapTableRow", "ChainReadError", "ClaimRow", "DistributionRow",
+    "Checkpoint", "CountryTotal", "DEFAULT_PATH", "Difference",
     "EventRecord", "EventTable", "FreezeRow", "Holding", "IdentityAt", "Indexer", "InvestorAt", "InvestorCapTableRow", "Ledger",
     "LedgerError", "LedgerMismatch", "LienRow", "LotRow", "NotSynced", "OwnershipPoint", "ReconcileReport", "RedemptionRow",
     "ReserveState", "Rollback", "SafeChange", "SafeExecution",

@@ -530,5 +530,6 @@ def rebuild_state(conn: Connection) -> None:
     rebuild_checkpoints(conn)
 
 
-__all__ = ["CHECKPOINT_CHANGES", "DISTRIBUTION_STATE_EVENTS", "DistributionState", "TOKEN_STATE_EVENTS", "TokenState", "after_rollback", "apply_range",
+__all__ = ["CHECKPOINT_CHANGES", "DISTRIBUTION_STATE_EVENTS", "DistributionState",
+           "TOKEN_STATE_EVENTS", "TokenState", "after_rollback", "apply_range",
            "checkpoint_due", "rebuild_state", "refresh_identities", "write_checkpoints"]
