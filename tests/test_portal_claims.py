@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import time
 
 import pytest
 from fastapi.testclient import TestClient
 
 from portal_kit import name_parts
 from rwaledger.api import create_app
+from rwaledger.api.app import CHECKPOINT_TTL
 from rwaledger.ledger import Ledger
 from rwaledger.services import Services
 
@@ -55,6 +57,7 @@ def test_a_distribution_is_claimable_then_claimed_on_the_wallet_page(example_wor
     paid = pkr.functions.balanceOf(ayesha).call() - before
     assert paid == entitled[ayesha]
     ledger.sync(stack)
+    time.sleep(CHECKPOINT_TTL + 0.05)  # the app reads the moved checkpoint at most every CHECKPOINT_TTL
     api = client.get(f"/api/wallets/{ayesha}/distributions").json()
     assert api["claimable"] == []
     assert [(d["distribution_id"], d["amount"], d["payee"], d["status"]) for d in api["claimed"]] \
