@@ -17,15 +17,17 @@ from rwaledger.ledger import Ledger, LedgerError, db, schema
 
 SAFE_TABLES = {"safe_proposals", "safe_approvals"}
 # every table added after the baseline (0002: the Safe proposals; 0003: the service's officers, idempotent requests
-# and audit, the current holdings and supplies; 0004: the further current state and the balance checkpoints)
-STATE_TABLES = {"balance_checkpoints", "wallet_identities", "liens", "freezes", "custody_lots", "redemptions"}
+# and audit, the current holdings and supplies; 0004: the further current state and the balance checkpoints; 0006:
+# the distributions' claims)
+STATE_TABLES = {"balance_checkpoints", "wallet_identities", "liens", "freezes", "custody_lots", "redemptions",
+                "distribution_claims"}
 LATER_TABLES = SAFE_TABLES | {"officers", "api_requests", "api_audit", "holdings", "supplies"} | STATE_TABLES
 TOKEN, HOLDER, BANK = "0x" + "22" * 20, "0x" + "11" * 20, "0x" + "77" * 20
 
 
 def baseline_tables() -> list:
     """The baseline's tables as they were: today's, less the later tables and the later columns (0004 added
-    ``blocks.timestamp`` and its index)."""
+    ``blocks.timestamp`` and its index, 0006 the distributions' root, expiry and claimed / reclaimed columns)."""
     old = MetaData()
     for table in schema.metadata.sorted_tables:
         if table.name not in LATER_TABLES:
@@ -33,6 +35,9 @@ def baseline_tables() -> list:
     blocks = old.tables["blocks"]
     blocks._columns.remove(blocks.c.timestamp)
     blocks.indexes.clear()
+    dists = old.tables["distributions"]
+    for col in ("merkle_root", "expiry", "claimed", "claims", "reclaimed"):
+        dists._columns.remove(dists.c[col])
     return old.sorted_tables
 
 
@@ -146,10 +151,13 @@ def test_the_baseline_revision_is_the_old_table_set(ledger_url):
             command.upgrade(cfg, db.BASELINE)
         assert set(inspect(engine).get_table_names()) == db.BASELINE_TABLES | {"alembic_version"}
         assert revision(engine) == (db.BASELINE,)
-        # only the later tables (and the block timestamps of 0004) differ from schema.py
+        # only the later tables (and the block timestamps of 0004, the distributions' columns of 0006) differ from
+        # schema.py
         diffs = differences(engine)
         assert {d[0] for d in diffs} == {"add_table", "add_index", "add_column"}  # the tables and their indexes
-        assert [(d[2], d[3].name) for d in diffs if d[0] == "add_column"] == [("blocks", "timestamp")]
+        assert sorted((d[2], d[3].name) for d in diffs if d[0] == "add_column") == [
+            ("blocks", "timestamp"), ("distributions", "claimed"), ("distributions", "claims"),
+            ("distributions", "expiry"), ("distributions", "merkle_root"), ("distributions", "reclaimed")]
         tables = {d[1].name if d[0] == "add_table" else d[1].table.name for d in diffs if d[0] != "add_column"}
         assert tables == LATER_TABLES | {"blocks"}  # blocks: the index of its timestamps
         with engine.begin() as conn:

@@ -14,7 +14,8 @@ from sqlalchemy import func, select
 from rwaledger.ledger import Ledger, NotSynced, schema, state
 from rwaledger.ledger.queries import Queries
 
-STATE_TABLES = (schema.wallet_identities, schema.liens, schema.freezes, schema.custody_lots, schema.redemptions)
+STATE_TABLES = (schema.wallet_identities, schema.liens, schema.freezes, schema.custody_lots, schema.redemptions,
+                schema.distributions, schema.distribution_claims)
 
 
 @pytest.fixture(scope="module")
@@ -147,6 +148,86 @@ def test_a_reorg_recomputes_the_current_state_above_the_fork(world, ledger_url):
     with ledger.engine.connect() as conn:
         assert extra not in set(conn.execute(select(schema.wallet_identities.c.wallet)).scalars())
     assert dump(ledger) == rebuilt(ledger)
+    ledger.close()
+
+
+@pytest.mark.chains("tester", "anvil")
+def test_a_reorg_recomputes_the_distributions_claims(world, ledger_url):
+    """Claims, a withholding and a distribution made above the fork point are undone by the rollback; what is
+    claimed of the distribution below it is replayed from the events that remain (and equals a derivation from
+    nothing)."""
+    import datetime as dt
+
+    session, stack, reg, w, _ = world
+    chain = session.chain
+    pkr = session.deployer.deploy("TestStablecoin")
+    reg.tx.transact(pkr.functions.mint(reg.tx.address, 10**12))
+    expiry = dt.datetime.fromtimestamp(chain.timestamp(), dt.timezone.utc) + dt.timedelta(days=30)
+    dist = reg.distributions.distribute("LHR-GH12B", pkr.address, 950_001, expiry,
+                                        chain.w3.eth.block_number).facts["distribution_id"]
+    entitled = {a: amt for _, a, amt in reg.distributions.plan(dist).entries}
+    reg.distributions.claim(dist, w[0])
+    ledger = Ledger.open(ledger_url)
+    ledger.sync(stack)
+    (d,) = ledger.distributions()
+    assert (d.distribution_id, d.claimed, d.claims, d.reclaimed) == (dist, entitled[w[0]], 1, None)
+    assert d.expiry == int(expiry.timestamp()) and d.merkle_root.startswith("0x")
+    before = dump(ledger)
+    mark = chain.snapshot()
+    reg.distributions.claim(dist, w[2])
+    reg.distributions.withhold(dist, [w[1]])
+    second = reg.distributions.distribute("LHR-GH12B", pkr.address, 1_000, expiry,
+                                          chain.w3.eth.block_number).facts["distribution_id"]
+    ledger.sync(stack)
+    (d, _) = ledger.distributions()
+    assert (d.claimed, d.claims) == (entitled[w[0]] + entitled[w[2]], 2)
+    claims = {(c.claim_index, c.account): (c.claimed, c.withheld) for c in ledger.distribution_claims(w[2])}
+    assert list(claims.values()) == [(True, False)]
+    assert [c.withheld for c in ledger.distribution_claims(None, [(dist, i) for i, a, _ in
+                                                                  reg.distributions.plan(dist).entries
+                                                                  if a == w[1]])] == [True]
+    assert dump(ledger) == rebuilt(ledger)
+    chain.revert(mark)  # that branch is gone; another replaces it
+    chain.mine(3)
+    assert ledger.sync(stack).rollbacks
+    assert [x.distribution_id for x in ledger.distributions()] == [dist] and second != dist
+    (d,) = ledger.distributions()
+    assert (d.claimed, d.claims) == (entitled[w[0]], 1)
+    assert ledger.distribution_claims(w[2]) == [] and [c.amount for c in ledger.distribution_claims(w[0])] == [
+        entitled[w[0]]]
+    assert dump(ledger) == before == rebuilt(ledger)
+    ledger.close()
+
+
+@pytest.mark.chains("tester", "anvil")
+def test_the_ownership_walk_kept_between_syncs_equals_one_from_nothing(world, ledger_url):
+    """Ledger.ownership_history continues its walk after a sync, and starts again after a rollback: the same
+    points as a walk from the first change (Queries.ownership_history without a kept walk)."""
+    session, stack, reg, w, signer = world
+    chain = session.chain
+    ledger = Ledger.open(ledger_url)
+    ledger.sync(stack)
+
+    def from_nothing(points=5):
+        with ledger.queries() as q:
+            return q.ownership_history("LHR-GH12B", points)
+
+    assert ledger.ownership_history("LHR-GH12B", 5) == from_nothing()
+    reg.transfers.transfer("LHR-GH12B", signer[w[0]], w[1], "5 shares")
+    ledger.sync(stack)
+    assert ledger.ownership_history("LHR-GH12B", 5) == from_nothing()
+    mark = chain.snapshot()
+    for _ in range(3):
+        reg.transfers.transfer("LHR-GH12B", signer[w[1]], w[2], "1 shares")
+    ledger.sync(stack)
+    longer = ledger.ownership_history("LHR-GH12B", 50)
+    assert longer == from_nothing(50) and longer[-1].block == ledger.checkpoint().block
+    chain.revert(mark)
+    reg.transfers.transfer("LHR-GH12B", signer[w[2]], w[3], "2 shares")
+    chain.mine(3)
+    assert ledger.sync(stack).rollbacks
+    assert ledger.ownership_history("LHR-GH12B", 5) == from_nothing()
+    assert ledger.ownership_history("LHR-GH12B", 50)[-1].block != longer[-1].block
     ledger.close()
 
 

@@ -8,19 +8,22 @@ investor's name or label.
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 import time
 from decimal import Decimal
+from pathlib import Path
 from typing import Any, Iterable, Literal
 
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 
-from .. import canonical
+from .. import canonical, paths
 from ..errors import ChainReset, NodeUnavailable, RwaError
 from ..ledger import Ledger, NotSynced, UnknownAsset
+from ..ledger.decode import checksum
 from ..ledger.queries import AssetRecord, country_code
 from . import models as m
 from .limits import Limits, install
@@ -66,13 +69,51 @@ def _documents(ledger: Ledger, asset_id: int | None = None) -> list[m.Document]:
     return [d for d in docs if asset_id is None or d.asset_id == asset_id]
 
 
+class Proofs:
+    """The entitlements published in a distributions directory (``<id>.json``, services/distributions.py
+    ``to_json``): per distribution, each account's (leaf index, amount), read once per file version (mtime)."""
+
+    def __init__(self, directory: Path | None):
+        self.dir = directory
+        self._files: dict[int, tuple[float, dict[str, tuple[int, int]]]] = {}
+
+    def entitlements(self, distribution_id: int) -> dict[str, tuple[int, int]] | None:
+        """account -> (index, amount); None when no proofs file of this distribution is here."""
+        if self.dir is None:
+            return None
+        path = self.dir / f"{distribution_id}.json"
+        try:
+            mtime = path.stat().st_mtime
+        except OSError:
+            return None
+        cached = self._files.get(distribution_id)
+        if cached is None or cached[0] != mtime:
+            data = json.loads(path.read_text())
+            cached = (mtime, {checksum(c["account"]): (int(c["index"]), int(c["amount"])) for c in data["claims"]})
+            self._files[distribution_id] = cached
+        return cached[1]
+
+
+def default_distributions_dir(stack: Any) -> Path:
+    """Where a distribution's proofs are published: beside the stack's deployment records (where ``rwa distribute``
+    reads them), or ``build/distributions/<chain>`` where the chain keeps no records."""
+    records = stack.session.deployer.store.dir
+    return records / "distributions" if records is not None else (
+        paths.BUILD_DIR / "distributions" / stack.session.chain.name)
+
+
 def create_app(ledger: Ledger, follower: Any = None, *, stack: Any = None, title: str = "rwaledger registry",
-               limits: Limits | None = None, cors_origins: Iterable[str] | None = None) -> FastAPI:
+               limits: Limits | None = None, cors_origins: Iterable[str] | None = None,
+               distributions_dir: Path | None = None) -> FastAPI:
     """The API over ``ledger``; ``follower`` (a :class:`rwaledger.follower.Follower`) reports the head and lag;
     with ``stack`` the officer API (login, writes to the chain, audit log) is served too. ``limits`` (default
     :class:`~rwaledger.api.limits.Limits`) caps bodies and failed logins; CORS stays closed unless ``cors_origins``
-    lists the origins allowed."""
+    lists the origins allowed. A distribution's entitlements are read from its proofs file in ``distributions_dir``
+    (default: beside the stack's deployment records; without a stack, none: a wallet then sees its claims only)."""
     limits = limits or Limits()
+    if distributions_dir is None and stack is not None:
+        distributions_dir = default_distributions_dir(stack)
+    proofs = Proofs(Path(distributions_dir) if distributions_dir is not None else None)
     app = FastAPI(title=title, version="1", summary="Public registry of tokenized real-world assets: who owns what, "
                   "when, and which title documents are genuine.")
     country_code(586)  # pycountry reads its ISO 3166 tables on first use (1.7 s measured): before the first request
@@ -279,6 +320,18 @@ def create_app(ledger: Ledger, follower: Any = None, *, stack: Any = None, title
         return m.Wallet(wallet=wallet, block=at, holdings=holdings,
                         history=[_event(e) for e in ledger.history(wallet=wallet, limit=limit)])
 
+    @app.get("/api/wallets/{wallet}/distributions", response_model=m.WalletDistributions, tags=["ownership"])
+    def wallet_distributions(wallet: str) -> m.WalletDistributions | JSONResponse:
+        """The distributions a wallet can claim now (entitlement from the published proofs, not claimed, not
+        withheld, not expired, not reclaimed) and those it claimed or was paid, as of the synced block."""
+        if not re.match(r"^0x[0-9a-fA-F]{40}$", wallet):
+            return _problem(422, "validation", "Invalid request", "path.wallet: expected a 0x address", "path.wallet")
+        cp = ledger.checkpoint()
+        if cp is None:
+            raise NotSynced("the ledger is empty: run sync first")
+        w = checksum(wallet)
+        return now(("wallet-distributions", w), lambda: _wallet_distributions(ledger, proofs, w, cp.block))
+
     @app.get("/api/assets/{asset}/liens", response_model=list[m.Lien], tags=["encumbrances"])
     def liens(asset: str) -> list[m.Lien]:
         """The liens in force on an asset: holder and beneficiary wallets, amount, reason reference, document hash."""
@@ -331,7 +384,7 @@ def create_app(ledger: Ledger, follower: Any = None, *, stack: Any = None, title
 
         from ..portal.console import console_router
 
-        officer_api = officer_router(ledger, stack, limits)
+        officer_api = officer_router(ledger, stack, limits, distributions_dir=distributions_dir)
         app.include_router(officer_api)
         app.include_router(console_router(app, ledger, officer_api.desk))  # the officer console, over those routes
     install(app, limits, cors_origins)
@@ -343,6 +396,37 @@ def _page(rec: AssetRecord, block: int, rows: list, holders: int, total: int, pa
         asset_id=rec.asset_id, symbol=rec.symbol, block=block, total_supply=str(total), holders=holders, page=page,
         per_page=per_page, rows=[m.CapTableRow(wallet=r.holder, amount=str(r.amount), percent=_percent(r.percent),
                                                country=r.country) for r in rows])
+
+
+def _wallet_distributions(ledger: Ledger, proofs: Proofs, wallet: str, block: int) -> m.WalletDistributions:
+    as_of = ledger.block_time(block)
+    dists = ledger.distributions()
+    entitled = {}
+    for d in dists:
+        ent = proofs.entitlements(d.distribution_id)
+        if ent is not None and wallet in ent:
+            entitled[d.distribution_id] = ent[wallet]
+    claims = ledger.distribution_claims(wallet, [(i, e[0]) for i, e in entitled.items()])
+    by_leaf = {(c.distribution_id, c.claim_index): c for c in claims}
+    out: dict[str, list[m.WalletDistribution]] = {"claimable": [], "claimed": [], "other": []}
+    for d in dists:
+        base = dict(distribution_id=d.distribution_id, asset_id=d.asset_id, symbol=d.symbol, token=d.token,
+                    payment_token=d.payment_token, record_block=d.record_block, expiry=d.expiry)
+        paid = [c for c in claims if c.distribution_id == d.distribution_id and c.claimed]
+        for c in paid:  # claimed by this wallet, or paid to it as the successor of a recovered wallet
+            out["claimed"].append(m.WalletDistribution(**base, index=c.claim_index, amount=str(c.amount),
+                                                       status="claimed", payee=c.payee, claimed_block=c.block_number))
+        if d.distribution_id not in entitled:
+            continue
+        index, amount = entitled[d.distribution_id]
+        leaf = by_leaf.get((d.distribution_id, index))
+        if leaf is not None and leaf.claimed:
+            continue  # listed above
+        status = ("withheld" if leaf is not None and leaf.withheld else "reclaimed" if d.reclaimed is not None
+                  else "expired" if d.expiry is not None and as_of is not None and as_of > d.expiry else "claimable")
+        out["claimable" if status == "claimable" else "other"].append(
+            m.WalletDistribution(**base, index=index, amount=str(amount), status=status))
+    return m.WalletDistributions(wallet=wallet, block=block, as_of=as_of, **out)
 
 
 def _event(e: Any) -> m.Event:

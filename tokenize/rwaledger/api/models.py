@@ -117,6 +117,33 @@ class Wallet(BaseModel):
     history: list[Event]
 
 
+class WalletDistribution(BaseModel):
+    """One distribution as it concerns a wallet: what it is entitled to (from the published proofs file) and whether
+    it was claimed (from the chain's ``Claimed`` event, as the ledger keeps it)."""
+
+    distribution_id: int
+    asset_id: int | None
+    symbol: str | None
+    token: str
+    payment_token: str
+    record_block: int
+    expiry: int | None = Field(description="Last unix second at which claims are accepted")
+    index: int | None = Field(description="The wallet's leaf in the Merkle tree (None: proofs not published here)")
+    amount: str | None = Field(description="The entitlement (proofs file) or, for a claim, the amount paid")
+    status: Literal["claimable", "claimed", "withheld", "expired", "reclaimed"]
+    payee: str | None = Field(None, description="Who was paid: the wallet or its successor after a recovery")
+    claimed_block: int | None = None
+
+
+class WalletDistributions(BaseModel):
+    wallet: str
+    block: int
+    as_of: int | None = Field(description="The chain's time at the synced block (unix): what expiry is checked against")
+    claimable: list[WalletDistribution]
+    claimed: list[WalletDistribution]
+    other: list[WalletDistribution] = Field(description="Withheld, expired or reclaimed before being claimed")
+
+
 class LedgerStatus(BaseModel):
     synced_block: int | None
     head: int | None

@@ -21,11 +21,12 @@ Modules: :mod:`.schema` (tables), :mod:`.db` (engine, meta, checkpoint), :mod:`.
 from __future__ import annotations
 
 import json
+import threading
 import time
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import IO, Any, Callable, Iterator, Literal, Mapping, Sequence
+from typing import IO, Any, Callable, Iterable, Iterator, Literal, Mapping, Sequence
 
 from eth_utils import is_address
 from sqlalchemy import Engine, delete
@@ -41,7 +42,9 @@ from .errors import ChainReadError, LedgerError, LedgerMismatch, NotSynced, Sche
 from .queries import (
     AssetRecord,
     CapTableRow,
+    ClaimRow,
     CountryTotal,
+    DistributionRow,
     EventRecord,
     FreezeRow,
     Holding,
@@ -62,7 +65,8 @@ from .rpc import reader_for
 from .sync import DEFAULT_BATCH_BLOCKS, Indexer, Rollback, SyncProgress, SyncResult
 
 __all__ = [
-    "AssetRecord", "CapTableRow", "ChainReadError", "Checkpoint", "CountryTotal", "DEFAULT_PATH", "Difference",
+    "AssetRecord", "CapTableRow", "ChainReadError", "ClaimRow", "DistributionRow",
+    "Checkpoint", "CountryTotal", "DEFAULT_PATH", "Difference",
     "EventRecord", "EventTable", "FreezeRow", "Holding", "IdentityAt", "Indexer", "InvestorAt", "InvestorCapTableRow", "Ledger",
     "LedgerError", "LedgerMismatch", "LienRow", "LotRow", "NotSynced", "OwnershipPoint", "ReconcileReport", "RedemptionRow",
     "ReserveState", "Rollback", "SafeChange", "SafeExecution",
@@ -118,6 +122,8 @@ class Ledger:
 
     def __init__(self, engine: Engine):
         self.engine = engine
+        self._walks: dict[str, Any] = {}  # token -> OwnershipWalk: ownership_history continues from the last call
+        self._walks_lock = threading.Lock()
 
     @classmethod
     def open(cls, target: str | Path = DEFAULT_PATH, *, echo: bool = False) -> "Ledger":
@@ -261,6 +267,17 @@ class Ledger:
         with self.queries() as q:
             return q.portfolio(wallet, block)
 
+    def distributions(self) -> list[DistributionRow]:
+        """Every distribution created (id, asset, payment token, total, root, expiry, claimed, reclaimed)."""
+        with self.queries() as q:
+            return q.distributions()
+
+    def distribution_claims(self, wallet: str | None = None,
+                            leaves: Iterable[tuple[int, int]] = ()) -> list[ClaimRow]:
+        """The claims made by or paid to ``wallet`` and the state (claimed, withheld) of the ``leaves`` asked for."""
+        with self.queries() as q:
+            return q.distribution_claims(wallet, leaves)
+
     def identity(self, wallet: str, block: int | None = None) -> IdentityAt | None:
         """The wallet at ``block``: its investor id, its status (active / removed / lost) and the investor's
         country, KYC expiry and category (None: the wallet was bound to no investor then)."""
@@ -362,9 +379,10 @@ class Ledger:
 
     def ownership_history(self, asset: int | str, points: int = 60) -> list[OwnershipPoint]:
         """Holder count and top-holder share of an asset at up to ``points`` blocks where its balances changed
-        (evenly spread, the first and the last included), each aggregated in SQL."""
-        with self.queries() as q:
-            return q.ownership_history(asset, points)
+        (evenly spread, the first and the last included). The walk over the balance changes is kept here between
+        calls: after a sync only the new changes are read (a rollback starts it again)."""
+        with self._walks_lock, self.queries() as q:
+            return q.ownership_history(asset, points, self._walks)
 
     def export(
         self,

@@ -339,6 +339,8 @@ class Projector:
                 "distribution_id": dist_id, "token": d.args["token"], "asset_id": asset_id,
                 "payment_token": d.args["paymentToken"], "total": int(d.args["total"]),
                 "record_block": int(d.args["recordBlock"]), "block_number": lg.block_number,
+                "merkle_root": d.args["merkleRoot"], "expiry": int(d.args["expiry"]), "claimed": 0, "claims": 0,
+                "reclaimed": None,
             })
         ev_rows.append({
             "block_number": lg.block_number, "block_hash": lg.block_hash, "tx_hash": lg.tx_hash,

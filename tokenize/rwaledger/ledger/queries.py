@@ -9,6 +9,7 @@ holder, as the tokens count it). Investor labels (names) are off-chain and priva
 
 from __future__ import annotations
 
+import heapq
 import json
 from collections import defaultdict
 from dataclasses import asdict, dataclass
@@ -16,7 +17,8 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any, Iterable, NamedTuple
 
-from sqlalchemy import Connection, Integer, Numeric, and_, bindparam, case, func, literal, select, type_coerce, union_all
+from sqlalchemy import (Connection, Integer, Numeric, and_, bindparam, case, func, literal, select, tuple_, type_coerce,
+                        union_all)
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.sql import ColumnElement, Subquery
 
@@ -189,6 +191,39 @@ class EventRecord:
 
 
 @dataclass(frozen=True)
+class DistributionRow:
+    """A distribution as the ledger keeps it (current state: what is claimed of it, whether it was reclaimed)."""
+
+    distribution_id: int
+    asset_id: int | None
+    symbol: str | None
+    token: str
+    payment_token: str
+    total: int
+    record_block: int
+    merkle_root: str | None
+    expiry: int | None  # last unix second at which claims are accepted
+    claimed: int
+    claims: int
+    reclaimed: int | None
+    block_number: int
+
+
+@dataclass(frozen=True)
+class ClaimRow:
+    """An entitlement the chain has spoken of: claimed (account, payee, amount) and / or withheld."""
+
+    distribution_id: int
+    claim_index: int
+    account: str | None
+    payee: str | None
+    amount: int | None
+    claimed: bool
+    withheld: bool
+    block_number: int
+
+
+@dataclass(frozen=True)
 class LienRow:
     """A lien of a token (current state): in force while ``active``."""
 
@@ -300,6 +335,51 @@ class OwnershipPoint:
 
 def _percent(amount: int, total: int) -> Decimal:
     return Decimal(amount) * 100 / Decimal(total) if total else Decimal(0)
+
+
+class OwnershipWalk:
+    """A token's balance changes walked in chain order up to ``block``: every holder's balance, the holder count,
+    the supply, the largest balance (a max-heap with stale entries dropped when they surface), and one
+    ``(block, holders, supply, top)`` per block where a balance changed (what :meth:`Queries.ownership_history`
+    samples)."""
+
+    def __init__(self) -> None:
+        self.block = -1
+        self.block_hash: str | None = None
+        self.balances: dict[str, int] = {}
+        self.holders = 0
+        self.supply = 0
+        self.heap: list[tuple[int, str]] = []
+        self.series: list[tuple[int, int, int, int]] = []
+
+    def _top(self) -> int:
+        heap, balances = self.heap, self.balances
+        while heap and balances.get(heap[0][1], 0) != -heap[0][0]:
+            heapq.heappop(heap)
+        return -heap[0][0] if heap else 0
+
+    def extend(self, rows: Iterable[tuple[int, str, Any]]) -> None:
+        balances, heap = self.balances, self.heap
+        current = None
+        for n, holder, delta in rows:
+            if current is not None and n != current:
+                self.series.append((current, self.holders, self.supply, self._top()))
+            current = n
+            delta = int(delta)
+            before = balances.get(holder, 0)
+            after = before + delta
+            self.holders += (after > 0) - (before > 0)
+            self.supply += delta
+            if after:
+                balances[holder] = after
+                heapq.heappush(heap, (-after, holder))
+            else:
+                balances.pop(holder, None)
+        if current is not None:
+            self.series.append((current, self.holders, self.supply, self._top()))
+        if len(heap) > 4 * len(balances) + 64:  # drop the stale entries
+            self.heap = [(-v, h) for h, v in balances.items()]
+            heapq.heapify(self.heap)
 
 
 class Queries:
@@ -691,50 +771,74 @@ class Queries:
                                     investor))
         return rows, holders, total, at
 
-    def ownership_history(self, asset: int | str, points: int = 60) -> list[OwnershipPoint]:
+    def ownership_history(self, asset: int | str, points: int = 60,
+                          walks: dict[str, "OwnershipWalk"] | None = None) -> list[OwnershipPoint]:
         """Holders and the top holder's share at up to ``points`` of the blocks where the asset's balances changed
-        (evenly spread over them, the first and the last always in). One pass: SQL sums the changes per block and
-        holder (exact amounts, in chain order), the walk keeps each holder's balance and the count of holders, and
-        takes the largest balance at the sampled blocks only."""
+        (evenly spread over them, the first and the last always in). One pass over the token's balance changes in
+        chain order, read as they are stored (no SQL aggregate: summing per block and holder in SQL ran the exact-sum
+        aggregate once per row and cost more than the walk): the walk keeps each holder's balance, the count of
+        holders (right at the end of every block whatever the order within it) and the largest balance (a heap).
+
+        With ``walks`` (kept by the caller between calls, e.g. :class:`rwaledger.ledger.Ledger` until it closes)
+        the walk of a token is continued from where the last call left it: after a sync only the new changes are
+        read. A walk whose last block is no longer recorded with the same hash (a rollback) starts again."""
         rec = self.asset(asset)
         token, points = rec.token or "", max(2, points)
         cp = self.block_or_checkpoint(None)
         bc, b = schema.balance_changes.c, schema.blocks.c
-        mine = and_(bc.token == token, bc.block_number <= cp)
-        blocks = [n for (n,) in self.conn.execute(
-            select(bc.block_number).where(mine).distinct().order_by(bc.block_number))]
-        if len(blocks) > points:
-            step = (len(blocks) - 1) / (points - 1)
-            blocks = sorted({blocks[round(i * step)] for i in range(points)})
-        wanted = set(blocks)
+        walk = walks.get(token) if walks is not None else None
+        if walk is not None and (walk.block > cp or (walk.block >= 0 and self.conn.execute(
+                select(b.hash).where(b.number == walk.block)).scalar() != walk.block_hash)):
+            walk = None
+        if walk is None:
+            walk = OwnershipWalk()
+        if cp > walk.block:
+            rows = self.conn.execute(select(bc.block_number, bc.holder, bc.delta)
+                                     .where(bc.token == token, bc.block_number > walk.block, bc.block_number <= cp)
+                                     .order_by(bc.block_number, bc.tx_index, bc.log_index))
+            walk.extend(rows)
+            walk.block = cp
+            walk.block_hash = self.conn.execute(select(b.hash).where(b.number == cp)).scalar()
+        if walks is not None:
+            walks[token] = walk
+        series = walk.series
+        if len(series) > points:
+            step = (len(series) - 1) / (points - 1)
+            series = [series[i] for i in sorted({round(i * step) for i in range(points)})]
+        blocks = [p[0] for p in series]
         times = dict(self.conn.execute(select(b.number, b.timestamp).where(b.number.in_(blocks))).all()) if blocks else {}
-        net = self._sum(bc.delta)
-        rows = self.conn.execute(select(bc.block_number, bc.holder, net).where(mine)
-                                 .group_by(bc.block_number, bc.holder).order_by(bc.block_number))
-        balances: dict[str, int] = defaultdict(int)
-        holders = supply = 0
-        out: list[OwnershipPoint] = []
-        current = None
+        return [OwnershipPoint(n, times.get(n), holders, supply, top, _percent(top, supply))
+                for n, holders, supply, top in series]
 
-        def point(n: int) -> None:
-            top = max(balances.values(), default=0)
-            out.append(OwnershipPoint(n, times.get(n), holders, supply, top, _percent(top, supply)))
+    def distributions(self) -> list[DistributionRow]:
+        """Every distribution the ledger has seen created (and not rolled back), by id."""
+        d, a = schema.distributions.c, schema.assets.c
+        rows = self.conn.execute(select(schema.distributions, a.symbol)
+                                 .select_from(schema.distributions.outerjoin(schema.assets, a.asset_id == d.asset_id))
+                                 .order_by(d.distribution_id))
+        return [DistributionRow(r.distribution_id, r.asset_id, r.symbol, r.token, r.payment_token, int(r.total),
+                                r.record_block, r.merkle_root, r.expiry, int(r.claimed or 0), int(r.claims or 0),
+                                None if r.reclaimed is None else int(r.reclaimed), r.block_number) for r in rows]
 
-        for n, holder, delta in rows:
-            if current is not None and n != current and current in wanted:
-                point(current)
-            current = n
-            before = balances[holder]
-            after = before + delta
-            holders += (after > 0) - (before > 0)
-            supply += delta
-            if after:
-                balances[holder] = after
-            else:
-                del balances[holder]
-        if current is not None and current in wanted:
-            point(current)
-        return out
+    def distribution_claims(self, wallet: str | None = None,
+                            leaves: Iterable[tuple[int, int]] = ()) -> list[ClaimRow]:
+        """The claims made by or paid to ``wallet``, and the state of the ``leaves`` (distribution id, index) asked
+        for (a leaf the chain never named, neither claimed nor withheld, has no row)."""
+        c = schema.distribution_claims.c
+        found: dict[tuple[int, int], Any] = {}
+        if wallet is not None:
+            w = checksum(wallet)
+            for r in self.conn.execute(select(schema.distribution_claims).where((c.account == w) | (c.payee == w))):
+                found[(r.distribution_id, r.claim_index)] = r
+        wanted = sorted(set(leaves) - set(found))
+        for start in range(0, len(wanted), 500):
+            part = wanted[start:start + 500]
+            for r in self.conn.execute(select(schema.distribution_claims)
+                                       .where(tuple_(c.distribution_id, c.claim_index).in_(part))):
+                found[(r.distribution_id, r.claim_index)] = r
+        return [ClaimRow(r.distribution_id, r.claim_index, r.account, r.payee,
+                         None if r.amount is None else int(r.amount), bool(r.claimed), bool(r.withheld),
+                         r.block_number) for _, r in sorted(found.items())]
 
     def block_at(self, when: int) -> int:
         """The last block the ledger recorded at or before unix time ``when`` (every block with an event and every

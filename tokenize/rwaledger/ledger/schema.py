@@ -26,7 +26,8 @@ unique key because eth-tester numbers logs per transaction and nodes per block):
 ``wallet_statuses`` a wallet's status (active / removed / lost) after each later change (active from binding)
 ``investor_labels`` investor -> label (name): off-chain only, written by the registrar service, never public
 ``assets``          current asset/token record (rebuilt from ``events`` after a rollback)
-``distributions``   distribution id -> token (to attribute claims to an asset)
+``distributions``   distribution id -> token, payment token, root, expiry; what is claimed and reclaimed (current)
+``distribution_claims`` current state: each entitlement claimed (account, payee, amount) or withheld
 ``safe_proposals``  Safe transactions proposed by the registrar service (off-chain until executed)
 ``safe_approvals``  owners' EIP-712 signatures of a proposal, each verified before it is stored
 ``officers``        the service's officer accounts (role, bound signer, token hash)
@@ -446,6 +447,30 @@ distributions = Table(
     Column("total", Amount, nullable=False),
     Column("record_block", BigInteger, nullable=False),
     Column("block_number", BigInteger, nullable=False),
+    Column("merkle_root", Hash),
+    Column("expiry", BigInteger),  # last unix second at which claims are accepted
+    # current state (ledger/state.py): what has been claimed (sum, count) and what was reclaimed after expiry
+    Column("claimed", Amount),
+    Column("claims", Integer),
+    Column("reclaimed", Amount),  # NULL: not reclaimed
+)
+
+distribution_claims = Table(
+    "distribution_claims",
+    metadata,
+    # Current state of each entitlement the chain has spoken of (Claimed, EntitlementsWithheld): the entitlements
+    # themselves are in the proofs files (services/distributions.py), a leaf the chain never named has no row
+    Column("distribution_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("claim_index", BigInteger, primary_key=True, autoincrement=False),  # the leaf index
+    Column("asset_id", BigInteger),
+    Column("account", Addr),  # the entitled wallet (the leaf's), once claimed
+    Column("payee", Addr),  # who was paid: the account or its successor after a recovery
+    Column("amount", Amount),
+    Column("claimed", Boolean, nullable=False),
+    Column("withheld", Boolean, nullable=False),
+    Column("block_number", BigInteger, nullable=False),  # of its latest change
+    Index("ix_distribution_claims_account", "account"),
+    Index("ix_distribution_claims_payee", "payee"),
 )
 
 safe_proposals = Table(
@@ -535,7 +560,8 @@ api_audit = Table(
 )
 
 # Tables whose rows belong to one block: a rollback deletes the rows above the fork point. (The current-state tables
-# holdings, supplies, wallet_identities, liens, freezes, custody_lots, redemptions are recomputed instead: see
+# holdings, supplies, wallet_identities, liens, freezes, custody_lots, redemptions, distribution_claims and the
+# distributions' claimed / reclaimed columns are recomputed instead: see
 # ledger/state.py.)
 BLOCK_SCOPED: tuple[tuple[Table, str], ...] = (
     (events, "block_number"),

@@ -11,6 +11,10 @@ transaction as the range's events (so the current state is never behind or ahead
 * ``liens``, ``freezes``, ``custody_lots`` and ``redemptions`` are derived from the tokens' events by
   :class:`TokenState` (:data:`TOKEN_STATE_EVENTS`); a rollback replays those events (few: they are officers'
   acts, not transfers) from the ``events`` table that remains.
+* ``distribution_claims`` and the ``claimed`` / ``claims`` / ``reclaimed`` columns of ``distributions`` are derived
+  from the DistributionManager's events by :class:`DistributionState` (:data:`DISTRIBUTION_STATE_EVENTS`); the
+  rollback deletes the distributions created above the fork point (the table is block-scoped) and replays the
+  claims of the others from the remaining events.
 * ``balance_checkpoints``: a token gets a checkpoint (a copy of its holdings) at the end of a range once the
   balance changes since its last checkpoint reach ``max(CHECKPOINT_CHANGES, holders)``: a cap table at a past block
   then reads one checkpoint and at most that many changes after it, and the checkpoints never take more rows than
@@ -30,7 +34,7 @@ from .decode import TOKEN_KINDS, DecodedLog
 from .errors import LedgerError
 
 CHECKPOINT_CHANGES = 10_000  # balance changes of a token after which it gets a checkpoint (at least its holder count)
-STATE_VERSION = "1"  # meta "state": the tables of this module are derived (bump to derive them again on open)
+STATE_VERSION = "2"  # meta "state": the tables of this module are derived (bump to derive them again on open)
 CHUNK = 500  # keys per IN (...)
 
 ZERO32 = "0x" + "00" * 32
@@ -43,6 +47,8 @@ TOKEN_STATE_EVENTS = frozenset({
     "LotAttested", "LotReduced", "LotRetired", "LotDrawn",
     "RedemptionRequested", "RedemptionFulfilled", "RedemptionRejected",
 })
+# The DistributionManager's events that change ``distributions`` (claimed, reclaimed) and ``distribution_claims``
+DISTRIBUTION_STATE_EVENTS = frozenset({"Claimed", "EntitlementsWithheld", "DistributionReclaimed"})
 OPEN, FULFILLED, REJECTED = "open", "fulfilled", "rejected"
 ACTIVE, RETIRED = "active", "retired"
 
@@ -241,6 +247,115 @@ def rebuild_token_state(conn: Connection) -> None:
     state.write(conn)
 
 
+# --- distributions and claims --------------------------------------------------------------------------------
+
+
+@dataclass
+class DistributionState:
+    """The claimed / reclaimed columns of ``distributions`` and the rows of ``distribution_claims`` that a run of
+    DistributionManager events touches (read on first use from ``conn``; None: a replay from nothing), written back
+    by :meth:`write`. The rules are the contract's: a claim pays one leaf once; a withheld leaf is released by the
+    same event with ``withheld`` false; the remainder is reclaimed once after expiry."""
+
+    conn: Connection | None
+    dists: dict[int, dict[str, Any]] = field(default_factory=dict)
+    claims: dict[tuple[int, int], dict[str, Any] | None] = field(default_factory=dict)
+    changed_dists: set[int] = field(default_factory=set)
+    changed_claims: set[tuple[int, int]] = field(default_factory=set)
+
+    def _dist(self, dist_id: int) -> dict[str, Any]:
+        if dist_id not in self.dists:
+            c = schema.distributions.c
+            found = self.conn.execute(select(c.distribution_id, c.asset_id, c.claimed, c.claims, c.reclaimed)
+                                      .where(c.distribution_id == dist_id)).first() if self.conn is not None else None
+            if found is None:
+                raise LedgerError(f"distribution #{dist_id} changes, but the ledger never saw it created")
+            row = dict(found._mapping)
+            row["claimed"], row["claims"] = int(row["claimed"] or 0), int(row["claims"] or 0)
+            self.dists[dist_id] = row
+        return self.dists[dist_id]
+
+    def _claim(self, dist_id: int, index: int, block: int) -> dict[str, Any]:
+        key = (dist_id, index)
+        if key not in self.claims:
+            row = None
+            if self.conn is not None:
+                c = schema.distribution_claims.c
+                found = self.conn.execute(select(schema.distribution_claims).where(
+                    c.distribution_id == dist_id, c.claim_index == index)).first()
+                row = dict(found._mapping) if found else None
+            self.claims[key] = row
+        if self.claims[key] is None:
+            self.claims[key] = {"distribution_id": dist_id, "claim_index": index,
+                                "asset_id": self._dist(dist_id)["asset_id"], "account": None, "payee": None,
+                                "amount": None, "claimed": False, "withheld": False, "block_number": block}
+        row = self.claims[key]
+        row["block_number"] = block
+        self.changed_claims.add(key)
+        return row
+
+    def apply(self, event: str, a: dict[str, Any], block: int) -> None:
+        dist_id = int(a["distributionId"])
+        dist = self._dist(dist_id)
+        if event == "Claimed":
+            row = self._claim(dist_id, int(a["index"]), block)
+            row.update(account=a["account"], payee=a["payee"], amount=int(a["amount"]), claimed=True)
+            dist["claimed"] += int(a["amount"])
+            dist["claims"] += 1
+        elif event == "EntitlementsWithheld":
+            for index in a["indexes"]:
+                self._claim(dist_id, int(index), block)["withheld"] = bool(a["withheld"])
+        elif event == "DistributionReclaimed":
+            dist["reclaimed"] = int(a["amount"])
+        self.changed_dists.add(dist_id)
+
+    def write(self, conn: Connection) -> None:
+        c = schema.distributions.c
+        for dist_id in sorted(self.changed_dists):
+            d = self.dists[dist_id]
+            conn.execute(schema.distributions.update().where(c.distribution_id == dist_id)
+                         .values(claimed=d["claimed"], claims=d["claims"], reclaimed=d["reclaimed"]))
+        keys = sorted(self.changed_claims)
+        if keys:
+            dc = schema.distribution_claims.c
+            for part in _chunks(keys):
+                conn.execute(delete(schema.distribution_claims).where(tuple_(dc.distribution_id, dc.claim_index)
+                                                                      .in_(part)))
+            conn.execute(schema.distribution_claims.insert(), [self.claims[k] for k in keys])
+        self.changed_dists, self.changed_claims = set(), set()
+
+
+def apply_distribution_events(conn: Connection, decoded: Iterable[DecodedLog]) -> None:
+    """Apply one range's DistributionManager events (chain order; the range's new distributions already written)."""
+    state = DistributionState(conn)
+    for d in decoded:
+        if d.kind == "distributions" and d.event in DISTRIBUTION_STATE_EVENTS:
+            state.apply(d.event, d.args, d.log.block_number)
+    state.write(conn)
+
+
+def rebuild_distribution_state(conn: Connection) -> None:
+    """Recompute what is claimed, withheld and reclaimed of the distributions that remain, by replaying the
+    recorded DistributionManager events (and their root and expiry, for a ledger synced before they were kept)."""
+    conn.execute(delete(schema.distribution_claims))
+    e, c = schema.events.c, schema.distributions.c
+    created = conn.execute(select(e.args).where(e.contract_kind == "distributions",
+                                                e.event == "DistributionCreated"))
+    for (args,) in created:
+        a = json.loads(args)
+        conn.execute(schema.distributions.update().where(c.distribution_id == int(a["distributionId"]))
+                     .values(merkle_root=a["merkleRoot"], expiry=int(a["expiry"])))
+    conn.execute(schema.distributions.update().values(claimed=0, claims=0, reclaimed=None))
+    state = DistributionState(conn)
+    rows = conn.execute(
+        select(e.event, e.args, e.block_number)
+        .where(e.contract_kind == "distributions", e.event.in_(sorted(DISTRIBUTION_STATE_EVENTS)))
+        .order_by(e.block_number, e.tx_index, e.log_index)).all()
+    for r in rows:
+        state.apply(r.event, json.loads(r.args), r.block_number)
+    state.write(conn)
+
+
 # --- wallet identities ----------------------------------------------------------------------------------------
 
 
@@ -377,6 +492,7 @@ def apply_range(conn: Connection, rows: Any, decoded: list[DecodedLog], token_as
     if wallets or investors:
         refresh_identities(conn, wallets, investors)
     apply_token_events(conn, decoded, token_assets)
+    apply_distribution_events(conn, decoded)
     if rows.balance_changes:
         write_checkpoints(conn, {r["token"] for r in rows.balance_changes}, block)
 
@@ -403,14 +519,17 @@ def after_rollback(conn: Connection, touched: Touched) -> None:
     if touched.wallets or touched.investors:
         refresh_identities(conn, touched.wallets, touched.investors)
     rebuild_token_state(conn)
+    rebuild_distribution_state(conn)
 
 
 def rebuild_state(conn: Connection) -> None:
     """Derive every table of this module from the event and history tables (a ledger synced before them)."""
     refresh_identities(conn, None)
     rebuild_token_state(conn)
+    rebuild_distribution_state(conn)
     rebuild_checkpoints(conn)
 
 
-__all__ = ["CHECKPOINT_CHANGES", "TOKEN_STATE_EVENTS", "TokenState", "after_rollback", "apply_range",
+__all__ = ["CHECKPOINT_CHANGES", "DISTRIBUTION_STATE_EVENTS", "DistributionState",
+           "TOKEN_STATE_EVENTS", "TokenState", "after_rollback", "apply_range",
            "checkpoint_due", "rebuild_state", "refresh_identities", "write_checkpoints"]

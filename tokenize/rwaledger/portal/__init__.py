@@ -44,6 +44,7 @@ API = {  # the public API handlers the pages call, by the path they serve
     "asset_history": "/api/assets/{asset}/history", "liens": "/api/assets/{asset}/liens",
     "freezes": "/api/assets/{asset}/freezes", "reserve": "/api/assets/{asset}/reserve",
     "redemptions": "/api/assets/{asset}/redemptions", "wallet": "/api/wallets/{wallet}", "ledger_status": "/api/status",
+    "wallet_distributions": "/api/wallets/{wallet}/distributions",
 }
 POINTS = 40  # blocks on the ownership-over-time chart
 
@@ -212,8 +213,9 @@ def portal_router(app: FastAPI, ledger: Ledger) -> APIRouter:
         except (RwaError, NotSynced) as exc:
             return failure(request, exc)
         symbols = {a.asset_id: a for a in call("assets", q=None, kind=None, jurisdiction=None, status=None)}
+        dist: m.WalletDistributions = call("wallet_distributions", wallet)
         return render(request, "wallet.html", title=f"Wallet {_short(wallet, 6)}", w=w, assets=symbols,
-                      history=list(reversed(w.history)))
+                      history=list(reversed(w.history)), dist=dist)
 
     @router.get("/status", response_class=HTMLResponse)
     def status_page(request: Request) -> Response:
