@@ -107,7 +107,8 @@ def test_the_node_keeps_its_chain_across_a_kill_9_and_says_what_it_restored(tmp_
     while node.background_status(node_dir) is not None and __import__("time").monotonic() < deadline:
         pass
     assert saved["hash"] == head["hash"].to_0x_hex()
-    again = node.start_background(node_dir, port=port, interval=0.1)
+    # a new port: the state, not the port, is what must survive (the killed node's port may linger in use)
+    again = node.start_background(node_dir, port=node.free_port(), interval=0.1)
     try:
         assert again["restored"] == {"block": head["number"], "hash": head["hash"].to_0x_hex()}
         w3 = Web3(Web3.HTTPProvider(again["url"]))

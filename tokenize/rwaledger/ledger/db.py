@@ -14,6 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import StaticPool
 
 from .. import paths
@@ -171,9 +172,12 @@ def migrate(engine: Engine) -> None:
     ``create_all`` before the migrations existed is stamped with the revision its tables match, then upgraded;
     then ``meta.schema_version`` is set if it is not, and the current-state tables of ledger/state.py are derived from
     the event tables when meta ``state`` says they are not (revision 0004 clears it)."""
-    with engine.connect() as conn:
-        if _at_head_fast(conn):  # the usual case (every command on an existing ledger): alembic not even imported
-            return
+    try:
+        with engine.connect() as conn:
+            if _at_head_fast(conn):  # the usual case (every command on an existing ledger): alembic not even imported
+                return
+    except OperationalError:
+        pass  # another process is migrating it now ("database is locked"): wait for it under the lock below
     from alembic import command
     from alembic.migration import MigrationContext
 
