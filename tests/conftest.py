@@ -37,3 +37,10 @@ def example_world(chain, rwa_build):
     keys = {a.address: a for a in chain.dev_accounts}
     yield session, stack, reg, investors, {i.wallet: Signer(keys[i.wallet], i.wallet) for i in investors}
     chain.revert(snapshot)
+
+
+# batches on anvil journal their signed transactions (rwaledger.journal): keep the test runs' journals out of build/
+import os as _os
+import tempfile as _tempfile
+
+_os.environ.setdefault("RWA_JOURNAL_DIR", _tempfile.mkdtemp(prefix="rwa-journal-"))

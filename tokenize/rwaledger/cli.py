@@ -1179,6 +1179,83 @@ class _progress:
             self._p.stop()
 
 
+# --- transactions: the journal and the node ------------------------------------------
+
+tx_app = typer.Typer(help="Inspect or replace a transaction a batch sent (its journal and the node).",
+                     no_args_is_help=True)
+app.add_typer(tx_app, name="tx")
+
+
+def _emit_line(data: Any, line: str) -> None:
+    """One line, never wrapped (a script reads it)."""
+    if state.json:
+        emit(data)
+    else:
+        out.print(line, soft_wrap=True, highlight=False, markup=False)
+
+
+def _tx_line(info: dict) -> str:
+    if info["state"] == "mined":
+        return f"{info['hash']}: mined in block {info['block']}" + ("" if info.get("status", 1) else " (reverted)")
+    if info["state"] == "pending":
+        return f"pending: hash {info['hash']}, nonce {info['nonce']} (it may still execute)"
+    if info["state"] == "dropped":
+        return (f"dropped: hash {info['hash']}, nonce {info['nonce']} (unknown to the node, its nonce still free: "
+                "the next batch re-broadcasts it from the journal, or `rwa tx cancel` replaces it)")
+    return f"replaced: hash {info['hash']}, nonce {info['nonce']} (another transaction used its nonce: it can never execute)"
+
+
+@tx_app.command("status")
+def tx_status(tx_hash: str, network: str = NetworkOpt) -> None:
+    """Say whether a transaction is mined, pending, dropped or replaced."""
+    from .chain import connect
+    from .transactions import lookup
+
+    if network == "tester":
+        raise RwaError(IN_PROCESS_HINT)
+    info = lookup(connect(network), tx_hash)
+    _emit_line(info, _tx_line(info))
+
+
+@tx_app.command("cancel")
+def tx_cancel(tx_hash: str, network: str = NetworkOpt, keystore: Optional[Path] = KeystoreOpt,
+              account: int = AccountOpt) -> None:
+    """Replace a pending or dropped transaction (a 0-value self-transfer, same nonce, higher fee); refused if mined."""
+    from .transactions import cancel
+
+    if network == "tester":
+        raise RwaError(IN_PROCESS_HINT)
+    info = cancel(_session(network, keystore, account).tx, tx_hash)
+    _emit_line(info, f"cancelled: {tx_hash} (nonce {info['nonce']}) replaced by {info['replacement']}, "
+                     f"mined in block {info['block']}")
+
+
+@tx_app.command("pending")
+def tx_pending(network: str = NetworkOpt) -> None:
+    """List the journal: transactions batches signed that have no receipt yet (and those marked replaced)."""
+    from . import journal as journals
+    from .chain import connect
+
+    if network == "tester":
+        raise RwaError(IN_PROCESS_HINT)
+    journal = journals.for_chain(connect(network))
+    entries = journal.entries(None) if journal is not None else []
+    rows = [{"hash": e.tx_hash, "sender": e.sender, "nonce": e.nonce, "what": e.what, "state": e.state}
+            for e in entries]
+    if state.json:
+        emit(rows)
+        return
+    if not rows:
+        out.print("the journal is empty: no batch left a transaction without a receipt")
+        return
+    table = Table(title=f"journal ({len(rows)})")
+    for col in ("hash", "nonce", "sender", "what", "state"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(r["hash"], str(r["nonce"]), r["sender"], r["what"], r["state"])
+    out.print(table)
+
+
 # --- entry point -------------------------------------------------------------------
 
 

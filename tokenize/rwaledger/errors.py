@@ -133,10 +133,19 @@ class TransactionTimeout(TransactionError):
     """No receipt arrived within the timeout. The transaction is pending, not failed: it may still execute (the
     sender's nonce is re-read from the chain before its next transaction)."""
 
-    def __init__(self, tx_hash: str, timeout: float):
+    def __init__(self, tx_hash: str, timeout: float, pending: Sequence[PendingTx] = ()):
         self.tx_hash = tx_hash
-        super().__init__(f"transaction {tx_hash} not mined within {timeout:g}s: it is pending, not failed "
-                         "(it may still execute)")
+        self.timeout = timeout
+        self.pending = list(pending)  # every transaction of the operation still without a receipt (hash, nonce)
+        text = f"transaction {tx_hash} not mined within {timeout:g}s: it is pending, not failed (it may still execute)"
+        if self.pending:
+            shown = "; ".join(f"pending: {p}" for p in self.pending[:5])
+            more = f" and {len(self.pending) - 5} more" if len(self.pending) > 5 else ""
+            text += f"; {len(self.pending)} transaction(s) not confirmed when it gave up: {shown}{more}"
+        super().__init__(text)
+
+    def with_pending(self, pending: Sequence[PendingTx]) -> "TransactionTimeout":
+        return TransactionTimeout(self.tx_hash, self.timeout, pending)
 
 
 class ContractRevert(TransactionError):

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import time
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
 from hexbytes import HexBytes
@@ -260,7 +260,8 @@ class Transactor:
                     if raw is not None:
                         break
                     if time.monotonic() > deadline:
-                        raise TransactionTimeout(tx_hash, timeout)
+                        raise TransactionTimeout(tx_hash, timeout, [self._sent.get(tx_hash) or
+                                                                     PendingTx(tx_hash, self.address, None)])
                     time.sleep(self.poll_interval)
         except TransactionTimeout:
             self.reset_nonce()
@@ -324,10 +325,11 @@ class Transactor:
         calls: Iterable[ContractFunction],
         gas: int | Callable[[ContractFunction], int] | None = None,
         progress: Callable[[int], None] | None = None,
+        what: str = "batch",
     ) -> list[Receipt]:
         """Pipeline: sign every call with consecutive nonces, broadcast them, then confirm all receipts."""
         return pipeline(self.chain, list(calls), lambda fn: self.sign(fn, gas=gas(fn) if callable(gas) else gas),
-                        decoder_from=self, progress=progress)
+                        decoder_from=self, progress=progress, what=what)
 
     def transfer_eth(self, to: str, wei: int) -> Receipt:
         return self.wait(self.send_raw(self.build(to, b"", value=wei, gas=21_000)))
@@ -364,6 +366,11 @@ def _forget_nonces(signed: Iterable[SignedTx]) -> None:
         s.reset_nonce()
 
 
+def _already_known(error: Any) -> bool:
+    text = str(error).lower()
+    return "already known" in text or "known transaction" in text or "already imported" in text
+
+
 def broadcast(chain: Chain, signed: Sequence[SignedTx], progress: Callable[[int], None] | None = None) -> list[str]:
     """Send signed transactions (from any signers) in JSON-RPC batches; returns their hashes in order.
 
@@ -380,6 +387,8 @@ def broadcast(chain: Chain, signed: Sequence[SignedTx], progress: Callable[[int]
             maybe = signed[: len(hashes)] if exc.refused else signed[: len(hashes) + len(part)]
             raise exc.with_pending([s.pending() for s in maybe]) from None
         for s, r in zip(part, responses):
+            if "error" in r and _already_known(r["error"]):
+                continue  # these very bytes are in the node's pool (e.g. re-broadcast from the journal by a re-run)
             if "error" in r:
                 _forget_nonces(signed)
                 revert = s.sender.revert_of(Exception(r["error"])) if rpc.is_revert(r["error"]) else None
@@ -481,13 +490,123 @@ def _checksummed(typ: str, value: Any) -> Any:
 WINDOW = 200
 
 
+@dataclass
+class Settled:
+    """What :func:`settle` found in the journal: transactions mined, awaited, re-broadcast and replaced."""
+
+    mined: list[str]
+    awaited: list[str]
+    rebroadcast: list[str]
+    replaced: list[PendingTx]
+    discarded: list[str] = field(default_factory=list)  # behind a nonce gap: forgotten, their work re-signed
+
+    @property
+    def anything(self) -> bool:
+        return bool(self.mined or self.awaited or self.rebroadcast or self.replaced or self.discarded)
+
+
+def tx_state(chain: Chain, tx_hash: str, sender: str | None = None, nonce: int | None = None) -> str:
+    """``mined``, ``pending`` (in the node's pool), ``replaced`` (its nonce used by another transaction) or
+    ``dropped`` (unknown to the node, nonce still free: re-broadcasting its bytes can still execute it)."""
+    if rpc.request(chain, "eth_getTransactionReceipt", [tx_hash], what=f"reading the receipt of {tx_hash}"):
+        return "mined"
+    if rpc.request(chain, "eth_getTransactionByHash", [tx_hash], what=f"looking up {tx_hash}"):
+        return "pending"
+    if sender is None or nonce is None:
+        return "dropped"
+    free = rpc.request(chain, "eth_getTransactionCount", [sender, "pending"], what=f"reading the nonce of {sender}")
+    return "replaced" if nonce < (int(free, 16) if isinstance(free, str) else int(free)) else "dropped"
+
+
+def settle(chain: Chain, timeout: float = 120.0, journal: Any = None) -> Settled:
+    """Settle what the journal holds from an earlier run before new work is signed: mined transactions are done
+    (cleared), pending ones awaited, dropped ones re-broadcast with the same signed bytes (same nonce: executed at
+    most once), and one whose nonce another transaction used is marked replaced (it can never execute).
+
+    A transaction still without a receipt after ``timeout`` raises :class:`TransactionTimeout` (pending, not failed,
+    kept in the journal)."""
+    from . import journal as journals
+
+    journal = journal if journal is not None else journals.for_chain(chain)
+    out = Settled([], [], [], [])
+    if journal is None:
+        return out
+    entries = journal.entries()
+    if not entries:
+        return out
+    receipts = rpc.batch(chain, [("eth_getTransactionReceipt", [e.tx_hash]) for e in entries],
+                         what=f"settling {len(entries)} journaled transactions")
+    out.mined = [e.tx_hash for e, r in zip(entries, receipts) if r is not None]
+    journal.clear(out.mined)
+    rest = [e for e, r in zip(entries, receipts) if r is None]
+    if not rest:
+        return out
+    known = rpc.batch(chain, [("eth_getTransactionByHash", [e.tx_hash]) for e in rest],
+                      what=f"looking up {len(rest)} journaled transactions")
+    senders = sorted({e.sender for e in rest})
+    counts = rpc.batch(chain, [("eth_getTransactionCount", [a, "pending"]) for a in senders], what="reading nonces")
+    # the next nonce each sender can use now (its pool included)
+    free = dict(zip(senders, (int(n, 16) if isinstance(n, str) else int(n) for n in counts)))
+    wait: list[str] = []
+    discarded: list[str] = []
+    for e, tx in sorted(zip(rest, known), key=lambda p: (p[0].sender, p[0].nonce)):
+        if tx is not None:
+            out.awaited.append(e.tx_hash)
+            wait.append(e.tx_hash)
+        elif e.nonce < free[e.sender]:  # another transaction holds (or was mined with) its nonce
+            out.replaced.append(PendingTx(e.tx_hash, e.sender, e.nonce))
+        elif e.nonce > free[e.sender]:
+            # behind a gap (the node lost earlier transactions that were confirmed and cleared: a node restored from
+            # an older state): it could only execute once the gap is filled, so it is forgotten here and its work,
+            # planned again from the chain, is signed anew with the free nonces (the bytes exist only here)
+            discarded.append(e.tx_hash)
+        else:
+            # the same signed bytes again (same nonce): the node lost them (a restart) or never got them
+            answer = rpc.answers(chain, [("eth_sendRawTransaction", [e.raw])], what=f"re-broadcasting {e.tx_hash}")[0]
+            error = answer.get("error")
+            if error is None or _already_known(error):
+                out.rebroadcast.append(e.tx_hash)
+                wait.append(e.tx_hash)
+                free[e.sender] += 1
+            elif _is_nonce_error(Exception(str(error))):
+                out.replaced.append(PendingTx(e.tx_hash, e.sender, e.nonce))
+            else:
+                message = error.get("message", error) if isinstance(error, dict) else error
+                raise TransactionError(f"re-broadcasting journaled {e.tx_hash} failed: {message}")
+    out.discarded = discarded
+    journal.clear(discarded)
+    journal.mark([p.tx_hash for p in out.replaced], journals.REPLACED)
+    if wait:
+        _await_receipts(chain, wait, timeout)
+        journal.clear(wait)
+    return out
+
+
+def _await_receipts(chain: Chain, hashes: Sequence[str], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    pending = list(hashes)
+    pause = 0.005
+    while pending:
+        results = rpc.batch(chain, [("eth_getTransactionReceipt", [h]) for h in pending],
+                            what=f"waiting for {len(pending)} receipts")
+        pending = [h for h, r in zip(pending, results) if r is None]
+        if pending:
+            if time.monotonic() > deadline:
+                raise TransactionTimeout(pending[0], timeout)
+            time.sleep(pause)
+            pause = min(pause * 2, 0.2)
+            if chain.is_dev and pause >= 0.2:
+                chain.mine(1)
+
+
 def pipeline(
     chain: Chain,
     items: Sequence[Any],
     sign: Callable[[Any], SignedTx],
     decoder_from: Transactor,
-    window: int = WINDOW,
+    window: int | None = None,
     progress: Callable[[int], None] | None = None,
+    what: str = "batch",
 ) -> list[Receipt]:
     """Sign and broadcast a window of transactions at a time, confirming each window before the next goes out.
 
@@ -495,12 +614,38 @@ def pipeline(
     windows the node mines what it has, which keeps its pool small (anvil crawls with thousands pending).
     ``sign`` turns an item into a :class:`SignedTx` (nonces are assigned in item order).
 
+    Crash-safe: the journal of the chain (:mod:`rwaledger.journal`) is settled first (what an earlier, killed run
+    left), and each window is journaled durably before it is broadcast and cleared once confirmed.
+
     If the node goes away, :class:`NodeUnavailable` names every transaction that was sent and has no receipt
     (pending: it may still execute) and how many were mined; on a timeout every sender's nonce is re-read next time.
     """
+    from . import journal as journals
+
+    window = window or WINDOW  # read now: a test (or a tuner) may change the module's default
+    journal = journals.for_chain(chain)
+    if journal is not None and settle(chain, decoder_from.timeout, journal).anything:
+        decoder_from.reset_nonce()
     receipts: list[Receipt] = []
     in_flight: list[SignedTx] = []
     signers: dict[int, SignedTx] = {}  # one signed transaction per sender, to reset their nonces on a failure
+
+    def confirm_window() -> None:
+        try:
+            receipts.extend(confirm(chain, [s.tx_hash for s in in_flight], decoder_from=decoder_from,
+                                    timeout=decoder_from.timeout))
+        except TransactionTimeout as exc:  # pending, not failed: they stay in the journal; each named with its nonce
+            done = {r.tx_hash for r in receipts}
+            raise exc.with_pending([s.pending() for s in in_flight if s.tx_hash not in done]) from None
+        except NodeUnavailable:
+            raise  # pending, not failed: they stay in the journal
+        except BaseException:
+            if journal is not None:  # every receipt is in (confirm decodes failures last): nothing can execute later
+                journal.clear(s.tx_hash for s in in_flight)
+            raise
+        if journal is not None:
+            journal.clear(s.tx_hash for s in in_flight)
+
     try:
         for start in range(0, len(items), window):
             signed = []
@@ -508,17 +653,17 @@ def pipeline(
                 signed.append(sign(item))
                 signers.setdefault(id(signed[-1].sender), signed[-1])
             if in_flight:
-                receipts.extend(confirm(chain, [s.tx_hash for s in in_flight], decoder_from=decoder_from,
-                                        timeout=decoder_from.timeout))
+                confirm_window()
                 in_flight = []
+            if journal is not None:  # durably written down before anything goes out
+                journal.append(journals.entries_of(signed, what))
             try:
                 broadcast(chain, signed, progress=progress)
             except NodeUnavailable as exc:
                 raise exc.with_pending(exc.pending, len(receipts)) from None
             in_flight = signed
         if in_flight:
-            receipts.extend(confirm(chain, [s.tx_hash for s in in_flight], decoder_from=decoder_from,
-                                    timeout=decoder_from.timeout))
+            confirm_window()
     except NodeUnavailable as exc:
         # signed but unsent transactions used nonces: every sender reads its nonce from the chain next time
         _forget_nonces(signers.values())
@@ -536,3 +681,62 @@ def pending_nonces(chain: Chain, addresses: Sequence[str]) -> list[int]:
     results = rpc.batch(chain, [("eth_getTransactionCount", [a, "pending"]) for a in addresses],
                         what=f"reading {len(addresses)} nonces")
     return [int(r, 16) if isinstance(r, str) else int(r) for r in results]
+
+
+# --- inspecting and replacing a transaction (`rwa tx status|cancel|pending`) ----------------------------------
+
+
+def lookup(chain: Chain, tx_hash: str) -> dict[str, Any]:
+    """What is known of ``tx_hash`` from the chain's journal and the node: ``state`` (mined / pending / dropped /
+    replaced), ``sender``, ``nonce``, ``block`` (when mined), ``what`` (the batch that signed it, when journaled).
+    A hash neither journaled nor known to the node raises :class:`TransactionError`."""
+    from . import journal as journals
+
+    journal = journals.for_chain(chain)
+    entry = journal.get(tx_hash) if journal is not None else None
+    node_tx = rpc.request(chain, "eth_getTransactionByHash", [tx_hash], what=f"looking up {tx_hash}")
+    if entry is None and node_tx is None:
+        raise TransactionError(f"transaction {tx_hash} is unknown: neither in the journal nor on the node")
+    sender = entry.sender if entry else Web3.to_checksum_address(node_tx["from"])
+    nonce = entry.nonce if entry else int(node_tx["nonce"], 16)
+    state = tx_state(chain, tx_hash, sender, nonce)
+    if state == "dropped" and entry is not None and entry.state == journals.REPLACED:
+        state = "replaced"
+    out: dict[str, Any] = {"hash": tx_hash, "state": state, "sender": sender, "nonce": nonce,
+                           "what": entry.what if entry else None, "block": None}
+    if state == "mined":
+        receipt = rpc.request(chain, "eth_getTransactionReceipt", [tx_hash], what=f"reading the receipt of {tx_hash}")
+        out["block"], out["status"] = int(receipt["blockNumber"], 16), int(receipt["status"], 16)
+        if journal is not None and entry is not None:
+            journal.clear([tx_hash])
+    return out
+
+
+def cancel(tx: Transactor, tx_hash: str, timeout: float | None = None) -> dict[str, Any]:
+    """Replace ``tx_hash`` (pending or dropped) by a 0-value transfer of its sender to itself with the same nonce and
+    higher fees, so it can never execute; refused when it is mined or already replaced, or signed by another key."""
+    from . import journal as journals
+
+    info = lookup(tx.chain, tx_hash)
+    if info["state"] in ("mined", "replaced"):
+        raise TransactionError(f"transaction {tx_hash} is {info['state']}: nothing to cancel")
+    if info["sender"].lower() != tx.address.lower():
+        raise TransactionError(f"transaction {tx_hash} was signed by {info['sender']}, not by {tx.address}: "
+                               "cancel it with that key")
+    max_fee, tip = tx.fees()
+    node_tx = rpc.request(tx.chain, "eth_getTransactionByHash", [tx_hash], what=f"looking up {tx_hash}")
+    if node_tx is not None:  # a replacement must pay more than what it replaces (nodes ask for >= 10% more)
+        old_fee = int(node_tx.get("maxFeePerGas") or node_tx["gasPrice"], 16)
+        old_tip = int(node_tx.get("maxPriorityFeePerGas") or node_tx["gasPrice"], 16)
+        tip = max(tip, old_tip * 2 + 1)
+        max_fee = max(max_fee, old_fee * 2 + 1, tip)
+    new_hash, raw = tx.signer.sign_eip1559(tx.chain.chain_id, info["nonce"], tip, max_fee, 21_000, tx.address, 0, b"")
+    replacement = "0x" + new_hash.hex()
+    rpc.request(tx.chain, "eth_sendRawTransaction", ["0x" + raw.hex()], what=f"replacing {tx_hash}")
+    tx.reset_nonce()
+    receipt = tx.wait(replacement, timeout)
+    journal = journals.for_chain(tx.chain)
+    if journal is not None:
+        journal.mark([tx_hash], journals.REPLACED)
+    return {"hash": tx_hash, "state": "replaced", "nonce": info["nonce"], "replacement": replacement,
+            "block": receipt.block_number}

@@ -226,6 +226,14 @@ class ServiceContext:
 
     # --- sending ------------------------------------------------------------------------
 
+    def settle_journal(self) -> None:
+        """Settle what a killed earlier batch left in the chain's journal (mined, awaited, re-broadcast with the same
+        bytes, or marked replaced) before anything is planned or signed, so the plan sees its effects."""
+        from ..transactions import settle
+
+        if settle(self.session.chain, self.tx.timeout).anything:
+            self.tx.reset_nonce()
+
     def send(self, tx: "Transactor | SafeRoute", what: str, calls: Sequence[Any], *,
              progress: Callable[[int], None] | None = None,
              references: dict[bytes, str] | None = None) -> "list[Receipt] | ProposalRef":

@@ -209,6 +209,7 @@ class DistributionService:
         ``isClaimed``, ``isWithheld``, ``canTransact`` of the payee): the already claimed are skipped, the rest that
         cannot be paid now are refused with their reason and nothing is sent for them; the others are sent in
         JSON-RPC batches a window at a time. An account without an entitlement raises before anything is sent."""
+        self.ctx.settle_journal()
         plan = self.plan(distribution_id)
         by_account = {who: (i, index, amount) for i, (index, who, amount) in enumerate(plan.entries)}
         items: list[tuple[str, int, int, int, Any]] = []  # (account, leaf position, index, amount, signer)
@@ -265,7 +266,8 @@ class DistributionService:
                 sender = self.ctx.sender(who) if who is not None else self.ctx.tx
                 return sender.sign_data(dist, data, gas=CLAIM_GAS)
 
-            receipts = pipeline(chain, todo, sign, decoder_from=self.ctx.tx, progress=progress)
+            receipts = pipeline(chain, todo, sign, decoder_from=self.ctx.tx, progress=progress,
+                                what=f"claim in distribution {distribution_id}")
         return self.ctx.result(Action.DISTRIBUTION_CLAIM_MANY, receipts,
                                status=Status.DONE if receipts else Status.SKIPPED,
                                distribution_id=distribution_id, claimed=len(receipts),

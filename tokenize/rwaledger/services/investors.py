@@ -160,6 +160,7 @@ class InvestorService:
         investor's first wallet: registered if new, else its changed fields updated (a category left out is kept).
         A row with ``investor`` adds the wallet to that investor (registered on chain, or earlier in the same file).
         Everything is checked against the file and the chain before anything is sent (:meth:`plan_many`)."""
+        self.ctx.settle_journal()
         register, updates, links, labels = self.plan_many(specs)
         ident = self.ctx.stack.identity.functions
         if not (register or updates or links):
@@ -183,9 +184,10 @@ class InvestorService:
             return self.ctx.result(Action.INVESTORS_ONBOARD, proposed, wallets=len(specs), registered=len(register),
                                    updates=len(updates), wallets_added=len(links),
                                    already=len(specs) - len(register) - len(links))
-        receipts = tx.send_batch(calls + [c for _, c in updates], progress=progress) if calls or updates else []
+        receipts = tx.send_batch(calls + [c for _, c in updates], progress=progress, what="onboarding") if calls or updates else []
         # wallets join investors only once those are registered (each call is estimated against the chain)
-        receipts += tx.send_batch([ident.addWallet(inv, w) for inv, w in links], progress=progress) if links else []
+        receipts += tx.send_batch([ident.addWallet(inv, w) for inv, w in links], progress=progress,
+                                   what="adding wallets") if links else []
         self._store_labels(labels)
         return self.ctx.result(Action.INVESTORS_ONBOARD, receipts, wallets=len(specs), registered=len(register),
                                updates=len(updates), wallets_added=len(links),

@@ -144,6 +144,7 @@ class IssuanceService:
     ) -> Result:
         """Mint allocations with ``batchMint``, one on-chain reference per allocation, so a re-run in any order, in
         other chunks or after a crash mints only what was not minted yet."""
+        self.ctx.settle_journal()
         planned = self.plan_mints(requests)
         todo = [p for p in planned if not p.already_minted]
         calls = []
@@ -159,7 +160,7 @@ class IssuanceService:
                                   references={p.ref: p.reference for p in todo if p.reference})
             return self.ctx.result(Action.MINT_MANY, proposed, minted=0, skipped=len(planned) - len(todo),
                                    proposed_allocations=len(todo), assets=len({p.asset_id for p in planned}))
-        receipts = tx.send_batch(calls, progress=progress) if calls else []  # type: ignore[union-attr]
+        receipts = tx.send_batch(calls, progress=progress, what="minting") if calls else []  # type: ignore[union-attr]
         raced = self._count_events(receipts, "MintSkipped")  # minted by another process since the plan was made
         minted = len(todo) - raced
         skipped = len(planned) - minted

@@ -46,6 +46,7 @@ class TransferService:
         """Many transfers, pipelined: pre-checked, signed locally (each sender's nonces in order), broadcast in
         JSON-RPC batches a window at a time, each window confirmed in batches before the next. A rejected pre-check
         raises before anything is sent."""
+        self.ctx.settle_journal()
         items = [(asset, signer, _address(to), amount) for asset, signer, to, amount in transfers]
         tokens = {a: self.ctx.token(a) for a in {t[0] for t in items}}
         if check:  # checked against the current state: earlier transfers of the same batch are not applied yet
@@ -62,5 +63,6 @@ class TransferService:
             data = TRANSFER + abi_encode(["address", "uint256"], [to, amount])
             return self.ctx.sender(signer).sign_data(tokens[asset].address, data, gas=TRANSFER_GAS)
 
-        return pipeline(self.ctx.session.chain, items, sign, decoder_from=self.ctx.tx, progress=progress)
+        return pipeline(self.ctx.session.chain, items, sign, decoder_from=self.ctx.tx, progress=progress,
+                        what="transfer")
 
