@@ -268,7 +268,7 @@ def test_rwa_tx_status_cancel_and_pending(world):
     tx.reset_nonce()
     # the registrar's key is anvil's public development key (never a real one); the CLI reads it from the env
     env = dict(os.environ, PYTHONPATH=str(ROOT / "tokenize"), RWA_JOURNAL_DIR=str(world.journal_dir),
-               RWA_PRIVATE_KEY=chain.dev_accounts[0].key.hex())
+               RWA_PRIVATE_KEY=chain.dev_accounts[0].key.hex(), RWA_DEPLOYMENTS_DIR=str(world.tmp / "cli-deployments"))
     env.pop("RWA_KEYSTORE", None)
 
     def rwa(*args):
