@@ -144,6 +144,8 @@ def world(rwa_build, tmp_path_factory):
         w.node.stop()
         if old is not None:
             os.environ["RWA_JOURNAL_DIR"] = old
+        else:
+            os.environ.pop("RWA_JOURNAL_DIR", None)
 
 
 def _wait_for(predicate, timeout: float, proc: subprocess.Popen | None = None) -> bool:
@@ -251,6 +253,65 @@ def test_settle_rebroadcasts_dropped_bytes_leaves_mined_and_names_replaced(world
     assert journal.entries() == [] and [e.tx_hash for e in journal.entries(REPLACED)] == [lost.tx_hash]
     assert tx_state(chain, lost.tx_hash, me, lost.nonce) == "replaced"
     assert settle(chain, 30, journal).anything is False  # a replaced entry is never sent again
+
+
+def test_a_rewound_branch_is_never_rebroadcast_onto_the_new_one(world, tmp_path):
+    """CI failure (order-dependent, 2026-12-02): a batch journaled on a branch that a test then reverted was re-broadcast by
+    the next batch's settle onto the new branch. Entries written since a snapshot are void after Chain.revert, and an
+    entry whose anchor block is now another block (a reorg, a rewind by someone else, another chain with the same
+    genesis) is forgotten, not re-sent."""
+    from rwaledger.journal import Journal, entries_of, head
+    from rwaledger.transactions import broadcast, settle
+
+    chain = world.reg.session.chain
+    tx = world.reg.session.tx
+    me = tx.address
+
+    # 1. through Chain.revert: what was journaled since the snapshot is forgotten
+    journal = journals.for_chain(chain)
+    snapshot = chain.snapshot()
+    tx.resync_nonce()
+    gone = tx.sign_data(me, b"\x07", gas=30_000)
+    journal.append(entries_of([gone], "unit", head(chain)))
+    broadcast(chain, [gone])
+    tx.wait(gone.tx_hash)  # mined on this branch; the process dies before clearing its entry
+    chain.revert(snapshot)
+    assert journal.get(gone.tx_hash) is None
+    done = settle(chain, 30, journal)
+    assert not done.rebroadcast and done.anything is False
+    assert tx_state_of(chain, gone) == "dropped"  # its nonce is free again and nothing re-sent it
+
+    # 2. a rewind the journal was not told of (raw evm_revert, as another process would): the anchor tells
+    own = Journal(tmp_path / "anchor.sqlite")
+    mark = chain.w3.provider.make_request("evm_snapshot", [])["result"]
+    chain.mine(1)
+    tx.resync_nonce()
+    orphan = tx.sign_data(me, b"\x08", gas=30_000)
+    own.append(entries_of([orphan], "unit", head(chain)))  # anchored at the block just mined
+    broadcast(chain, [orphan])
+    tx.wait(orphan.tx_hash)
+    assert chain.w3.provider.make_request("evm_revert", [mark])["result"] is True
+    chain.mine(3)  # the new branch grows past the anchor's height with other blocks
+    done = settle(chain, 30, own)
+    assert done.discarded == [orphan.tx_hash] and not done.rebroadcast and own.entries(None) == []
+    assert tx_state_of(chain, orphan) == "dropped"
+
+    # 3. an anchor beyond the head is a node that lost blocks (restored from an older state): re-broadcast
+    mark = chain.w3.provider.make_request("evm_snapshot", [])["result"]
+    chain.mine(1)
+    tx.resync_nonce()
+    lost = tx.sign_data(me, b"\x09", gas=30_000)
+    own.append(entries_of([lost], "unit", head(chain)))
+    assert chain.w3.provider.make_request("evm_revert", [mark])["result"] is True  # the node "restored" older state
+    done = settle(chain, 30, own)
+    assert done.rebroadcast == [lost.tx_hash] and tx_state_of(chain, lost) == "mined"
+    tx.resync_nonce()
+
+
+def tx_state_of(chain, signed) -> str:
+    from rwaledger.transactions import tx_state
+
+    return tx_state(chain, signed.tx_hash, signed.sender.address, int(signed.nonce))
 
 
 # --- `rwa tx status|cancel|pending` ---------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from __future__ import annotations
 import itertools
 import json
 import threading
+import time
 from functools import cached_property
 from typing import Any
 
@@ -50,6 +51,7 @@ class Chain:
         self.w3 = w3
         self.name = name  # the network name used for deployment records
         self.epoch = 0  # bumped on every revert: cached nonces are stale after it
+        self._snapshot_times: dict[str, float] = {}  # snapshot id -> when it was taken (the journal forgets since)
 
     @cached_property
     def chain_id(self) -> int:
@@ -69,15 +71,26 @@ class Chain:
     def snapshot(self) -> Any:
         """Take a snapshot of the chain state; returns its id."""
         self._dev_only("snapshot")
-        return self._rpc("evm_snapshot")
+        taken = time.time()
+        snapshot_id = self._rpc("evm_snapshot")
+        self._snapshot_times[str(snapshot_id)] = taken
+        return snapshot_id
 
     def revert(self, snapshot_id: Any) -> None:
-        """Go back to ``snapshot_id``. A snapshot is used up by reverting to it: take a fresh one."""
+        """Go back to ``snapshot_id``. A snapshot is used up by reverting to it: take a fresh one.
+
+        What was signed since then never happened: the chain's transaction journal forgets it (a later batch must
+        not re-broadcast a rewound branch's transactions onto the new one)."""
         self._dev_only("revert")
         ok = self._rpc("evm_revert", [snapshot_id])
         if ok is False:
             raise ChainError(f"revert to snapshot {snapshot_id} failed (already used or unknown)")
         self.epoch += 1
+        taken = self._snapshot_times.pop(str(snapshot_id), None)
+        if taken is not None and getattr(self, "url", None):
+            from . import journal
+
+            journal.forget_since(self, taken)
 
     def mine(self, blocks: int = 1) -> int:
         """Mine ``blocks`` empty blocks; returns the new block number."""
@@ -274,8 +287,6 @@ class AnvilChain(RpcChain):
     def dev_accounts(self) -> list[LocalAccount]:
         return dev_accounts(self._account_count)
 
-    def snapshot(self) -> str:
-        return self._rpc("evm_snapshot")
 
     def close(self) -> None:
         if self.node is not None:

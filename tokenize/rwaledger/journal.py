@@ -8,6 +8,13 @@ restored from an older state) leaves entries behind; the next batch on that chai
 *same signed bytes* (same nonce: they can execute at most once), and one whose nonce another transaction used is
 marked *replaced* (it can never execute). Only then is new work signed.
 
+Each entry also records the chain's head when it was written (its *anchor*, number and hash). An entry whose anchor
+block is now a different block was signed on a branch this node no longer has (a reorg or a revert took it away, or
+another chain with the same genesis answers at this URL): it is forgotten, not re-broadcast, and its work is planned
+again from the chain. An anchor beyond the head is a node restored from an older state: the nonce rules above apply.
+A deliberate rewind of a dev chain (:meth:`rwaledger.chain.Chain.revert`) voids every entry written since its
+snapshot.
+
 Raw signed transactions are public data once broadcast (every node and block explorer sees them); they carry a
 signature, never a key. Nothing secret is stored here.
 
@@ -46,6 +53,8 @@ class Entry:
     what: str
     state: str = PENDING
     at: float = 0.0
+    anchor_number: int | None = None  # the chain's head when the entry was written ...
+    anchor_hash: str | None = None  # ... and its hash: which branch the transaction was signed on
 
 
 def journal_dir() -> Path:
@@ -54,6 +63,8 @@ def journal_dir() -> Path:
 
 class Journal:
     """Append-only (until cleared) record of signed transactions, durable before each broadcast."""
+
+    SELECT = "SELECT hash, sender, nonce, raw, what, state, at, anchor_number, anchor_hash FROM txs"
 
     def __init__(self, path: Path):
         self.path = Path(path)
@@ -65,15 +76,21 @@ class Journal:
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS txs (hash TEXT PRIMARY KEY, sender TEXT NOT NULL, nonce INTEGER NOT NULL,"
-            " raw TEXT NOT NULL, what TEXT NOT NULL, state TEXT NOT NULL DEFAULT 'pending', at REAL NOT NULL)")
+            " raw TEXT NOT NULL, what TEXT NOT NULL, state TEXT NOT NULL DEFAULT 'pending', at REAL NOT NULL,"
+            " anchor_number INTEGER, anchor_hash TEXT)")
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(txs)")}
+        for column, typ in (("anchor_number", "INTEGER"), ("anchor_hash", "TEXT")):
+            if column not in columns:  # a journal written before entries had anchors
+                self._db.execute(f"ALTER TABLE txs ADD COLUMN {column} {typ}")
 
     def append(self, entries: Iterable[Entry]) -> None:
-        rows = [(e.tx_hash, e.sender, e.nonce, e.raw, e.what, e.state, e.at or time.time()) for e in entries]
+        rows = [(e.tx_hash, e.sender, e.nonce, e.raw, e.what, e.state, e.at or time.time(), e.anchor_number,
+                 e.anchor_hash) for e in entries]
         if not rows:
             return
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
-            self._db.executemany("INSERT OR REPLACE INTO txs VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+            self._db.executemany("INSERT OR REPLACE INTO txs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
             self._db.execute("COMMIT")
 
     def clear(self, hashes: Iterable[str]) -> None:
@@ -85,12 +102,21 @@ class Journal:
             self._db.executemany("DELETE FROM txs WHERE lower(hash) = ?", hashes)
             self._db.execute("COMMIT")
 
+    def forget_since(self, at: float) -> int:
+        """Forget the entries written at or after ``at`` (a dev chain rewound to a snapshot taken then: their work
+        never happened); returns how many."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            count = self._db.execute("DELETE FROM txs WHERE at >= ?", (at,)).rowcount
+            self._db.execute("COMMIT")
+        return count
+
     def mark(self, hashes: Iterable[str], state: str) -> None:
         with self._lock:
             self._db.executemany("UPDATE txs SET state = ? WHERE lower(hash) = ?", [(state, h.lower()) for h in hashes])
 
     def entries(self, state: str | None = PENDING) -> list[Entry]:
-        query = "SELECT hash, sender, nonce, raw, what, state, at FROM txs"
+        query = self.SELECT
         args: tuple = ()
         if state is not None:
             query, args = query + " WHERE state = ?", (state,)
@@ -100,8 +126,7 @@ class Journal:
 
     def get(self, tx_hash: str) -> Entry | None:
         with self._lock:
-            row = self._db.execute("SELECT hash, sender, nonce, raw, what, state, at FROM txs WHERE lower(hash) = ?",
-                                   (tx_hash.lower(),)).fetchone()
+            row = self._db.execute(f"{self.SELECT} WHERE lower(hash) = ?", (tx_hash.lower(),)).fetchone()
         return Entry(*row) if row else None
 
     def __len__(self) -> int:
@@ -137,6 +162,24 @@ def use(chain: "Chain", journal: Journal | None) -> None:
     _JOURNALS[chain] = journal
 
 
-def entries_of(signed: Sequence, what: str) -> list[Entry]:
+def entries_of(signed: Sequence, what: str, anchor: tuple[int, str] | None = None) -> list[Entry]:
+    """Journal entries for ``signed`` transactions of a batch ``what``; ``anchor`` is the chain's head (number,
+    hash) when they were signed."""
     now = time.time()
-    return [Entry(s.tx_hash, s.sender.address, int(s.nonce), s.raw, what, PENDING, now) for s in signed]
+    number, block_hash = anchor if anchor is not None else (None, None)
+    return [Entry(s.tx_hash, s.sender.address, int(s.nonce), s.raw, what, PENDING, now, number, block_hash)
+            for s in signed]
+
+
+def head(chain: "Chain") -> tuple[int, str]:
+    """The chain's head block (number, hash): the anchor of the entries written now."""
+    from . import rpc
+
+    block = rpc.request(chain, "eth_getBlockByNumber", ["latest", False], what="reading the head block")
+    return int(block["number"], 16), str(block["hash"])
+
+
+def forget_since(chain: "Chain", at: float) -> int:
+    """A dev chain rewound to a snapshot taken at ``at``: its journal forgets what was written since."""
+    journal = for_chain(chain)
+    return journal.forget_since(at) if journal is not None else 0

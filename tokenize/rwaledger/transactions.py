@@ -498,7 +498,8 @@ class Settled:
     awaited: list[str]
     rebroadcast: list[str]
     replaced: list[PendingTx]
-    discarded: list[str] = field(default_factory=list)  # behind a nonce gap: forgotten, their work re-signed
+    # forgotten, their work planned again: behind a nonce gap, or signed on a branch this node no longer has
+    discarded: list[str] = field(default_factory=list)
 
     @property
     def anything(self) -> bool:
@@ -543,6 +544,13 @@ def settle(chain: Chain, timeout: float = 120.0, journal: Any = None) -> Settled
         return out
     known = rpc.batch(chain, [("eth_getTransactionByHash", [e.tx_hash]) for e in rest],
                       what=f"looking up {len(rest)} journaled transactions")
+    orphaned = _orphaned(chain, [e for e, tx in zip(rest, known) if tx is None])
+    if orphaned:
+        # signed on a branch this node no longer has (a reorg or a rewind took it, or another chain with the same
+        # genesis answers here): never re-broadcast onto this one; the work is planned again from the chain
+        out.discarded.extend(e.tx_hash for e in orphaned)
+        known = [tx for e, tx in zip(rest, known) if e not in orphaned]
+        rest = [e for e in rest if e not in orphaned]
     senders = sorted({e.sender for e in rest})
     counts = rpc.batch(chain, [("eth_getTransactionCount", [a, "pending"]) for a in senders], what="reading nonces")
     # the next nonce each sender can use now (its pool included)
@@ -573,13 +581,26 @@ def settle(chain: Chain, timeout: float = 120.0, journal: Any = None) -> Settled
             else:
                 message = error.get("message", error) if isinstance(error, dict) else error
                 raise TransactionError(f"re-broadcasting journaled {e.tx_hash} failed: {message}")
-    out.discarded = discarded
-    journal.clear(discarded)
+    out.discarded.extend(discarded)
+    journal.clear(out.discarded)
     journal.mark([p.tx_hash for p in out.replaced], journals.REPLACED)
     if wait:
         _await_receipts(chain, wait, timeout)
         journal.clear(wait)
     return out
+
+
+def _orphaned(chain: Chain, entries: Sequence[Any]) -> list[Any]:
+    """The entries whose anchor block (the head when they were written) is now another block. An anchor beyond the
+    head is not orphaned: the node lost those blocks (restored from an older state), nothing was built over them."""
+    numbers = sorted({e.anchor_number for e in entries if e.anchor_number is not None})
+    if not numbers:
+        return []
+    blocks = rpc.batch(chain, [("eth_getBlockByNumber", [hex(n), False]) for n in numbers],
+                       what="reading the journal's anchor blocks")
+    hashes = {n: (str(b["hash"]).lower() if b else None) for n, b in zip(numbers, blocks)}
+    return [e for e in entries if e.anchor_number is not None and hashes[e.anchor_number] is not None
+            and hashes[e.anchor_number] != str(e.anchor_hash).lower()]
 
 
 def _await_receipts(chain: Chain, hashes: Sequence[str], timeout: float) -> None:
@@ -656,7 +677,7 @@ def pipeline(
                 confirm_window()
                 in_flight = []
             if journal is not None:  # durably written down before anything goes out
-                journal.append(journals.entries_of(signed, what))
+                journal.append(journals.entries_of(signed, what, journals.head(chain)))
             try:
                 broadcast(chain, signed, progress=progress)
             except NodeUnavailable as exc:
