@@ -110,7 +110,7 @@ class World:
         self.node = AnvilNode(port=self.port, state_file=state, dump_on_exit=False).start()
         self.reg = self.services()
 
-    def check(self, seed: int, ledger_too: bool = True) -> None:
+    def check(self, seed: int) -> None:
         """The batch's balances exact, each reference minted once, the journal empty, the ledger reconciled."""
         _, mints = worker.batch(seed, COUNT)
         for m in mints:
@@ -126,8 +126,6 @@ class World:
         assert journal is not None and journal.entries() == []
         eth = self.node_w3().eth
         assert eth.get_transaction_count(self.registrar(), "latest") == eth.get_transaction_count(self.registrar(), "pending")
-        if not ledger_too:
-            return
         with Ledger.open(self.tmp / f"ledger-{seed}.sqlite") as ledger:
             ledger.sync(self.reg.stack, from_block=self.start_block)
             report = ledger.reconcile(self.reg.stack)
@@ -209,9 +207,9 @@ def test_kill_the_node_mid_batch_then_restart_from_its_dump_and_rerun(world):
         world.restart_node(dump)
         killed_at.append(k)
         worker.run(world.reg, seed, COUNT, CHUNK)
-        # the chain is exact; a fresh ledger synced on the restored node sometimes misses a few mints (its supply
-        # short, every balance it knows equal): a ledger/anvil-restore question, not the journal's (see the report)
-        world.check(seed, ledger_too=False)
+        # the chain exact, and a fresh ledger synced on the restored node reconciles (it was short of a few mints
+        # while the keeper kept dumps that a block had raced: tests/test_nodestate.py)
+        world.check(seed)
     seconds = time.monotonic() - started
     print(f"\nnode kill -9: {len(killed_at)} points {killed_at} of {TX_PER_BATCH} txs, {seconds:.1f} s")
 
