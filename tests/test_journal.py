@@ -289,7 +289,12 @@ def test_a_rewound_branch_is_never_rebroadcast_onto_the_new_one(world, tmp_path)
     broadcast(chain, [orphan])
     tx.wait(orphan.tx_hash)
     assert chain.w3.provider.make_request("evm_revert", [mark])["result"] is True
-    chain.mine(3)  # the new branch grows past the anchor's height with other blocks
+    # the new branch grows past the anchor's height with other blocks (a later clock: an empty block at the same
+    # height and second would be the very same block, and the anchor still on the chain)
+    chain.advance_time(30)
+    chain.mine(2)
+    entry = own.get(orphan.tx_hash)
+    assert chain.w3.eth.get_block(entry.anchor_number)["hash"].to_0x_hex() != entry.anchor_hash
     done = settle(chain, 30, own)
     assert done.discarded == [orphan.tx_hash] and not done.rebroadcast and own.entries(None) == []
     assert tx_state_of(chain, orphan) == "dropped"
