@@ -33,6 +33,7 @@ unique key because eth-tester numbers logs per transaction and nodes per block):
 ``officers``        the service's officer accounts (role, bound signer, token hash)
 ``api_requests``    the first answer to each write with an Idempotency-Key (a retry gets it again, sends nothing)
 ``api_audit``       every write attempt through the API: append-only
+``console_sessions`` the officer console's sessions (id hash, officer, CSRF token, expiry, pending previews)
 
 Investors, not wallets (schema version 2): the IdentityRegistry keeps *investors* (country, KYC expiry,
 category; the id is the address of the investor's first wallet) that own *wallets*. The state of an investor
@@ -557,6 +558,24 @@ api_audit = Table(
     Column("detail", Text, nullable=False),
     Column("tx_hashes", Text, nullable=False),  # JSON list
     Index("ix_api_audit_at", "at"),
+)
+
+console_sessions = Table(
+    "console_sessions",
+    metadata,
+    # The officer console's logins, here rather than in a process's memory so that every worker of one server
+    # (``rwa serve --workers N``) knows them and a restart logs no officer out. Only the SHA-256 of the session id
+    # is kept (the id itself is only in the officer's cookie); an expired row is deleted when it is next seen and
+    # whenever a session is opened. Off-chain, never public
+    Column("id_sha256", String(64), primary_key=True),
+    Column("officer_id", BigInteger, nullable=False),
+    Column("csrf", String(64), nullable=False),  # the session's CSRF token, in every form it renders
+    Column("expires", BigInteger, nullable=False),  # unix time
+    # JSON: the previewed writes awaiting confirmation, by preview id: what each route call needs (the form's
+    # values, the uploaded files in base64, the CSV chunks), rebuilt into the call on confirm, and the parts'
+    # results so far
+    Column("pending", Text, nullable=False),
+    Index("ix_console_sessions_expires", "expires"),
 )
 
 # Tables whose rows belong to one block: a rollback deletes the rows above the fork point. (The current-state tables

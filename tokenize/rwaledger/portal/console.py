@@ -2,8 +2,9 @@
 
 A thin adapter. An officer logs in with the token ``rwa officer add`` printed (checked by the officer router's own
 login, its failed-login limit included); the token is exchanged for a session cookie (random, ``HttpOnly``,
-``SameSite=Strict``, ``Secure`` on https) and only the SHA-256 of the session id is kept, in memory: a restart logs
-every officer out. Every form carries the session's CSRF token in a hidden field, checked on every POST before
+``SameSite=Strict``, ``Secure`` on https) and only the SHA-256 of the session id is kept, in the ledger's
+``console_sessions`` table (with the CSRF token and the checked writes awaiting confirmation, as plain JSON): every
+worker of one server shares it, and a restart logs no one out. Every form carries the session's CSRF token in a hidden field, checked on every POST before
 anything else runs (the login form a double-submit cookie).
 
 Each write is two steps. *Fill in* runs the services' own read-only pre-checks (``IssuanceService.plan_mints``,
@@ -20,6 +21,7 @@ these pages (``/officer/investors/{wallet}``), never on the public ones.
 
 from __future__ import annotations
 
+import base64
 import csv
 import datetime as dt
 import hashlib
@@ -27,9 +29,8 @@ import hmac
 import io
 import json
 import secrets
-import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any, Callable
 
 from fastapi import APIRouter, FastAPI, Request
@@ -37,11 +38,12 @@ from fastapi.datastructures import UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import BaseModel
+from sqlalchemy import Engine, select
 
 from ..api.limits import TooManyAttempts
 from ..api.officer import MAY, AssetUpload, CsvUpload, DocumentUpload, LotUpload, OfficerDesk
 from ..errors import RwaError
-from ..ledger import Ledger
+from ..ledger import Ledger, schema
 from ..models import (
     DistributionRequest,
     ForcedTransferRequest,
@@ -69,12 +71,13 @@ CHUNK = 100  # CSV rows per write of a batch
 
 @dataclass
 class Pending:
-    """A checked write waiting for the officer's confirmation: its chunks (each one call of an API route)."""
+    """A checked write waiting for the officer's confirmation: its chunks (each one call of an API route, described
+    by :func:`_call`: plain JSON, so that any worker can rebuild and send it) and the results of those sent."""
 
     action: str
     title: str
     summary: list[str]
-    chunks: list[Callable[[str], Response]]  # idempotency key -> the API route's answer
+    chunks: list[dict]  # {"path", "args", "body"}: see _call and _body
     rows: int = 0
     results: list[dict] = field(default_factory=list)
 
@@ -85,13 +88,19 @@ class Session:
     csrf: str
     expires: float
     pending: dict[str, Pending] = field(default_factory=dict)
+    key: str = ""  # the SHA-256 of the session id: its row in console_sessions
+
+
+KEEP = 20  # pending previews kept per session (the oldest goes first)
 
 
 class Sessions:
-    """Console sessions by the SHA-256 of their id (the id itself is only in the officer's cookie)."""
+    """Console sessions in the ledger's ``console_sessions`` table, by the SHA-256 of their id (the id itself is
+    only in the officer's cookie): shared by every worker of one server, kept across a restart. One transaction per
+    unit of work (open, look up, close, keep a preview, record a part's result)."""
 
-    def __init__(self, ttl: int = SESSION_TTL):
-        self.ttl, self._by_hash, self._lock = ttl, {}, threading.Lock()
+    def __init__(self, engine: Engine, ttl: int = SESSION_TTL, clock: Callable[[], float] = time.time):
+        self.engine, self.ttl, self.clock = engine, ttl, clock
 
     @staticmethod
     def _hash(sid: str) -> str:
@@ -99,27 +108,106 @@ class Sessions:
 
     def open(self, officer: Officer) -> str:
         sid = secrets.token_urlsafe(32)
-        with self._lock:
-            now = time.time()
-            for h in [h for h, s in self._by_hash.items() if s.expires < now]:
-                del self._by_hash[h]
-            self._by_hash[self._hash(sid)] = Session(officer.id, secrets.token_urlsafe(32), now + self.ttl)
+        now = int(self.clock())
+        t = schema.console_sessions
+        with self.engine.begin() as conn:
+            conn.execute(t.delete().where(t.c.expires < now))
+            conn.execute(t.insert().values(id_sha256=self._hash(sid), officer_id=officer.id,
+                                           csrf=secrets.token_urlsafe(32), expires=now + self.ttl, pending="{}"))
         return sid
 
     def get(self, sid: str | None) -> Session | None:
         if not sid:
             return None
-        with self._lock:
-            s = self._by_hash.get(self._hash(sid))
-            if s is not None and s.expires < time.time():
-                del self._by_hash[self._hash(sid)]
+        key, t = self._hash(sid), schema.console_sessions
+        with self.engine.begin() as conn:
+            row = conn.execute(select(t).where(t.c.id_sha256 == key)).first()
+            if row is None:
                 return None
-            return s
+            if row.expires < self.clock():
+                conn.execute(t.delete().where(t.c.id_sha256 == key))
+                return None
+        return Session(int(row.officer_id), row.csrf, float(row.expires), _pending_of(row.pending), key)
 
     def close(self, sid: str | None) -> None:
         if sid:
-            with self._lock:
-                self._by_hash.pop(self._hash(sid), None)
+            t = schema.console_sessions
+            with self.engine.begin() as conn:
+                conn.execute(t.delete().where(t.c.id_sha256 == self._hash(sid)))
+
+    def _update(self, s: Session, change: Callable[[dict[str, Pending]], None]) -> None:
+        """``change`` applied to the session's stored previews (and to ``s``), in one transaction: the row is
+        written first (a no-op update), so it is locked (PostgreSQL) or the database's write lock taken (SQLite)
+        before it is read, and two workers changing one session do not overwrite each other's change."""
+        t = schema.console_sessions
+        with self.engine.begin() as conn:
+            conn.execute(t.update().where(t.c.id_sha256 == s.key).values(expires=t.c.expires))
+            text = conn.execute(select(t.c.pending).where(t.c.id_sha256 == s.key)).scalar()
+            stored = _pending_of(text) if text is not None else {}
+            change(stored)
+            if text is not None:
+                conn.execute(t.update().where(t.c.id_sha256 == s.key).values(
+                    pending=json.dumps({pid: asdict(p) for pid, p in stored.items()})))
+        change(s.pending)
+
+    def keep(self, s: Session, pending: Pending) -> str:
+        """Keep a preview in the session (the oldest dropped beyond :data:`KEEP`): its id."""
+        pid = secrets.token_urlsafe(12)
+
+        def add(previews: dict[str, Pending]) -> None:
+            while len(previews) > KEEP:
+                previews.pop(next(iter(previews)))
+            previews[pid] = Pending(**asdict(pending))
+        self._update(s, add)
+        return pid
+
+    def record(self, s: Session, pid: str, i: int, result: dict) -> None:
+        """Record the result of part ``i`` of preview ``pid``."""
+        def put(previews: dict[str, Pending]) -> None:
+            p = previews.get(pid)
+            if p is None:
+                return
+            if len(p.results) <= i:
+                p.results.append(result)
+            else:
+                p.results[i] = result
+        self._update(s, put)
+
+
+def _pending_of(text: str) -> dict[str, Pending]:
+    return {pid: Pending(**p) for pid, p in json.loads(text).items()}
+
+
+def _b64(name: str, content: bytes) -> list[str]:
+    return [name, base64.b64encode(content).decode()]
+
+
+def _unb64(item: list[str]) -> tuple[str, bytes]:
+    return item[0], base64.b64decode(item[1])
+
+
+def _call(path: str, body: dict | None = None, **args: Any) -> dict:
+    """One API route call as JSON: the route's path, its path arguments, and how to rebuild its body (_body)."""
+    return {"path": path, "args": args, "body": body}
+
+
+def _body(b: dict | None) -> Any:
+    """A route call's body rebuilt from its JSON (the form values parsed again, the files from base64)."""
+    if b is None:
+        return None
+    kind = b["kind"]
+    if kind == "model":
+        return _parse(MODELS[b["model"]], b["data"])
+    if kind == "lot":
+        lot = _parse(LotRequest, b["data"])
+        return LotUpload(**lot.model_dump(), receipt=_upload(*_unb64(b["receipt"])) if b["receipt"] else None)
+    if kind == "document":
+        return DocumentUpload(**b["data"], file=_upload(*_unb64(b["file"])))
+    if kind == "asset":
+        return AssetUpload(spec=_upload(*_unb64(b["spec"])), files=[_upload(*_unb64(f)) for f in b["files"]])
+    if kind == "csv":
+        return CsvUpload(file=_upload(*_unb64(b["file"])))
+    raise ValueError(f"no console call body of kind {kind!r}")  # pragma: no cover
 
 
 # --- the forms -------------------------------------------------------------------------------------------------------
@@ -194,6 +282,8 @@ FORMS: dict[str, FormSpec] = {f.action: f for f in (
               Field("file", "File", "file", True), Field("supersede", "Supersede the current version", "checkbox"))),
 )}
 CHECKED_BY_DEFAULT = {"frozen", "supersede"}
+MODELS = {m.__name__: m for m in (MintRequest, ForcedTransferRequest, FreezeRequest, PartialFreezeRequest, LienRequest,
+                                  LienReleaseRequest, DistributionRequest, RedemptionFulfilment, RedemptionRejection)}
 
 
 def _upload(name: str, content: bytes) -> UploadFile:
@@ -223,7 +313,7 @@ def console_router(app: FastAPI, ledger: Ledger, desk: OfficerDesk, *, chunk: in
     files = _static_files()
     env.globals["static"] = lambda name: f"/static/{name}?v={files[name][2]}"
     env.filters.update(when=_when, units=_units, short=_short)
-    sessions = Sessions()
+    sessions = Sessions(ledger.engine)
     routes: dict[str, Callable[..., Any]] = {}
 
     def route(path: str, method: str = "POST") -> Callable[..., Any]:
@@ -371,11 +461,7 @@ def console_router(app: FastAPI, ledger: Ledger, desk: OfficerDesk, *, chunk: in
                       rows=rows, pending_id=pending_id, parts=parts)
 
     def keep(s: Session, pending: Pending) -> str:
-        pid = secrets.token_urlsafe(12)
-        if len(s.pending) > 20:
-            s.pending.pop(next(iter(s.pending)))
-        s.pending[pid] = pending
-        return pid
+        return sessions.keep(s, pending)
 
     @router.post("/forms/{action}", response_class=HTMLResponse)
     async def fill_in(request: Request, action: str) -> Response:
@@ -411,7 +497,6 @@ def console_router(app: FastAPI, ledger: Ledger, desk: OfficerDesk, *, chunk: in
             if f.kind == "checkbox":
                 data[f.name] = f.name in values
         one = {k: v[0] for k, v in uploads.items()}
-        handler = route(spec.path)
         summary: list[str]
         if spec.action == "mint" or spec.action in ("forced_transfer", "freeze", "partial_freeze", "lien",
                                                      "lien_release", "distribution"):
@@ -420,7 +505,7 @@ def console_router(app: FastAPI, ledger: Ledger, desk: OfficerDesk, *, chunk: in
                      "lien_release": LienReleaseRequest, "distribution": DistributionRequest}[spec.action]
             body = _parse(model, data)
             summary = precheck(svc, spec.action, body)
-            call = lambda key: handler(body=body, officer=officer, idempotency_key=key)  # noqa: E731
+            call = _call(spec.path, {"kind": "model", "model": model.__name__, "data": data})
         elif spec.action in ("redemption_fulfilment", "redemption_rejection"):
             request_id = int(data.pop("request_id", 0) or 0)
             if request_id <= 0:
@@ -431,8 +516,8 @@ def console_router(app: FastAPI, ledger: Ledger, desk: OfficerDesk, *, chunk: in
             else:
                 body = _parse(RedemptionRejection, data)
             summary = precheck(svc, spec.action, body) + [f"Redemption request #{request_id}."]
-            call = lambda key: handler(request_id=request_id, body=body, officer=officer,  # noqa: E731
-                                       idempotency_key=key)
+            call = _call(spec.path, {"kind": "model", "model": type(body).__name__, "data": data},
+                         request_id=request_id)
         elif spec.action == "lot":
             lot = _parse(LotRequest, data)
             summary = precheck(svc, "lot", lot)
@@ -441,10 +526,7 @@ def console_router(app: FastAPI, ledger: Ledger, desk: OfficerDesk, *, chunk: in
                 summary.append(f"Receipt {receipt[0]}: SHA-256 {hashlib.sha256(receipt[1]).hexdigest()}.")
 
             LotUpload(**lot.model_dump(), receipt=_upload(*receipt) if receipt else None)  # the form's own rules
-
-            def call(key: str) -> Response:
-                body = LotUpload(**lot.model_dump(), receipt=_upload(*receipt) if receipt else None)
-                return handler(body=body, officer=officer, idempotency_key=key)
+            call = _call(spec.path, {"kind": "lot", "data": data, "receipt": _b64(*receipt) if receipt else None})
         elif spec.action == "document":
             asset = data.pop("asset", "")
             if "file" not in one:
@@ -454,19 +536,14 @@ def console_router(app: FastAPI, ledger: Ledger, desk: OfficerDesk, *, chunk: in
             info = svc.ctx.handle(asset)
             summary = [f"Asset {info.symbol} (#{info.asset_id}).",
                        f"Document {data.get('name')}, {name}: SHA-256 {hashlib.sha256(content).hexdigest()}."]
-
-            def call(key: str) -> Response:
-                body = DocumentUpload(**data, file=_upload(name, content))
-                return handler(asset=asset, body=body, officer=officer, idempotency_key=key)
+            call = _call(spec.path, {"kind": "document", "data": data, "file": _b64(name, content)}, asset=asset)
         elif spec.action == "asset":
             if "spec" not in one:
                 raise SpecError("field spec: choose the asset's spec file", field="spec")
             spec_file, others = one["spec"], uploads.get("files", [])
             summary = _asset_precheck(svc, spec_file, others)
-
-            def call(key: str) -> Response:
-                body = AssetUpload(spec=_upload(*spec_file), files=[_upload(n, c) for n, c in others])
-                return handler(body=body, officer=officer, idempotency_key=key)
+            call = _call(spec.path, {"kind": "asset", "spec": _b64(*spec_file),
+                                     "files": [_b64(n, c) for n, c in others]})
         else:  # pragma: no cover - every form is above
             raise SpecError(f"no console form for {spec.action}")
         pid = keep(s, Pending(spec.action, spec.title, summary, [call]))
@@ -540,15 +617,12 @@ def console_router(app: FastAPI, ledger: Ledger, desk: OfficerDesk, *, chunk: in
                               f"{lines}): fix the file and check it again. Nothing was sent.")
             return checked(request, s, officer, spec, values, rows=rows, error=error, code=422)
         header = list(parsed[0][1])
-        handler = route(spec.path)
         cells = [c for _, c, _ in parsed]
         parts = [cells[i:i + chunk] for i in range(0, len(cells), chunk)]
 
-        def chunk_call(i: int, part: list[dict[str, str]]) -> Callable[[str], Response]:
+        def chunk_call(i: int, part: list[dict[str, str]]) -> dict:
             label = name if len(parts) == 1 else f"{name} (part {i + 1} of {len(parts)})"
-            body = _csv_bytes(header, part)
-            return lambda key: handler(body=CsvUpload(file=_upload(label, body)), officer=officer,
-                                       idempotency_key=key)
+            return _call(spec.path, {"kind": "csv", "file": _b64(label, _csv_bytes(header, part))})
         summary = [f"{len(rows)} rows checked, no error; sent in {len(parts)} "
                    f"write{'s' if len(parts) > 1 else ''} of up to {chunk} rows."]
         if -1 in notes:
@@ -557,18 +631,19 @@ def console_router(app: FastAPI, ledger: Ledger, desk: OfficerDesk, *, chunk: in
                               rows=len(rows)))
         return checked(request, s, officer, spec, values, rows=rows, summary=summary, pending_id=pid)
 
-    def run_chunk(pid: str, p: Pending, i: int) -> dict:
-        """Send chunk ``i`` of a pending write through its API route (once: a repeat is the API's replay)."""
-        answer = p.chunks[i](f"console-{pid}-{i}")
+    def run_chunk(s: Session, officer: Officer, pid: str, p: Pending, i: int) -> dict:
+        """Send chunk ``i`` of a pending write through its API route (once: a repeat is the API's replay), as the
+        session's officer, and record its result in the session."""
+        c = p.chunks[i]
+        body = _body(c["body"])
+        answer = route(c["path"])(**c["args"], **({} if body is None else {"body": body}), officer=officer,
+                                  idempotency_key=f"console-{pid}-{i}")
         body = json.loads(answer.body)
         result = {"part": i + 1, "of": len(p.chunks), "status_code": answer.status_code,
                   "ok": answer.status_code < 400, "detail": body.get("detail", ""),
                   "outcome": body.get("status", body.get("title", "")), "tx_hashes": body.get("tx_hashes", []),
                   "where": {k: body[k] for k in ("rule", "error", "field", "file", "line") if body.get(k)}}
-        if len(p.results) <= i:
-            p.results.append(result)
-        else:
-            p.results[i] = result
+        sessions.record(s, pid, i, result)
         return result
 
     def pending_of(request: Request, s: Session, officer: Officer, pid: str) -> Pending | HTMLResponse:
@@ -590,7 +665,7 @@ def console_router(app: FastAPI, ledger: Ledger, desk: OfficerDesk, *, chunk: in
         if isinstance(p, HTMLResponse):
             return p
         for i in range(len(p.results), len(p.chunks)):
-            if not run_chunk(pid, p, i)["ok"]:
+            if not run_chunk(s, officer, pid, p, i)["ok"]:
                 break
         return RedirectResponse(f"/officer/pending/{pid}", status_code=303)
 
@@ -606,7 +681,7 @@ def console_router(app: FastAPI, ledger: Ledger, desk: OfficerDesk, *, chunk: in
             return JSONResponse({"ok": False, "detail": "not pending"}, status_code=p.status_code)
         if not 0 <= i < len(p.chunks) or i > len(p.results):
             return JSONResponse({"ok": False, "detail": "parts are sent in order"}, status_code=409)
-        return JSONResponse(run_chunk(pid, p, i), headers={"Cache-Control": "no-store"})
+        return JSONResponse(run_chunk(s, officer, pid, p, i), headers={"Cache-Control": "no-store"})
 
     @router.get("/pending/{pid}", response_class=HTMLResponse)
     def outcome(request: Request, pid: str) -> Response:
@@ -658,10 +733,9 @@ def console_router(app: FastAPI, ledger: Ledger, desk: OfficerDesk, *, chunk: in
             return forbidden(request, s, officer, "No such act.", 404)
         if officer.role not in MAY[act]:
             return forbidden(request, s, officer, f"An {officer.role} officer signs no proposal: nothing was sent.")
-        handler = route(paths[act])
         pid = keep(s, Pending(act, f"{act.capitalize()} proposal #{proposal_id}", [],
-                              [lambda key: handler(proposal_id=proposal_id, officer=officer, idempotency_key=key)]))
-        run_chunk(pid, s.pending[pid], 0)
+                              [_call(paths[act], proposal_id=proposal_id)]))
+        run_chunk(s, officer, pid, s.pending[pid], 0)
         return RedirectResponse(f"/officer/pending/{pid}", status_code=303)
 
     # --- reads -------------------------------------------------------------------------------------------------------
