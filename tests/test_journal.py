@@ -106,6 +106,15 @@ class World:
                                  str(seed), str(COUNT), str(CHUNK)], env=env, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, start_new_session=True)
 
+    def start_worker_until(self, seed: int, k: int, timeout: float = 60) -> tuple[subprocess.Popen, int, bool]:
+        """Start the registrar process on batch ``seed`` and wait (up to ``timeout`` s, or until it exits) until ``k``
+        of its transactions are in: the registrar's pending nonce ``k`` past where it was. Returns the process, that
+        base nonce and whether ``k`` was reached."""
+        base = self.nonce()
+        proc = self.worker(seed)
+        reached = _wait_for(lambda: self.nonce() >= base + k, timeout, proc)
+        return proc, base, reached
+
     def restart_node(self, state: Path) -> None:
         self.node = AnvilNode(port=self.port, state_file=state, dump_on_exit=False).start()
         self.reg = self.services()
@@ -169,9 +178,7 @@ def test_kill_the_registrar_process_mid_batch_then_rerun_exactly(world):
     killed_at = []
     for k in _points(rng):
         seed = next(world.seeds)
-        base = world.nonce()
-        proc = world.worker(seed)
-        reached = _wait_for(lambda: world.nonce() >= base + k, 60, proc)
+        proc, base, reached = world.start_worker_until(seed, k)
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
         assert reached, proc.stderr.read().decode()[-2000:]
@@ -190,9 +197,7 @@ def test_kill_the_node_mid_batch_then_restart_from_its_dump_and_rerun(world):
     killed_at = []
     for k in _points(rng):
         seed = next(world.seeds)
-        base = world.nonce()
-        proc = world.worker(seed)
-        reached = _wait_for(lambda: world.nonce() >= base + k, 60, proc)
+        proc, base, reached = world.start_worker_until(seed, k)
         dump = world.tmp / f"dump-{seed}.json"
         nodestate.dump(world.node.url, dump)  # the keeper's last dump...
         _wait_for(lambda: world.nonce() >= base + k + 3, 2, proc)  # ...and a few transactions more, lost with the node
