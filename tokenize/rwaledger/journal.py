@@ -88,27 +88,31 @@ class Journal:
                  e.anchor_hash) for e in entries]
         if not rows:
             return
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            self._db.executemany("INSERT OR REPLACE INTO txs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
-            self._db.execute("COMMIT")
+        self._write("INSERT OR REPLACE INTO txs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
     def clear(self, hashes: Iterable[str]) -> None:
         hashes = [(h.lower(),) for h in hashes]
         if not hashes:
             return
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            self._db.executemany("DELETE FROM txs WHERE lower(hash) = ?", hashes)
-            self._db.execute("COMMIT")
+        self._write("DELETE FROM txs WHERE lower(hash) = ?", hashes)
 
     def forget_since(self, at: float) -> int:
         """Forget the entries written at or after ``at`` (a dev chain rewound to a snapshot taken then: their work
         never happened); returns how many."""
+        return self._write("DELETE FROM txs WHERE at >= ?", [(at,)])
+
+    def _write(self, sql: str, rows: Sequence[tuple]) -> int:
+        """Run ``sql`` once per row of ``rows`` in one immediate transaction, committed (so fsynced) before this
+        returns and rolled back if anything fails; returns how many rows it changed."""
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
-            count = self._db.execute("DELETE FROM txs WHERE at >= ?", (at,)).rowcount
-            self._db.execute("COMMIT")
+            try:
+                count = self._db.executemany(sql, rows).rowcount
+                self._db.execute("COMMIT")
+            except BaseException:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise
         return count
 
     def mark(self, hashes: Iterable[str], state: str) -> None:
