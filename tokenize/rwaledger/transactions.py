@@ -549,8 +549,9 @@ def settle(chain: Chain, timeout: float = 120.0, journal: Any = None) -> Settled
         # signed on a branch this node no longer has (a reorg or a rewind took it, or another chain with the same
         # genesis answers here): never re-broadcast onto this one; the work is planned again from the chain
         out.discarded.extend(e.tx_hash for e in orphaned)
-        known = [tx for e, tx in zip(rest, known) if e not in orphaned]
-        rest = [e for e in rest if e not in orphaned]
+        gone = {e.tx_hash for e in orphaned}
+        known = [tx for e, tx in zip(rest, known) if e.tx_hash not in gone]
+        rest = [e for e in rest if e.tx_hash not in gone]
     senders = sorted({e.sender for e in rest})
     counts = rpc.batch(chain, [("eth_getTransactionCount", [a, "pending"]) for a in senders], what="reading nonces")
     # the next nonce each sender can use now (its pool included)
