@@ -4,9 +4,11 @@ and a re-run settles the journal first (rwaledger.journal, rwaledger.transaction
 * kill -9 of the registrar process (tests/journal_worker.py: a 500-investor onboarding + batch mint, in chunks of
   10, so ~100 transactions) when the chain shows k of its transactions sent, then the same batch re-run here;
 * kill -9 of the node mid-batch (a dump taken a moment before), anvil restarted from the dump, the batch re-run;
-* after each: every balance exact, no reference minted twice, the journal empty, a ledger syncs and reconciles.
+* after each: every balance exact, no reference minted twice, the journal empty, a ledger syncs and reconciles;
+* kill -9 of a ledger sync process, and of its node, after k committed ranges; the same ledger synced again.
 
-Default: 3 points of each; ``RWA_LONG_FAULTS=1`` runs 10 random points of each. The figures are printed.
+Default: 3 points of each batch case and 2 of each sync case; ``RWA_LONG_FAULTS=1`` runs 10 random points of each.
+The figures are printed.
 """
 
 from __future__ import annotations
@@ -371,3 +373,74 @@ def test_rwa_tx_status_cancel_and_pending(world):
     assert code == 1 and "mined: nothing to cancel" in text
     code, text = rwa("tx", "status", "0x" + "ab" * 32)
     assert code == 1 and "unknown" in text
+
+
+def _sync_worker(world: World, ledger: Path, batch: int) -> subprocess.Popen:
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT / "tokenize"), str(HERE)]))
+    return subprocess.Popen([sys.executable, str(HERE / "sync_worker.py"), world.node.url, str(world.deployments),
+                             str(ledger), str(batch), str(world.start_block)], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+
+
+def _committed(proc: subprocess.Popen, k: int) -> list[int]:
+    """The last blocks of the first ``k`` ranges the sync process commits (fewer if it ends first)."""
+    blocks: list[int] = []
+    while len(blocks) < k:
+        line = proc.stdout.readline().strip()
+        if not line or line == "done":
+            break
+        blocks.append(int(line))
+    return blocks
+
+
+def _events(ledger: Ledger) -> list[tuple]:
+    return [(e.block_number, e.log_index, e.event) for e in ledger.events()]
+
+
+def test_kill_a_ledger_sync_or_its_node_mid_sync_then_sync_again_exactly(world):
+    """kill -9 of a ledger sync process, and of its node (restarted from its dump), after k committed ranges; the
+    same ledger synced again holds every event once, has lost no committed range, and reconciles."""
+    if not world.expected:  # run alone: give the sync a chain to read
+        seed = next(world.seeds)
+        worker.run(world.reg, seed, COUNT, CHUNK)
+        world.check(seed)
+    head = world.node_w3().eth.block_number
+    ranges = 20
+    batch = max(1, (head - world.start_block + 1) // ranges)
+    with Ledger.open(world.tmp / "sync-reference.sqlite") as reference:
+        reference.sync(world.reg.stack, from_block=world.start_block, to_block=head)
+        expected_events, expected_caps = _events(reference), reference.cap_table(worker.SYMBOL)
+    rng = random.Random(int(os.environ.get("RWA_FAULT_SEED", "12")) + 2)
+    points = sorted(rng.randrange(1, ranges) for _ in range(POINTS)) if LONG else [2, ranges - 3]
+    started = time.monotonic()
+    for n, k in enumerate(points):
+        for victim in ("sync", "node"):
+            path = world.tmp / f"sync-{victim}-{n}.sqlite"
+            dump = world.tmp / f"sync-dump-{n}.json"
+            if victim == "node":
+                nodestate.dump(world.node.url, dump)  # the keeper's dump: the chain does not move during a sync
+            proc = _sync_worker(world, path, batch)
+            committed = _committed(proc, k)
+            assert len(committed) == k, proc.stderr.read()[-2000:]
+            if victim == "sync":
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+            else:
+                os.kill(world.node.pid, signal.SIGKILL)
+                world.node.pid = None
+                try:
+                    proc.wait(timeout=60)  # the sync fails: the node is gone
+                except subprocess.TimeoutExpired:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                    proc.wait()
+                world.restart_node(dump)
+            with Ledger.open(path) as ledger:
+                kept = ledger.checkpoint()
+                assert kept is not None and kept.block >= committed[-1], (victim, k, kept, committed)
+                ledger.sync(world.reg.stack, to_block=head)
+                assert _events(ledger) == expected_events, (victim, k)  # every event once: none lost, none twice
+                assert ledger.cap_table(worker.SYMBOL) == expected_caps
+                report = ledger.reconcile(world.reg.stack)
+                assert report.ok, report
+            print(f"{victim} killed after {k} of ~{ranges} committed ranges (checkpoint {kept.block}), resynced exact")
+    print(f"\nledger sync kill -9: {len(points)} points {points} x (sync, node), {time.monotonic() - started:.1f} s")
