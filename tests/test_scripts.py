@@ -57,3 +57,26 @@ def test_script_errors_are_one_line(run, root, tmp_path):
     assert proc.stderr.strip() == f"error: {bad}:2: field wallet: not an Ethereum address: '0x1234'"
     proc = run("rent_distribution.py", "NOPE", "5", ok=False)
     assert proc.returncode == 1 and "no asset with symbol 'NOPE'" in proc.stderr
+
+
+def test_repeat_tests_names_a_flaky_test(tmp_path, root):
+    """scripts/repeat_tests.py (issue 12: show no test is flaky) finds a test that fails in one run of three."""
+    counter = tmp_path / "runs"
+    (tmp_path / "test_sample.py").write_text(f"""
+from pathlib import Path
+def test_steady():
+    assert True
+def test_flaky():
+    p = Path({str(counter)!r})
+    n = int(p.read_text()) + 1 if p.exists() else 1
+    p.write_text(str(n))
+    assert n != 2
+""")
+    proc = subprocess.run([sys.executable, str(root / "scripts" / "repeat_tests.py"), "--runs", "3", "--",
+                           str(tmp_path / "test_sample.py")], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "test_flaky: failed 1 of 3 runs" in proc.stdout and "test_steady" not in proc.stdout.split("did not pass")[1]
+    (tmp_path / "test_sample.py").write_text("def test_steady():\n    assert True\n")
+    proc = subprocess.run([sys.executable, str(root / "scripts" / "repeat_tests.py"), "--runs", "2", "--",
+                           str(tmp_path / "test_sample.py")], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and "no test failed in 2 runs (1 tests)" in proc.stdout, proc.stdout
