@@ -37,3 +37,14 @@ def test_ledger_commands_need_no_web3():
     """`rwa ledger ...` reads the database only: the models (address checks) and the ledger load without web3."""
     loaded = _loaded("import rwaledger.models, rwaledger.ledger")
     assert "web3" not in loaded and "eth_tester" not in loaded and "eth_account" not in loaded
+
+
+def test_the_rwa_script_is_a_light_client():
+    """The console script (the command server's client) imports the standard library only before it hands the
+    command over; its entry point is the client, `python -m rwaledger.cli` the in-process command."""
+    import tomllib
+    from pathlib import Path
+
+    assert _loaded("import rwaledger.cmdserver") == []
+    project = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())
+    assert project["project"]["scripts"]["rwa"] == "rwaledger.cmdserver:main"

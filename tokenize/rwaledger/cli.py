@@ -35,6 +35,13 @@ out = Console()
 err = Console(stderr=True)
 
 
+def open_consoles() -> None:
+    """Open the output consoles again on the current standard streams (the command server's child does, after
+    taking over its client's: a console decides colour and width when it is made)."""
+    global out, err
+    out, err = Console(), Console(stderr=True)
+
+
 class State:
     json: bool = False
     propose: bool = False  # under `rwa propose`: role acts become proposals to the Safes holding the roles
