@@ -42,3 +42,14 @@ def test_a_token_and_a_contract_that_is_none_read_through_the_chain(rwa):
     assert (rows[stack.registry.address]["symbol"], rows[stack.registry.address]["decimals"]) == (None, None)  # reverts
     assert (rows[nobody]["symbol"], rows[nobody]["decimals"]) == (None, None)  # no code: empty answers
     assert {r["read_block"] for r in rows.values()} == {block}
+
+
+def test_amounts_are_shown_exactly_whatever_their_size():
+    """The portal's units filter: a uint256 of 78 digits at 18 decimals is not rounded (the decimal context's default
+    28 digits would)."""
+    from rwaledger.portal import _units
+
+    big = 2**256 - 1
+    digits = str(big)
+    assert _units(big, 18).replace(",", "") == f"{digits[:-18]}.{digits[-18:]}"
+    assert _units(1_500_250_000, 6) == "1,500.25" and _units(5, None) == "5" and _units(None, 6) == "—"
