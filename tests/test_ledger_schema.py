@@ -18,11 +18,11 @@ from rwaledger.ledger import Ledger, LedgerError, db, schema
 SAFE_TABLES = {"safe_proposals", "safe_approvals"}
 # every table added after the baseline (0002: the Safe proposals; 0003: the service's officers, idempotent requests
 # and audit, the current holdings and supplies; 0004: the further current state and the balance checkpoints; 0006:
-# the distributions' claims; 0007: the console's sessions)
+# the distributions' claims; 0007: the console's sessions; 0008: the payment tokens' metadata)
 STATE_TABLES = {"balance_checkpoints", "wallet_identities", "liens", "freezes", "custody_lots", "redemptions",
                 "distribution_claims"}
 LATER_TABLES = SAFE_TABLES | {"officers", "api_requests", "api_audit", "holdings", "supplies"} | STATE_TABLES | {
-    "console_sessions"}
+    "console_sessions", "payment_tokens"}
 TOKEN, HOLDER, BANK = "0x" + "22" * 20, "0x" + "11" * 20, "0x" + "77" * 20
 
 

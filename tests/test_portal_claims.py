@@ -5,6 +5,7 @@ on the chain, it is listed as claimed with the amount the chain paid; no investo
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 import re
 import time
 
@@ -47,9 +48,13 @@ def test_a_distribution_is_claimable_then_claimed_on_the_wallet_page(example_wor
             for d in api["claimable"]] == [(dist, "LHR-GH12B", pkr.address, str(entitled[ayesha]), "claimable")]
     assert api["claimed"] == [] and api["other"] == []
     assert api["claimable"][0]["expiry"] == int(expiry.timestamp())
+    # the payment token as it answers symbol() and decimals() (TestStablecoin: TUSD, 6), read once by the sync
+    assert (api["claimable"][0]["payment_symbol"], api["claimable"][0]["payment_decimals"]) == ("TUSD", 6)
     page = client.get(f"/wallets/{ayesha}").text
     claimable = re.search(r'<table id="claimable">(.*?)</table>', page, re.S)[1]
     assert f"#{dist}" in claimable and f'data-amount="{entitled[ayesha]}"' in claimable
+    shown = f"{Decimal(entitled[ayesha]).scaleb(-6):,f}".rstrip("0").rstrip(".")  # e.g. 0.237501: tokens, not base units
+    assert f">{shown}</td>" in claimable and f'title="{pkr.address}">TUSD</abbr>' in claimable
     assert "LHR-GH12B" in claimable and expiry.strftime("%Y-%m-%d") in claimable
 
     before = pkr.functions.balanceOf(ayesha).call()
@@ -76,6 +81,15 @@ def test_a_distribution_is_claimable_then_claimed_on_the_wallet_page(example_wor
         html = client.get(f"/wallets/{wallet}").text
         assert not [label for label in labels if label in html]
     assert client.get("/api/wallets/0x12/distributions").status_code == 422
+    # a ledger migrated from before the payment tokens were kept (revision 0008) learns them at its next sync
+    from rwaledger.ledger import schema
+
+    with ledger.engine.begin() as conn:
+        conn.execute(schema.payment_tokens.delete())
+    assert [d.payment_symbol for d in ledger.distributions() if d.distribution_id == dist] == [None]
+    ledger.sync(stack)
+    assert [(d.payment_symbol, d.payment_decimals) for d in ledger.distributions()
+            if d.distribution_id == dist] == [("TUSD", 6)]
     ledger.close()
 
 

@@ -411,7 +411,8 @@ def _wallet_distributions(ledger: Ledger, proofs: Proofs, wallet: str, block: in
     out: dict[str, list[m.WalletDistribution]] = {"claimable": [], "claimed": [], "other": []}
     for d in dists:
         base = dict(distribution_id=d.distribution_id, asset_id=d.asset_id, symbol=d.symbol, token=d.token,
-                    payment_token=d.payment_token, record_block=d.record_block, expiry=d.expiry)
+                    payment_token=d.payment_token, payment_symbol=d.payment_symbol,
+                    payment_decimals=d.payment_decimals, record_block=d.record_block, expiry=d.expiry)
         paid = [c for c in claims if c.distribution_id == d.distribution_id and c.claimed]
         for c in paid:  # claimed by this wallet, or paid to it as the successor of a recovered wallet
             out["claimed"].append(m.WalletDistribution(**base, index=c.claim_index, amount=str(c.amount),

@@ -126,6 +126,10 @@ class WalletDistribution(BaseModel):
     symbol: str | None
     token: str
     payment_token: str
+    payment_symbol: str | None = Field(None, description="The payment token's symbol() (None: it does not answer)")
+    payment_decimals: int | None = Field(
+        None, description="The payment token's decimals(): amounts are in its base units, amount / 10**decimals "
+                          "tokens (None: it does not answer)")
     record_block: int
     expiry: int | None = Field(description="Last unix second at which claims are accepted")
     index: int | None = Field(description="The wallet's leaf in the Merkle tree (None: proofs not published here)")

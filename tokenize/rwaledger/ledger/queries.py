@@ -207,6 +207,8 @@ class DistributionRow:
     claims: int
     reclaimed: int | None
     block_number: int
+    payment_symbol: str | None = None  # as the payment token answers symbol() (None: it does not, or not read yet)
+    payment_decimals: int | None = None  # its decimals() (None: amounts in base units)
 
 
 @dataclass(frozen=True)
@@ -812,13 +814,16 @@ class Queries:
 
     def distributions(self) -> list[DistributionRow]:
         """Every distribution the ledger has seen created (and not rolled back), by id."""
-        d, a = schema.distributions.c, schema.assets.c
-        rows = self.conn.execute(select(schema.distributions, a.symbol)
-                                 .select_from(schema.distributions.outerjoin(schema.assets, a.asset_id == d.asset_id))
+        d, a, p = schema.distributions.c, schema.assets.c, schema.payment_tokens.c
+        rows = self.conn.execute(select(schema.distributions, a.symbol, p.symbol.label("payment_symbol"), p.decimals)
+                                 .select_from(schema.distributions
+                                              .outerjoin(schema.assets, a.asset_id == d.asset_id)
+                                              .outerjoin(schema.payment_tokens, p.address == d.payment_token))
                                  .order_by(d.distribution_id))
         return [DistributionRow(r.distribution_id, r.asset_id, r.symbol, r.token, r.payment_token, int(r.total),
                                 r.record_block, r.merkle_root, r.expiry, int(r.claimed or 0), int(r.claims or 0),
-                                None if r.reclaimed is None else int(r.reclaimed), r.block_number) for r in rows]
+                                None if r.reclaimed is None else int(r.reclaimed), r.block_number, r.payment_symbol,
+                                r.decimals) for r in rows]
 
     def distribution_claims(self, wallet: str | None = None,
                             leaves: Iterable[tuple[int, int]] = ()) -> list[ClaimRow]:

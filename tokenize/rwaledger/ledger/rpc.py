@@ -35,7 +35,9 @@ class ChainReader(Protocol):
 
     def block_times(self, numbers: Sequence[int]) -> dict[int, tuple[str, int]]: ...
 
-    def calls(self, requests: Sequence[tuple[str, bytes]], block: int) -> list[bytes]: ...
+    def calls(self, requests: Sequence[tuple[str, bytes]], block: int, reverted_empty: bool = False) -> list[bytes]:
+        """eth_call answers; a reverted call fails loudly unless ``reverted_empty`` (then it answers b"")."""
+        ...
 
 
 def _int(value: Any) -> int:
@@ -58,11 +60,12 @@ class RpcReader:
     def __init__(self, chain: Any):
         self.chain = chain if hasattr(chain, "w3") else _Bare(chain)
 
-    def _batch(self, calls: list[tuple[str, list[Any]]], what: str) -> list[Any]:
+    def _batch(self, calls: list[tuple[str, list[Any]]], what: str, reverted_empty: bool = False) -> list[Any]:
         try:
             from .. import rpc as _rpc  # web3's provider only when the chain is read: ledger queries never load it
 
-            return _rpc.batch(self.chain, calls, what=what, on_error=_rpc.OnError.RAISE)
+            on_error = _rpc.OnError.EMPTY if reverted_empty else _rpc.OnError.RAISE
+            return _rpc.batch(self.chain, calls, what=what, on_error=on_error)
         except RpcError as exc:
             raise ChainReadError(str(exc)) from None
 
@@ -111,10 +114,10 @@ class RpcReader:
                 )
         return out
 
-    def calls(self, requests: Sequence[tuple[str, bytes]], block: int) -> list[bytes]:
+    def calls(self, requests: Sequence[tuple[str, bytes]], block: int, reverted_empty: bool = False) -> list[bytes]:
         results = self._batch([("eth_call", [{"to": to, "data": "0x" + data.hex()}, hex(block)]) for to, data in requests],
-                              f"reading {len(requests)} contract calls at block {block}")
-        return [bytes.fromhex(r[2:]) for r in results]
+                              f"reading {len(requests)} contract calls at block {block}", reverted_empty)
+        return [bytes.fromhex(_hex(r)[2:]) for r in results]
 
 
 class _Bare:
@@ -177,7 +180,7 @@ class TesterReader:
                 )
         return out
 
-    def calls(self, requests: Sequence[tuple[str, bytes]], block: int) -> list[bytes]:
+    def calls(self, requests: Sequence[tuple[str, bytes]], block: int, reverted_empty: bool = False) -> list[bytes]:
         from eth_utils import to_checksum_address
 
         out = []
@@ -188,6 +191,9 @@ class TesterReader:
                     {"from": sender, "to": to_checksum_address(to), "data": "0x" + data.hex()}, block
                 )
             except Exception as exc:  # eth-tester raises its own types for reverts
+                if reverted_empty:
+                    out.append(b"")
+                    continue
                 raise ChainReadError(f"eth_call to {to} failed: {exc}") from None
             out.append(bytes.fromhex(_hex(result)[2:]))
         return out

@@ -28,6 +28,7 @@ unique key because eth-tester numbers logs per transaction and nodes per block):
 ``assets``          current asset/token record (rebuilt from ``events`` after a rollback)
 ``distributions``   distribution id -> token, payment token, root, expiry; what is claimed and reclaimed (current)
 ``distribution_claims`` current state: each entitlement claimed (account, payee, amount) or withheld
+``payment_tokens``  a payment token's symbol and decimals, read from it once when a distribution first names it
 ``safe_proposals``  Safe transactions proposed by the registrar service (off-chain until executed)
 ``safe_approvals``  owners' EIP-712 signatures of a proposal, each verified before it is stored
 ``officers``        the service's officer accounts (role, bound signer, token hash)
@@ -454,6 +455,19 @@ distributions = Table(
     Column("claimed", Amount),
     Column("claims", Integer),
     Column("reclaimed", Amount),  # NULL: not reclaimed
+)
+
+payment_tokens = Table(
+    "payment_tokens",
+    metadata,
+    # What a distribution pays in, as the token itself answers ``symbol()`` and ``decimals()`` (read once, at the
+    # block of the range that first named it: ERC-20 metadata does not change), so that amounts are shown in the
+    # token's units without a node. NULL where the token does not answer (both are optional in ERC-20): amounts are
+    # then shown in base units. Not block-scoped: a rollback keeps it, the address still names the same token
+    Column("address", Addr, primary_key=True),
+    Column("symbol", String(64)),
+    Column("decimals", Integer),
+    Column("read_block", BigInteger, nullable=False),
 )
 
 distribution_claims = Table(

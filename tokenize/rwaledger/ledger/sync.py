@@ -30,7 +30,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 from sqlalchemy import Connection, Engine, delete, func, select
 
-from . import schema, state
+from . import paytokens, schema, state
 from .db import Checkpoint, get_checkpoint, get_meta, set_checkpoint, set_meta
 from .decode import KIND_ATTRS, SAFE_KIND, TOKEN_KINDS, DecodedLog, EventTable, checksum
 from .errors import ChainReadError, LedgerError, LedgerMismatch
@@ -103,6 +103,7 @@ class Indexer:
         self.core = {checksum(getattr(stack, attr).address): kind for kind, attr in KIND_ATTRS.items()}
         self.safes = {checksum(a): SAFE_KIND for a in recorded_safes(stack)}
         self._projector: Projector | None = None
+        self._known_payment_tokens: set[str] | None = None  # read from the database at a sync's first range
 
     # --- binding and state --------------------------------------------------------------------------------
 
@@ -233,13 +234,16 @@ class Indexer:
 
     def write_range(
         self, conn: Connection, b: int, b_hash: str, decoded: list[DecodedLog], new_tokens: list[tuple[str, str, int, int]],
-        times: dict[int, int] | None = None,
+        times: dict[int, int] | None = None, payment_tokens: list[dict[str, Any]] | None = None,
     ) -> RangeRows:
         """Project and write one range and move the checkpoint to ``b`` (inside the caller's transaction), with the
         current state (holdings, identities, liens, freezes, lots, redemptions, balance checkpoints) after it.
-        ``times``: the timestamps of the range's blocks (read here when not given)."""
+        ``times``: the timestamps of the range's blocks (read here when not given); ``payment_tokens``: the
+        metadata of the payment tokens the range's distributions name first (:meth:`payment_tokens`)."""
         proj = self._projector
         assert proj is not None
+        if payment_tokens:
+            conn.execute(schema.payment_tokens.insert(), payment_tokens)
         proj.lookup = DbIdentityLookup(conn)
         rows = RangeRows()
         for token, kind, asset_id, block in new_tokens:
@@ -272,6 +276,20 @@ class Indexer:
         set_checkpoint(conn, Checkpoint(b, b_hash))
         return rows
 
+    def payment_tokens(self, conn: Connection, decoded: Iterable[DecodedLog], block: int) -> list[dict[str, Any]]:
+        """The symbol and decimals (:mod:`.paytokens`, read at ``block``) of the payment tokens that ``decoded``'s
+        distributions name and the ledger does not know yet, and of those its earlier distributions named before the
+        ledger kept them (a database migrated to revision 0008)."""
+        named = {d.args["paymentToken"] for d in decoded if d.kind == "distributions" and d.event == "DistributionCreated"}
+        if self._known_payment_tokens is None:
+            known = set(conn.execute(select(schema.payment_tokens.c.address)).scalars())
+            named |= set(conn.execute(select(schema.distributions.c.payment_token).distinct()).scalars())
+            self._known_payment_tokens = known
+        missing = named - self._known_payment_tokens
+        rows = paytokens.read(self.reader, missing, block)
+        self._known_payment_tokens |= missing
+        return rows
+
     # --- the loop -----------------------------------------------------------------------------------------
 
     def sync(
@@ -285,8 +303,14 @@ class Indexer:
         if batch_blocks < 1:
             raise ValueError("batch_blocks must be at least 1")
         started = time.perf_counter()
+        self._known_payment_tokens = None
         with self.engine.begin() as conn:
             start = self._bind(conn, from_block)
+            cp = get_checkpoint(conn)
+            if cp is not None:  # a ledger from before revision 0008 learns its distributions' payment tokens
+                backfill = self.payment_tokens(conn, (), cp.block)
+                if backfill:
+                    conn.execute(schema.payment_tokens.insert(), backfill)
         head = self.reader.head()
         target = max(head - confirmations, -1) if to_block is None else min(to_block, head)
         result = SyncResult(None, -1, 0, 0, 0)
@@ -322,7 +346,7 @@ class Indexer:
                         b = a + (b - a) // 2
                         batch_blocks = b - a + 1
                 with self.engine.begin() as conn:
-                    self.write_range(conn, b, b_hash, decoded, new_tokens, times)
+                    self.write_range(conn, b, b_hash, decoded, new_tokens, times, self.payment_tokens(conn, decoded, b))
                 if result.from_block is None:
                     result.from_block = a
                 result.to_block = b
@@ -334,6 +358,7 @@ class Indexer:
                     progress(SyncProgress(a, b, target, len(decoded), result.events))
         except BaseException:
             self._projector = None  # its caches may hold what the failed transaction did not write
+            self._known_payment_tokens = None
             raise
         result.seconds = time.perf_counter() - started
         return result

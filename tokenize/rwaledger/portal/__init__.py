@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import re
 from datetime import datetime, timezone
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from pathlib import Path
 from typing import Any, Callable
 
@@ -72,8 +72,10 @@ def _units(amount: Any, decimals: int | None) -> str:
     """Base units as a decimal number with thousands separators (``1500000`` at 3 decimals -> ``1,500``)."""
     if amount in (None, ""):
         return "—"
-    d = Decimal(str(amount)).scaleb(-(decimals or 0))
-    text = f"{d:,f}"
+    with localcontext() as ctx:
+        ctx.prec = 100  # a uint256 has up to 78 digits: the default 28 would round it
+        d = Decimal(str(amount)).scaleb(-(decimals or 0))
+        text = f"{d:,f}"
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
