@@ -508,3 +508,33 @@ def test_public_reads_answer_503_when_the_node_is_gone_or_the_chain_was_reset(wo
     assert down.headers["Retry-After"] == "5"
     again = client.get("/test/reset")
     assert again.status_code == 503 and again.json()["type"].endswith("/chain-reset") and "block 21" in again.json()["detail"]
+
+
+def test_a_write_the_service_gave_up_waiting_for_is_pending_not_refused(world, monkeypatch):
+    """Issue 12 (honest outcomes): a transaction sent and not confirmed within the timeout may still execute, so the
+    API answers 202 "pending" naming it by hash and nonce (it was 422 "refused"), audits it as pending, and a retry
+    with the same key replays that answer without sending anything."""
+    from rwaledger.errors import PendingTx, TransactionTimeout
+    from rwaledger.services.issuance import IssuanceService
+
+    _, stack, ledger, _, tokens, api, investors, *_ = world
+    sent = PendingTx("0x" + "ab" * 32, "0x" + "cd" * 20, 41)
+    calls = []
+
+    def gave_up(self, request):
+        calls.append(request)
+        raise TransactionTimeout(sent.tx_hash, 20.0, [sent])
+
+    monkeypatch.setattr(IssuanceService, "mint", gave_up)
+    request = {"asset": "LHR-GH12B", "to": investors[0].wallet, "amount": "3", "reference": "api-pending-1"}
+    headers = {**auth(tokens["registrar"]), "Idempotency-Key": "api-pending-1"}
+    r = api.post("/api/officer/mint", json=request, headers=headers)
+    assert r.status_code == 202, r.text
+    body = r.json()
+    assert body["pending"] == [{"tx_hash": sent.tx_hash, "sender": sent.sender, "nonce": 41}]
+    assert "pending, not failed" in body["detail"] and body["tx_hashes"] == [sent.tx_hash]
+    again = api.post("/api/officer/mint", json=request, headers=headers)
+    assert again.status_code == 202 and again.headers.get("Idempotent-Replay") == "true" and len(calls) == 1
+    log = api.get("/api/officer/audit", headers=auth(tokens["auditor"]), params={"action": "mint"}).json()
+    mine = [e for e in log if e["params"].get("reference") == "api-pending-1"]
+    assert [(e["outcome"], e["tx_hashes"]) for e in mine] == [("pending", [sent.tx_hash])]

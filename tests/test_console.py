@@ -355,3 +355,26 @@ def test_rwa_serve_s_app_serves_the_console_and_the_cookie_is_secure_on_https(wo
     cookie = [c for c in r.headers.get_list("set-cookie") if c.startswith("rwa_console=")][0]
     assert "Secure" in cookie and "HttpOnly" in cookie and "Path=/officer" in cookie
     assert "write nothing" in client.get("/officer").text
+
+
+def test_a_mint_the_service_gave_up_waiting_for_shows_pending_not_failed(world, monkeypatch):
+    """The outcome page says "pending" and names the transaction (it may still execute), and a batch stops there."""
+    from rwaledger.errors import PendingTx, TransactionTimeout
+    from rwaledger.services.issuance import IssuanceService
+
+    w, tokens, app, chain = world
+    client, csrf = login(app, tokens["registrar"])
+    r = client.post("/officer/forms/mint", data={"csrf": csrf, "asset": "LHR-GH12B", "to": w.investors[0].wallet,
+                                                 "amount": "2 shares", "reference": "console-pending-1"})
+    assert r.status_code == 200 and "Would mint 2 shares" in r.text
+    sent_tx = PendingTx("0x" + "ef" * 32, "0x" + "cd" * 20, 12)
+
+    def gave_up(self, request):
+        raise TransactionTimeout(sent_tx.tx_hash, 20.0, [sent_tx])
+
+    monkeypatch.setattr(IssuanceService, "mint", gave_up)
+    pid = re.search(r'/officer/pending/([^/"]+)/send', r.text)[1]
+    done = client.post(f"/officer/pending/{pid}/send", data={"csrf": csrf})
+    outcome = re.search(r'<ol class="outcomes" id="outcome">(.*?)</ol>', done.text, re.S)[1]
+    assert '<li class="pending">' in outcome and "<strong>pending</strong>" in outcome
+    assert f"<li>{sent_tx.tx_hash}</li>" in outcome and "pending, not failed" in outcome

@@ -438,3 +438,30 @@ def test_random_faults_lose_nothing_and_double_nothing(env, seed, tmp_path):
         ledger.sync(env.reg.stack, from_block=env.start)
         assert ledger.reconcile(env.reg.stack).ok
     assert outcomes["ok"] + outcomes["typed"] == steps
+
+
+def test_the_cli_says_pending_and_exits_3_when_it_gave_up_waiting(monkeypatch, capsys):
+    """A transaction sent and not confirmed is reported as pending (exit 3, its hash and nonce), not as an error:
+    a script must not re-send it blindly, nor treat it as failed."""
+    from rwaledger import cli
+    from rwaledger.errors import PendingTx, TransactionTimeout
+
+    sent = PendingTx("0x" + "ab" * 32, "0x" + "cd" * 20, 41)
+
+    class Issuance:
+        @staticmethod
+        def mint(request):
+            raise TransactionTimeout(sent.tx_hash, 20.0, [sent])
+
+    class Registrar:
+        issuance = Issuance
+
+    monkeypatch.setattr(cli, "_registrar", lambda *a, **k: Registrar)
+    monkeypatch.setattr(sys, "argv", ["rwa", "mint", "LHR-GH12B", "0x70997970C51812dc3A010C7d01b50e0d17dc79C8", "3",
+                                      "--reference", "cli-pending-1", "-n", "anvil"])
+    with pytest.raises(SystemExit) as caught:
+        cli.main()
+    assert caught.value.code == cli.EXIT_PENDING == 3
+    err = capsys.readouterr().err
+    assert err.startswith("pending:") and f"hash {sent.tx_hash}, nonce 41" in err and "rwa tx status" in err
+    assert "error" not in err.split(":")[0]

@@ -20,7 +20,11 @@ from rich.markup import escape
 from rich.table import Table
 
 from . import node as node_mod
-from .errors import ContractRevert, RwaError
+from .errors import ContractRevert, RwaError, TransactionTimeout
+
+#: Exit codes a script can trust: 0 done, 1 a user error or a refusal (also: reconcile found differences, no node
+#: runs), 2 usage (or an internal error), 3 sent but not confirmed (pending: it may still execute).
+EXIT_PENDING = 3
 
 app = typer.Typer(
     help="rwaledger: tokenize real-world assets and keep their ledger.",
@@ -1271,6 +1275,11 @@ def main() -> None:
     try:
         code = app(standalone_mode=False)  # without standalone mode click RETURNS a typer.Exit's code
     except RwaError as exc:
+        if isinstance(exc, TransactionTimeout) or getattr(exc, "pending", None):
+            # sent and not confirmed: it may still execute, so neither "error" nor exit 1 (`rwa tx status H`)
+            err.print(f"[yellow]pending:[/] {escape(str(exc))}; see `rwa tx status HASH`", highlight=False,
+                      soft_wrap=True)
+            sys.exit(EXIT_PENDING)
         kind = "rejected" if isinstance(exc, ContractRevert) or hasattr(exc, "rule") else "error"
         err.print(f"[red]{kind}:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)  # "[roles]" is text
         sys.exit(1)

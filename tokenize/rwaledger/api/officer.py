@@ -34,7 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import insert, select
 
 from .. import paths
-from ..errors import ContractRevert, NodeUnavailable, RwaError
+from ..errors import ContractRevert, NodeUnavailable, PendingTx, RwaError, TransactionTimeout
 from ..ledger import Ledger, schema
 from ..models import (
     AssetSpec,
@@ -637,6 +637,13 @@ def _run(act: Callable[[Services], Any], registrar_for: Callable[[Officer], Serv
     except SpecError as exc:  # a field of the request, of its spec or of a CSV row: named
         return 422, "refused", {"type": "https://rwaledger.dev/problems/validation", "title": "Invalid request",
                                 "status": 422, "detail": str(exc), **_located(exc, where)}, []
+    except TransactionTimeout as exc:  # sent, and no receipt yet: it may still execute, so it is not refused
+        pending = exc.pending or [PendingTx(exc.tx_hash, "", None)]
+        return 202, "pending", {
+            "type": "https://rwaledger.dev/problems/pending", "title": "Sent, not yet confirmed", "status": 202,
+            "detail": str(exc), "pending": [{"tx_hash": p.tx_hash, "sender": p.sender or None, "nonce": p.nonce}
+                                            for p in pending],
+            "tx_hashes": [p.tx_hash for p in pending]}, [p.tx_hash for p in pending]
     except NodeUnavailable as exc:  # what was sent is pending, not failed: named by hash and nonce, and audited so
         pending = [{"tx_hash": p.tx_hash, "sender": p.sender, "nonce": p.nonce} for p in exc.pending]
         return 503, "pending" if pending else "unavailable", {

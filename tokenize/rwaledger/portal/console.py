@@ -639,9 +639,12 @@ def console_router(app: FastAPI, ledger: Ledger, desk: OfficerDesk, *, chunk: in
         answer = route(c["path"])(**c["args"], **({} if body is None else {"body": body}), officer=officer,
                                   idempotency_key=f"console-{pid}-{i}")
         body = json.loads(answer.body)
+        pending = [t["tx_hash"] for t in body.get("pending") or []]  # sent, not confirmed: may still execute
         result = {"part": i + 1, "of": len(p.chunks), "status_code": answer.status_code,
-                  "ok": answer.status_code < 400, "detail": body.get("detail", ""),
-                  "outcome": body.get("status", body.get("title", "")), "tx_hashes": body.get("tx_hashes", []),
+                  "ok": answer.status_code < 400 and not pending, "pending": bool(pending),
+                  "detail": body.get("detail", ""),
+                  "outcome": "pending" if pending else body.get("status", body.get("title", "")),
+                  "tx_hashes": body.get("tx_hashes", []) or pending,
                   "where": {k: body[k] for k in ("rule", "error", "field", "file", "line") if body.get(k)}}
         sessions.record(s, pid, i, result)
         return result
