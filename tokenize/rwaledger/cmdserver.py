@@ -52,6 +52,7 @@ SECRET_WORDS = ("KEY", "PASSWORD", "SECRET", "TOKEN")
 #: Commands that run in the client's process: long-running servers gain nothing from a warm start.
 DIRECT = frozenset({"serve"})
 DEFAULT_IDLE_S = 900.0
+LOG_LIMIT = 1 << 20  # bytes of server.log a starting server keeps
 _HEADER = struct.Struct("!I")
 _client: socket.socket | None = None  # in a child: the connection to its client
 _ending = False  # in a child: its code is sent, the client may close
@@ -262,7 +263,12 @@ def serve(path: Path | str, idle: float | None = None) -> None:
     listener.bind(str(path))
     os.chmod(path, 0o600)
     listener.listen(64)
-    log = open(path.with_name("server.log"), "a", buffering=1)
+    os.chdir("/")  # pin no directory of the first client's (children take their own client's)
+    log_path = path.with_name("server.log")
+    with contextlib.suppress(OSError):
+        if log_path.stat().st_size > LOG_LIMIT:
+            log_path.unlink()  # one line per command: start again rather than grow without end
+    log = open(log_path, "a", buffering=1)
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_w, False)
     signal.set_wakeup_fd(wake_w)
