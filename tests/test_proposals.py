@@ -362,6 +362,7 @@ def test_officers_approve_and_execute_a_proposal_through_the_console(env):
     assert listed.status_code == 200 and f'href="/officer/proposals/{pid}"' in listed.text
     page = hina.get(f"/officer/proposals/{pid}").text
     assert text in page and "none yet" in page and 'id="precheck"' in page and "Would succeed now" in page
+    assert '<span id="approval-count">0 of 2</span>' in page  # the Safe's threshold, read now
     assert f"/officer/proposals/{pid}/approve" in page and "Approve with my key" in page
 
     def approvals(client):
@@ -393,6 +394,7 @@ def test_officers_approve_and_execute_a_proposal_through_the_console(env):
     # owner 2 (account 3) approves; then the execution mints on chain
     assert 'class="ok"' in act(sana, sana_csrf, "approve").text
     assert approvals(sana) == [owners[0].address, owners[2].address]
+    assert '<span id="approval-count">2 of 2</span>' in sana.get(f"/officer/proposals/{pid}").text
     done = act(sana, sana_csrf, "execute")
     assert 'class="ok"' in done.text and re.search(r"<li>0x[0-9a-f]{64}</li>", done.text), done.text[:1500]
     assert _balance(stack, investors[1]) == before + 7
