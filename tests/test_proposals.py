@@ -314,7 +314,7 @@ def test_officers_approve_and_execute_a_proposal_through_the_api(env):
     from rwaledger.officers import OfficerStore
 
     session, stack, _, vault, owners, _, investors, route, registrar, ledger = env
-    officers = OfficerStore(ledger.engine)  # this chain's module ledger: only this test makes officers in it
+    officers = OfficerStore(ledger.engine)  # this chain's module ledger: the API and console tests make officers in it
     tokens = {name: officers.add(name, role, account=account)[1] for name, role, account in (
         ("Hina", "registrar", 1), ("Sana", "registrar", 3), ("Audit", "auditor", None), ("Stranger", "compliance", 4))}
     api = TestClient(create_app(ledger, stack=stack))
@@ -335,3 +335,68 @@ def test_officers_approve_and_execute_a_proposal_through_the_api(env):
     done = api.post(f"/api/officer/proposals/{pid}/execution", headers=as_("Sana")).json()
     assert done["status"] == "done" and done["data"]["proposal"]["status"] == "executed" and done["tx_hashes"]
     assert _balance(stack, investors[0]) == 9
+
+
+def test_officers_approve_and_execute_a_proposal_through_the_console(env):
+    """The officer console against the Safe: the proposal page shows the call in plain words, its approvals and the
+    pre-check; 'Approve with my key' and 'Execute' go through the officer API's routes with the session's CSRF."""
+    import re
+
+    from rwaledger.api import create_app
+    from rwaledger.officers import OfficerStore
+    from test_console import login
+
+    session, stack, _, vault, owners, _, investors, route, registrar, ledger = env
+    w3 = session.chain.w3
+    officers = OfficerStore(ledger.engine)  # names of their own: the API test makes officers in this ledger too
+    tokens = {name: officers.add(name, role, account=account)[1] for name, role, account in (
+        ("Console Hina", "registrar", 1), ("Console Sana", "registrar", 3), ("Console Audit", "auditor", None))}
+    app = create_app(ledger, stack=stack)
+    hina, hina_csrf = login(app, tokens["Console Hina"])
+    sana, sana_csrf = login(app, tokens["Console Sana"])
+    audit, audit_csrf = login(app, tokens["Console Audit"])
+    before = _balance(stack, investors[1])
+    pid = _mint(registrar, investors[1], "7", "console-approve-1").proposal.id
+    text = f"mint 7 shares LHR-GH12B to {short(investors[1])} ref console-approve-1"
+    listed = hina.get("/officer/proposals")
+    assert listed.status_code == 200 and f'href="/officer/proposals/{pid}"' in listed.text
+    page = hina.get(f"/officer/proposals/{pid}").text
+    assert text in page and "none yet" in page and 'id="precheck"' in page and "Would succeed now" in page
+    assert '<span id="approval-count">0 of 2</span>' in page  # the Safe's threshold, read now
+    assert f"/officer/proposals/{pid}/approve" in page and "Approve with my key" in page
+
+    def approvals(client):
+        html = client.get(f"/officer/proposals/{pid}").text
+        return re.findall(r"0x[0-9a-fA-F]{40}", html.split("<dt>Approvals</dt>")[1].split("</dd>")[0])
+
+    def act(client, csrf, what):
+        r = client.post(f"/officer/proposals/{pid}/{what}", data={"csrf": csrf}, follow_redirects=False)
+        assert r.status_code == 303, r.text[:500]
+        return client.get(r.headers["location"])
+
+    # an auditor signs nothing: refused, nothing stored
+    r = audit.post(f"/officer/proposals/{pid}/approve", data={"csrf": audit_csrf})
+    assert r.status_code == 403 and "signs no proposal" in r.text and approvals(hina) == []
+    assert "Approve with my key" not in audit.get(f"/officer/proposals/{pid}").text
+    # no CSRF, or another session's: refused, nothing stored
+    assert hina.post(f"/officer/proposals/{pid}/approve", data={}).status_code == 403
+    assert hina.post(f"/officer/proposals/{pid}/approve", data={"csrf": sana_csrf}).status_code == 403
+    assert approvals(hina) == []
+    # owner 1 approves with the key its officer account holds
+    done = act(hina, hina_csrf, "approve")
+    assert done.status_code == 200 and 'class="ok"' in done.text, done.text[:1500]
+    assert approvals(hina) == [owners[0].address]
+    # 1 of 2: the execution is refused in words and nothing is sent
+    block = w3.eth.block_number
+    early = act(hina, hina_csrf, "execute")
+    assert 'class="bad"' in early.text and "1 of the 2 approvals" in early.text, early.text[:1500]
+    assert w3.eth.block_number == block and _balance(stack, investors[1]) == before
+    # owner 2 (account 3) approves; then the execution mints on chain
+    assert 'class="ok"' in act(sana, sana_csrf, "approve").text
+    assert approvals(sana) == [owners[0].address, owners[2].address]
+    assert '<span id="approval-count">2 of 2</span>' in sana.get(f"/officer/proposals/{pid}").text
+    done = act(sana, sana_csrf, "execute")
+    assert 'class="ok"' in done.text and re.search(r"<li>0x[0-9a-f]{64}</li>", done.text), done.text[:1500]
+    assert _balance(stack, investors[1]) == before + 7
+    page = sana.get(f"/officer/proposals/{pid}").text
+    assert "executed" in page and "Executed</dt>" in page and "Approve with my key" not in page

@@ -510,6 +510,8 @@ def officer_router(ledger: Ledger, stack: Any, limits: Limits | None = None, *, 
 
     def proposal_view(p: Any, route: SafeRoute | None = None) -> dict[str, Any]:
         data = p.to_dict()
+        if route is not None:
+            data["threshold"] = route.threshold()  # the Safe's, now: owners may have changed it since the proposal
         if route is not None and p.status == "open":
             data["precheck_ok"], data["precheck"] = route.precheck(p)
         return data
