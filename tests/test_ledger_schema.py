@@ -259,3 +259,25 @@ def test_concurrent_first_opens_of_an_empty_database_all_succeed(new_ledger_url)
                 assert db.get_meta(conn, "schema_version") == schema.SCHEMA_VERSION
         finally:
             engine.dispose()
+
+
+def test_an_open_waits_out_another_process_s_write_lock_on_a_sqlite_file(tmp_path):
+    """The flaky failure of the concurrent-opens test above, made certain: another connection holds the new file's
+    write lock longer than sqlite3's 5 s busy timeout; the open waits for it (it failed "database is locked")."""
+    import sqlite3
+    import threading
+    import time
+
+    path = tmp_path / "locked.sqlite"
+    raw = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    raw.execute("BEGIN EXCLUSIVE")  # as a process creating every table of the file holds it
+    release = threading.Timer(6.0, lambda: raw.execute("COMMIT"))
+    release.start()
+    started = time.monotonic()
+    try:
+        with Ledger.open(str(path)) as ledger:
+            assert revision(ledger.engine) == (db.head_revision(),)
+        assert time.monotonic() - started >= 5.5  # it waited for the lock, rather than fail at 5 s
+    finally:
+        release.join()
+        raw.close()

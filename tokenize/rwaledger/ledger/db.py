@@ -9,6 +9,9 @@ that the migrated database equals it). A database of another schema version is r
 
 from __future__ import annotations
 
+import sqlite3
+import time
+
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -85,12 +88,34 @@ def open_engine(target: str | Path, echo: bool = False) -> Engine:
             dbapi_conn.create_aggregate("rwa_sum", 1, ExactSum)
 
     try:
-        check_schema(engine)
-        migrate(engine)
+        _checked_and_migrated(engine)
     except BaseException:
         engine.dispose()
         raise
     return engine
+
+
+LOCKED_WAIT_S = 60.0  # how long an open waits out another process's write lock on a SQLite file, in all
+
+
+def _checked_and_migrated(engine: Engine) -> None:
+    """:func:`check_schema` then :func:`migrate`, waiting while another process holds the SQLite file's write
+    lock. sqlite3's own busy timeout (5 s) is not enough when several processes open one new file at once (one is
+    creating every table) or a long write runs, and a reader in that window used to fail "database is locked"
+    (tests/test_ledger_schema.py). Both steps only read, or migrate under the migrations' lock, so again is safe."""
+    deadline = time.monotonic() + LOCKED_WAIT_S
+    pause = 0.05
+    while True:
+        try:
+            check_schema(engine)
+            migrate(engine)
+            return
+        except (OperationalError, sqlite3.OperationalError) as exc:  # raw from a connect event's PRAGMA
+            locked = engine.dialect.name == "sqlite" and "database is locked" in str(exc)
+            if not locked or time.monotonic() + pause > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 1.0)
 
 
 def alembic_config(url: str | None = None):
