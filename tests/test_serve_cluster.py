@@ -281,6 +281,19 @@ def test_kill_the_writing_rwa_serve_and_the_other_takes_over(served_world, postg
         ledger.close()
 
 
+def workers_of(proc) -> set[int]:
+    """uvicorn's worker processes: the children of `rwa serve` that multiprocessing spawned (not its resource
+    tracker)."""
+    found = set()
+    for kid in map(int, Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()):
+        try:
+            if b"spawn_main" in Path(f"/proc/{kid}/cmdline").read_bytes():
+                found.add(kid)
+        except OSError:  # just exited
+            pass
+    return found
+
+
 def test_rwa_serve_workers_elect_one_writer_and_a_killed_one_is_replaced(served_world, postgres_url, root):
     """`rwa serve --workers 2`: two worker processes, one advisory lock held (by one of them); SIGKILL the holder
     and the lock is held again within seconds (by the other worker, or the one uvicorn starts in its place) and
@@ -292,17 +305,7 @@ def test_rwa_serve_workers_elect_one_writer_and_a_killed_one_is_replaced(served_
     proc = serve(env, root, postgres_url, port, "--workers", "2")
     try:
         def workers() -> set[int]:
-            """uvicorn's worker processes: the children of `rwa serve` that multiprocessing spawned (not its
-            resource tracker)."""
-            kids = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
-            found = set()
-            for kid in map(int, kids):
-                try:
-                    if b"spawn_main" in Path(f"/proc/{kid}/cmdline").read_bytes():
-                        found.add(kid)
-                except OSError:  # just exited
-                    pass
-            return found
+            return workers_of(proc)
 
         def lock_holder() -> int | None:
             names = advisory_holders(postgres_url)

@@ -32,6 +32,7 @@ from test_serve_cluster import (  # noqa: F401 (served_world: a fixture)
     served_world,
     stop,
     wait_for,
+    workers_of,
 )
 
 COOKIE, LOGIN_COOKIE = "rwa_console", "rwa_console_login"
@@ -41,19 +42,6 @@ EACH = 4  # ... and at least this many answered by each worker
 
 def csrf_of(html: str) -> str:
     return re.search(r'name="csrf" value="([^"]+)"', html)[1]
-
-
-def workers_of(proc) -> set[int]:
-    """uvicorn's worker processes: the children of `rwa serve` that multiprocessing spawned (not its resource
-    tracker)."""
-    found = set()
-    for kid in map(int, Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()):
-        try:
-            if b"spawn_main" in Path(f"/proc/{kid}/cmdline").read_bytes():
-                found.add(kid)
-        except OSError:  # just exited
-            pass
-    return found
 
 
 def _hex_port(port: int) -> str:
