@@ -317,6 +317,8 @@ def _fork(conn, listener, sel, lock, log, wake_r, wake_w) -> tuple[int, str] | N
         (size,), fds = _HEADER.unpack(head[0]), head[1]
         body = _recv_exact_with_fds(conn, size)
         if body is None or len(fds) != 3:
+            for fd in fds + (body[1] if body else []):
+                os.close(fd)
             conn.close()
             return None
         request = json.loads(body[0])
