@@ -45,8 +45,12 @@ def services(url: str, deployments_dir: str) -> Services:
 
 
 if __name__ == "__main__":
+    import faulthandler
+    import signal
+
     from rwaledger import transactions
 
+    faulthandler.register(signal.SIGUSR1, all_threads=True)  # the test asks where a stalled worker is
     url, deployments_dir, seed, count, chunk = sys.argv[1:6]
     transactions.WINDOW = int(sys.argv[6]) if len(sys.argv) > 6 else 5  # small windows: a kill lands between them
     run(services(url, deployments_dir), int(seed), int(count), int(chunk))

@@ -113,3 +113,75 @@ def test_nonce_too_low_resyncs(rwa, probe):
     rwa.tx.set_nonce(0)  # a stale local nonce: the node answers "nonce too low"
     rwa.tx.transact(probe.functions.set(77))
     assert probe.functions.value().call() == 77
+
+
+# --- a transaction the node loses while a batch waits (anvil 1.7: a block mined while it automines another) --------
+
+
+class _NoAutomine:
+    """Blocks only when asked (a kick of the waiting loop): what the node holds can be changed before it mines."""
+
+    def __init__(self, chain):
+        self.chain = chain
+
+    def __enter__(self):
+        from rwaledger import rpc
+
+        rpc.request(self.chain, "evm_setAutomine", [False])
+        return self
+
+    def __exit__(self, *exc):
+        from rwaledger import rpc
+
+        rpc.request(self.chain, "evm_setAutomine", [True])
+
+
+@pytest.mark.chains("anvil")
+def test_a_batch_transaction_the_node_dropped_is_rebroadcast_and_the_batch_completes(rwa, probe, chain):
+    from rwaledger import rpc
+    from rwaledger.transactions import pipeline
+
+    signed = []
+
+    def sign(n):
+        signed.append(rwa.tx.sign(probe.functions.set(n), gas=80_000))
+        return signed[-1]
+
+    def drop_the_middle_one(_sent):  # after the broadcast, before any block: the node loses it
+        assert rpc.request(chain, "eth_getTransactionByHash", [signed[1].tx_hash]) is not None
+        rpc.request(chain, "anvil_dropTransaction", [signed[1].tx_hash])
+        assert rpc.request(chain, "eth_getTransactionByHash", [signed[1].tx_hash]) is None
+
+    timeout, rwa.tx.timeout = rwa.tx.timeout, 10  # it waited the whole timeout behind the lost nonce before
+    try:
+        with _NoAutomine(chain):
+            receipts = pipeline(chain, [101, 102, 103], sign, decoder_from=rwa.tx, progress=drop_the_middle_one)
+    finally:
+        rwa.tx.timeout = timeout
+    assert [r.tx_hash for r in receipts] == [s.tx_hash for s in signed]  # the same bytes, so the same hashes
+    assert [r.status for r in receipts] == [1, 1, 1]
+    assert probe.functions.value().call() == 103
+    me = rwa.tx.address
+    assert chain.w3.eth.get_transaction_count(me, "latest") == signed[-1].nonce + 1  # each nonce used once
+
+
+@pytest.mark.chains("anvil")
+def test_only_the_next_nonce_left_in_the_pool_is_taken_out_and_sent_again(rwa, probe, chain):
+    from rwaledger import rpc
+    from rwaledger.transactions import broadcast, rebroadcast_dropped, wait_for_receipts
+
+    me = rwa.tx.address
+    rwa.tx.resync_nonce()
+    with _NoAutomine(chain):
+        first, second = rwa.tx.sign(probe.functions.set(7), gas=80_000), rwa.tx.sign(probe.functions.set(8), gas=80_000)
+        broadcast(chain, [first, second])
+        raws = {s.tx_hash: s.raw for s in (first, second)}
+        # the first is next in nonce order (what anvil left queued); the second waits on it and is not touched
+        assert first.nonce == chain.w3.eth.get_transaction_count(me, "latest")
+        assert rebroadcast_dropped(chain, [first.tx_hash, second.tx_hash], raws) == [first.tx_hash]
+        assert rpc.request(chain, "eth_getTransactionByHash", [first.tx_hash]) is not None  # back in the pool
+        assert rebroadcast_dropped(chain, [second.tx_hash], {}) == []  # no bytes: nothing to send
+        receipts = wait_for_receipts(chain, [first.tx_hash, second.tx_hash], 10, raws=raws)
+    assert {int(r["status"], 16) for r in receipts.values()} == {1}
+    assert probe.functions.value().call() == 8
+    assert chain.w3.eth.get_transaction_count(me, "latest") == second.nonce + 1

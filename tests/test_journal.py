@@ -85,6 +85,7 @@ class World:
         self.start_block = 1
         self.seeds = iter(range(1, 1000))
         self.expected: dict[str, int] = {}
+        self.why = ""  # what the last worker that fell short was doing
 
     def services(self) -> Services:
         chain = AnvilChain(url=self.node.url)
@@ -115,7 +116,29 @@ class World:
         base = self.nonce()
         proc = self.worker(seed)
         reached = _wait_for(lambda: self.nonce() >= base + k, timeout, proc)
+        if not reached:
+            self.why = self.stalled(proc, base, k)
         return proc, base, reached
+
+    def stalled(self, proc: subprocess.Popen, base: int, k: int) -> str:
+        """What a worker that did not reach ``k`` transactions was doing: its stack (it dumps it on SIGUSR1) or its
+        exit code and output, the registrar's nonces and the node's pool."""
+        alive = proc.poll() is None
+        if alive:
+            os.kill(proc.pid, signal.SIGUSR1)
+            time.sleep(1)
+            os.killpg(proc.pid, signal.SIGKILL)
+        out, err = proc.communicate()
+        eth = self.node_w3().eth
+        me = self.registrar()
+        try:
+            pool = self.node_w3().provider.make_request("txpool_inspect", [])
+        except Exception as exc:  # noqa: BLE001 - a diagnostic only
+            pool = repr(exc)
+        return (f"worker {'stalled (killed)' if alive else f'exited {proc.returncode}'} short of {k} txs: "
+                f"base {base}, latest {eth.get_transaction_count(me, 'latest')}, "
+                f"pending {eth.get_transaction_count(me, 'pending')}, block {eth.block_number}\n"
+                f"pool {str(pool)[:3000]}\nstdout {out.decode()[-1000:]}\nstderr {err.decode()[-6000:]}")
 
     def restart_node(self, state: Path) -> None:
         self.node = AnvilNode(port=self.port, state_file=state, dump_on_exit=False).start()
@@ -181,9 +204,9 @@ def test_kill_the_registrar_process_mid_batch_then_rerun_exactly(world):
     for k in _points(rng):
         seed = next(world.seeds)
         proc, base, reached = world.start_worker_until(seed, k)
+        assert reached, world.why
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
-        assert reached, proc.stderr.read().decode()[-2000:]
         killed_at.append(world.nonce() - base)
         left = len(journals.Journal(journals.path_for(world.reg.session.chain)).entries())
         worker.run(world.reg, seed, COUNT, CHUNK)  # the same batch again, here
@@ -200,6 +223,7 @@ def test_kill_the_node_mid_batch_then_restart_from_its_dump_and_rerun(world):
     for k in _points(rng):
         seed = next(world.seeds)
         proc, base, reached = world.start_worker_until(seed, k)
+        assert reached, world.why
         dump = world.tmp / f"dump-{seed}.json"
         nodestate.dump(world.node.url, dump)  # the keeper's last dump...
         _wait_for(lambda: world.nonce() >= base + k + 3, 2, proc)  # ...and a few transactions more, lost with the node
@@ -210,7 +234,6 @@ def test_kill_the_node_mid_batch_then_restart_from_its_dump_and_rerun(world):
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
-        assert reached, proc.stderr.read().decode()[-2000:]
         world.restart_node(dump)
         killed_at.append(k)
         worker.run(world.reg, seed, COUNT, CHUNK)
