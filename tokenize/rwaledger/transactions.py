@@ -500,7 +500,7 @@ def tx_state(chain: Chain, tx_hash: str, sender: str | None = None, nonce: int |
     if sender is None or nonce is None:
         return "dropped"
     free = rpc.request(chain, "eth_getTransactionCount", [sender, "pending"], what=f"reading the nonce of {sender}")
-    return "replaced" if nonce < (int(free, 16) if isinstance(free, str) else int(free)) else "dropped"
+    return "replaced" if nonce < _int(free) else "dropped"
 
 
 def settle(chain: Chain, timeout: float = 120.0, journal: Any = None) -> Settled:
@@ -539,7 +539,7 @@ def settle(chain: Chain, timeout: float = 120.0, journal: Any = None) -> Settled
     senders = sorted({e.sender for e in rest})
     counts = rpc.batch(chain, [("eth_getTransactionCount", [a, "pending"]) for a in senders], what="reading nonces")
     # the next nonce each sender can use now (its pool included)
-    free = dict(zip(senders, (int(n, 16) if isinstance(n, str) else int(n) for n in counts)))
+    free = dict(zip(senders, map(_int, counts)))
     wait: list[str] = []
     discarded: list[str] = []
     for e, tx in sorted(zip(rest, known), key=lambda p: (p[0].sender, p[0].nonce)):
@@ -651,7 +651,7 @@ def rebroadcast_dropped(chain: Chain, tx_hashes: Sequence[str], raws: Mapping[st
         senders = sorted({str(tx["from"]) for _, tx in pooled})
         counts = rpc.batch(chain, [("eth_getTransactionCount", [a, "latest"]) for a in senders],
                            what="reading nonces")
-        mined = dict(zip(senders, (_int(n) for n in counts)))
+        mined = dict(zip(senders, map(_int, counts)))
         stuck = [h for h, tx in pooled if _int(tx["nonce"]) == mined[str(tx["from"])]]
         if stuck:
             rpc.answers(chain, [("anvil_dropTransaction", [h]) for h in stuck],
@@ -748,7 +748,7 @@ def pending_nonces(chain: Chain, addresses: Sequence[str]) -> list[int]:
     """The next nonce of many accounts, in JSON-RPC batches."""
     results = rpc.batch(chain, [("eth_getTransactionCount", [a, "pending"]) for a in addresses],
                         what=f"reading {len(addresses)} nonces")
-    return [int(r, 16) if isinstance(r, str) else int(r) for r in results]
+    return [_int(r) for r in results]
 
 
 # --- inspecting and replacing a transaction (`rwa tx status|cancel|pending`) ----------------------------------
