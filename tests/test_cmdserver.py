@@ -80,8 +80,15 @@ def warm(home, env=None):
 
 
 def served(home, command: str) -> int:
-    """How many runs of ``command`` the server's log records."""
-    return sum(1 for line in _log(home) if line.split()[1:2] == ["pid"] and line.split()[3] == command)
+    """How many runs of ``command`` the server accepted: its log records each before the fork, so the count is
+    final once the client has returned (the reap, and the line with the exit code, may come later)."""
+    return sum(1 for line in _log(home) if line.split()[1:] == ["run", command])
+
+
+def ended(home, command: str) -> list[int]:
+    """The exit codes of the runs of ``command`` the server has reaped, in order."""
+    return [int(w[5]) for w in (line.split() for line in _log(home))
+            if w[1:2] == ["pid"] and w[3] == command and w[4] == "rc"]
 
 
 def test_a_command_through_the_server_is_a_direct_run(home):
@@ -171,8 +178,8 @@ def test_kill_9_of_rwa_stops_its_command(home, silent_node):
     proc.kill()
     proc.wait()
     _wait("the child to die with its client", lambda: not _alive(child), timeout=5)
-    _wait("the server to reap it", lambda: served(home, "ledger") == 1, timeout=5)
-    assert any(line.endswith("ledger rc 137") for line in _log(home))  # SIGKILL, as the client had
+    _wait("the server to reap it", lambda: ended(home, "ledger"), timeout=5)
+    assert served(home, "ledger") == 1 and ended(home, "ledger") == [137]  # SIGKILL, as the client had
 
 
 def test_ctrl_c_reaches_the_command(home, silent_node):
@@ -183,7 +190,29 @@ def test_ctrl_c_reaches_the_command(home, silent_node):
     proc.send_signal(signal.SIGINT)
     rc = proc.wait(timeout=10)
     assert rc != 0 and served(home, "ledger") == 1
-    assert not _children(home)
+    _wait("the server to reap it", lambda: ended(home, "ledger"), timeout=5)
+    assert ended(home, "ledger") == [rc] and not _children(home)
+
+
+def test_a_run_is_recorded_before_the_server_has_reaped_it(home, silent_node):
+    """A CI failure: the log's only line per command was written at the reap, after the child had already sent
+    its client the exit code, so a caller reading the log just after ``rwa`` returned could miss its run. Here
+    the server is stopped (SIGSTOP) while the command runs: the client still gets its answer from the child, and
+    the log must already record the run."""
+    warm(home)
+    (server,) = _server_pids(home["sockets"])
+    proc = _blocked(home, silent_node)
+    _wait("a child of the server", lambda: _children(home))
+    time.sleep(0.3)
+    os.kill(server, signal.SIGSTOP)
+    try:
+        proc.send_signal(signal.SIGINT)
+        rc = proc.wait(timeout=10)  # answered by the child itself: the stopped server reaps nothing
+        assert rc != 0
+        assert served(home, "ledger") == 1 and ended(home, "ledger") == []
+    finally:
+        os.kill(server, signal.SIGCONT)
+    _wait("the server to reap it", lambda: ended(home, "ledger") == [rc], timeout=5)
 
 
 def test_a_dead_server_falls_back_to_a_direct_run_and_is_replaced(home):

@@ -20,9 +20,10 @@ module's :func:`main`, a client that imports only the standard library:
 
 With no server yet (or ``RWA_CMD_SERVER=0``, or no Unix sockets, or ``rwa serve``), the command runs in the
 client's own process, exactly as ``python -m rwaledger.cli``, and a server is started in the background for the
-next command. The server exits after ``RWA_CMD_SERVER_IDLE`` seconds (default 900) without a command. It logs one
-line per command (child pid, command name, exit code: never arguments or environment) to ``server.log`` beside
-its socket.
+next command. The server exits after ``RWA_CMD_SERVER_IDLE`` seconds (default 900) without a command. It logs two
+lines per command to ``server.log`` beside its socket, never arguments or environment: the command's name when it
+is accepted (written before the fork, so it is on disk before the command can answer its client) and the child's
+pid, name and exit code when the child is reaped (which may be after the client has its answer).
 """
 
 from __future__ import annotations
@@ -327,6 +328,8 @@ def _fork(conn, listener, sel, lock, log, wake_r, wake_w) -> tuple[int, str] | N
         return None
     conn.settimeout(None)
     command = next((a for a in request["argv"] if not a.startswith("-")), "--help")
+    # logged before the fork: the child may answer its client before the server reaps it and logs its code
+    log.write(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} run {command}\n")
     pid = os.fork()
     if pid:
         for fd in fds:
