@@ -222,3 +222,70 @@ def test_an_officer_session_is_shared_by_the_workers_of_rwa_serve(served_world, 
     finally:
         stop(proc)
         ledger.close()
+
+
+def test_rwa_serve_keeps_uploads_and_proofs_where_its_flags_say(served_world, postgres_url, root, tmp_path):
+    """`rwa serve --workers 2 --upload-dir U --proofs-dir P`: an officer's uploaded document is kept as U/<sha256>,
+    a distribution's proofs are published in P, and every worker (another process, configured through the
+    environment) reads the entitlements from P; the defaults (build/uploads, beside the deployment records) get
+    nothing."""
+    import hashlib
+
+    stack, reg, holders, env = served_world
+    ledger = Ledger.open(postgres_url)
+    token = OfficerStore(ledger.engine).add("registrar officer", "registrar", account=0)[1]
+    pkr = stack.session.deployer.deploy("TestStablecoin")
+    stack.session.tx.transact(pkr.functions.mint(stack.session.signer.address, 10**12))
+    uploads, proofs = tmp_path / "up" / "files", tmp_path / "proofs"  # not there yet: made by `rwa serve`
+    records = Path(env["RWA_DEPLOYMENTS_DIR"])
+    w3 = stack.session.chain.w3
+    port = node.free_port()
+    proc = serve(env, root, postgres_url, port, "--workers", "2", "--upload-dir", str(uploads),
+                 "--proofs-dir", str(proofs))
+    try:
+        wait_for("two workers", lambda: len(workers_of(proc)) == 2, 45)
+        wait_for("the ledger synced", lambda: get_json(f"http://127.0.0.1:{port}/api/status")["synced_block"]
+                 == w3.eth.block_number, 30)
+        auth = {"Authorization": f"Bearer {token}"}
+        scan = b"valuation report, 2026-12-04, served with --upload-dir\n"
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as api:
+            r = api.post("/api/officer/assets/LHR-GH12B/documents", headers=auth, files={"file": ("v.txt", scan)},
+                         data={"name": "valuation-report", "uri": "ipfs://bafkreiexample-valuation-9",
+                               "effective_date": "2026-12-04"})
+            assert r.status_code == 200 and r.json()["status"] == "done", r.text
+            assert (uploads / hashlib.sha256(scan).hexdigest()).read_bytes() == scan
+            assert not (root / "build" / "uploads" / hashlib.sha256(scan).hexdigest()).exists()
+
+            r = api.post("/api/officer/distributions", headers=auth,
+                         json={"asset": "LHR-GH12B", "payment_token": pkr.address, "total_amount": 1000})
+            assert r.status_code == 200 and r.json()["status"] == "done", r.text
+            published = sorted(p.name for p in proofs.iterdir())
+            assert published == ["1.json"], published
+            assert not list(records.rglob("distributions/*.json"))
+            wait_for("the distribution synced", lambda: get_json(f"http://127.0.0.1:{port}/api/status")["synced_block"]
+                     == w3.eth.block_number, 30)
+        wallet, asker, workers = holders[0].address, Officer(port, proc), workers_of(proc)
+        while set(asker.seen) != workers:  # fresh connections until both workers have answered
+            assert len(asker.seen) < 200, f"answers by worker: {[asker.seen.count(w) for w in workers]}"
+            r, pid = asker.request("GET", f"/api/wallets/{wallet}/distributions")
+            (mine,) = r.json()["claimable"]
+            assert mine["distribution_id"] == 1 and int(mine["amount"]) > 0, (pid, r.text)
+    finally:
+        stop(proc)
+        ledger.close()
+
+
+def test_rwa_serve_refuses_an_upload_dir_it_cannot_use(root, tmp_path):
+    import subprocess
+    import sys
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    for flag in ("--upload-dir", "--proofs-dir"):
+        proc = subprocess.run([sys.executable, "-m", "rwaledger.cli", "serve", "--network", "anvil", flag,
+                               str(blocker / "sub")], capture_output=True, text=True, cwd=root, timeout=60)
+        assert proc.returncode == 1 and proc.stderr.strip().count("\n") == 0, proc.stderr
+        assert f"{flag} {blocker / 'sub'}: Not a directory" in proc.stderr
+    proc = subprocess.run([sys.executable, "-m", "rwaledger.cli", "serve", "--demo", "--proofs-dir", str(tmp_path)],
+                          capture_output=True, text=True, cwd=root, timeout=60)
+    assert proc.returncode == 1 and "drop --proofs-dir" in proc.stderr

@@ -804,6 +804,11 @@ def serve_cmd(network: str = NetworkOpt, db: Optional[str] = DbOpt,
                                                                "are private to it)."),
               max_body: str = typer.Option("1MiB", "--max-body", help="Largest request body (bytes, KiB, MiB)."),
               max_upload: str = typer.Option("20MiB", "--max-upload", help="Largest upload (officer documents, CSVs)."),
+              upload_dir: Optional[Path] = typer.Option(None, "--upload-dir", help="Where officers' uploads are kept, "
+                                                        "by SHA-256 (default: build/uploads)."),
+              proofs_dir: Optional[Path] = typer.Option(None, "--proofs-dir", help="Where distributions' proofs are "
+                                                        "published and read (default: beside the deployment records, "
+                                                        "where `rwa distribute` writes them)."),
               cors_origin: list[str] = typer.Option([], "--cors-origin", help="An origin allowed by CORS "
                                                     "(repeatable); none: CORS closed.")) -> None:
     """Serve the public registry API (OpenAPI at /docs) over the ledger, with the follower keeping the ledger
@@ -827,6 +832,9 @@ def serve_cmd(network: str = NetworkOpt, db: Optional[str] = DbOpt,
         limits = Limits(max_body=parse_size(max_body), max_upload=parse_size(max_upload))
     except ValueError as exc:
         raise RwaError(f"--max-body / --max-upload: {exc}") from None
+    if demo and proofs_dir is not None:
+        raise RwaError("--demo publishes its distribution's proofs beside its own records: drop --proofs-dir")
+    dirs = _serve_dirs(upload_dir, proofs_dir)
     chain = None
     if demo:
         chain, stack, ledger = _demo_world()
@@ -840,7 +848,8 @@ def serve_cmd(network: str = NetworkOpt, db: Optional[str] = DbOpt,
             ledger.close()
             os.environ[SERVE_CONFIG_ENV] = json.dumps({"network": network, "db": target, "poll": poll,
                                                       "max_body": limits.max_body, "max_upload": limits.max_upload,
-                                                      "cors": list(cors_origin)})
+                                                      "cors": list(cors_origin),
+                                                      **{k: str(v) for k, v in dirs.items() if v is not None}})
             err.print(f"serving http://{host}:{port} (the public portal at /, API docs at /docs) with {workers} workers, following "
                       f"{stack.session.chain.name}; one follower writes the ledger, the others stand by",
                       highlight=False)
@@ -859,12 +868,32 @@ def serve_cmd(network: str = NetworkOpt, db: Optional[str] = DbOpt,
     err.print(f"serving http://{host}:{port} (the public portal at /, API docs at /docs), following {stack.session.chain.name}"
               + (" (the demo; try /api/assets/LHR-GH12B/cap-table)" if demo else ""), highlight=False)
     try:
-        uvicorn.run(create_app(ledger, follower, stack=stack, limits=limits, cors_origins=cors_origin), host=host,
-                    port=port, log_level="warning")
+        uvicorn.run(create_app(ledger, follower, stack=stack, limits=limits, cors_origins=cors_origin, **dirs),
+                    host=host, port=port, log_level="warning")
     finally:
         follower.stop()
         if chain is not None:
             chain.close()
+
+
+def _serve_dirs(upload_dir: Path | None, proofs_dir: Path | None) -> dict[str, Path | None]:
+    """``--upload-dir`` and ``--proofs-dir`` as :func:`rwaledger.api.create_app`'s keywords, made absolute (the
+    workers of ``--workers N`` are other processes) and checked before anything is served: each must be a
+    directory that can be written, or not exist yet (created here, with its parents)."""
+    out: dict[str, Path | None] = {}
+    for flag, key, value in (("--upload-dir", "upload_dir", upload_dir), ("--proofs-dir", "distributions_dir", proofs_dir)):
+        if value is None:
+            out[key] = None
+            continue
+        path = value.expanduser().resolve()
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise RwaError(f"{flag} {value}: {exc.strerror or exc}") from None
+        if not os.access(path, os.W_OK | os.X_OK):
+            raise RwaError(f"{flag} {value}: not writable")
+        out[key] = path
+    return out
 
 
 def _print_role(role: str) -> None:
@@ -877,7 +906,7 @@ def serve_app():
     """The app of one worker of `rwa serve --workers N` (a uvicorn factory: ``rwaledger.cli:serve_app``).
 
     uvicorn starts workers as new processes that import the app by name, so its configuration comes from the
-    environment (``RWA_SERVE_CONFIG``, JSON ``{"network", "db", "poll"}``, set by `rwa serve`). Each worker opens
+    environment (``RWA_SERVE_CONFIG``, JSON ``{"network", "db", "poll", ...}``, set by `rwa serve`). Each worker opens
     the ledger and the stack itself and runs a follower candidate, started with the app and stopped (giving the
     lead up) when the worker shuts down."""
     from contextlib import asynccontextmanager
@@ -896,7 +925,8 @@ def serve_app():
     from .api.limits import Limits
 
     limits = Limits(max_body=int(config["max_body"]), max_upload=int(config["max_upload"]))
-    app = create_app(ledger, follower, stack=stack, limits=limits, cors_origins=config.get("cors", []))
+    dirs = {k: Path(config[k]) for k in ("upload_dir", "distributions_dir") if config.get(k)}
+    app = create_app(ledger, follower, stack=stack, limits=limits, cors_origins=config.get("cors", []), **dirs)
     inner = app.router.lifespan_context
 
     @asynccontextmanager

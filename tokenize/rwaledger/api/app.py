@@ -104,12 +104,13 @@ def default_distributions_dir(stack: Any) -> Path:
 
 def create_app(ledger: Ledger, follower: Any = None, *, stack: Any = None, title: str = "rwaledger registry",
                limits: Limits | None = None, cors_origins: Iterable[str] | None = None,
-               distributions_dir: Path | None = None) -> FastAPI:
+               distributions_dir: Path | None = None, upload_dir: Path | None = None) -> FastAPI:
     """The API over ``ledger``; ``follower`` (a :class:`rwaledger.follower.Follower`) reports the head and lag;
     with ``stack`` the officer API (login, writes to the chain, audit log) is served too. ``limits`` (default
     :class:`~rwaledger.api.limits.Limits`) caps bodies and failed logins; CORS stays closed unless ``cors_origins``
     lists the origins allowed. A distribution's entitlements are read from its proofs file in ``distributions_dir``
-    (default: beside the stack's deployment records; without a stack, none: a wallet then sees its claims only)."""
+    (default: beside the stack's deployment records; without a stack, none: a wallet then sees its claims only);
+    officers' uploads are kept in ``upload_dir`` (default ``build/uploads``)."""
     limits = limits or Limits()
     if distributions_dir is None and stack is not None:
         distributions_dir = default_distributions_dir(stack)
@@ -384,7 +385,7 @@ def create_app(ledger: Ledger, follower: Any = None, *, stack: Any = None, title
 
         from ..portal.console import console_router
 
-        officer_api = officer_router(ledger, stack, limits, distributions_dir=distributions_dir)
+        officer_api = officer_router(ledger, stack, limits, distributions_dir=distributions_dir, upload_dir=upload_dir)
         app.include_router(officer_api)
         app.include_router(console_router(app, ledger, officer_api.desk))  # the officer console, over those routes
     install(app, limits, cors_origins)

@@ -221,10 +221,10 @@ def officer_router(ledger: Ledger, stack: Any, limits: Limits | None = None, *, 
     attempts = LoginAttempts(limits or Limits())
     write_lock = threading.Lock()  # one write at a time: nonces stay in order, an idempotency key is taken once
     registrars: dict[int, Services] = {}
+    from .app import default_distributions_dir
+
     uploads = Path(upload_dir) if upload_dir is not None else paths.BUILD_DIR / UPLOADS
-    records = stack.session.deployer.store.dir
-    proofs = Path(distributions_dir) if distributions_dir is not None else (
-        records / "distributions" if records is not None else paths.BUILD_DIR / "distributions" / stack.session.chain.name)
+    proofs = Path(distributions_dir) if distributions_dir is not None else default_distributions_dir(stack)
     write_actions: dict[str, str] = {}  # route path -> action, for auditing a write refused before it ran (429)
 
     def registrar_for(officer: Officer) -> Services:
