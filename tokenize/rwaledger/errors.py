@@ -133,10 +133,12 @@ class TransactionTimeout(TransactionError):
     """No receipt arrived within the timeout. The transaction is pending, not failed: it may still execute (the
     sender's nonce is re-read from the chain before its next transaction)."""
 
-    def __init__(self, tx_hash: str, timeout: float, pending: Sequence[PendingTx] = ()):
+    def __init__(self, tx_hash: str, timeout: float, pending: Sequence[PendingTx] = (), missing: Sequence[str] = ()):
         self.tx_hash = tx_hash
         self.timeout = timeout
         self.pending = list(pending)  # every transaction of the operation still without a receipt (hash, nonce)
+        # the hashes awaited that had no receipt when it gave up (the others were mined): ``tx_hash`` first
+        self.missing = list(missing) or [tx_hash]
         text = f"transaction {tx_hash} not mined within {timeout:g}s: it is pending, not failed (it may still execute)"
         if self.pending:
             shown = "; ".join(f"pending: {p}" for p in self.pending[:5])
@@ -145,7 +147,7 @@ class TransactionTimeout(TransactionError):
         super().__init__(text)
 
     def with_pending(self, pending: Sequence[PendingTx]) -> "TransactionTimeout":
-        return TransactionTimeout(self.tx_hash, self.timeout, pending)
+        return TransactionTimeout(self.tx_hash, self.timeout, pending, self.missing)
 
 
 class ContractRevert(TransactionError):

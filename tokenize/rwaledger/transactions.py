@@ -615,7 +615,7 @@ def wait_for_receipts(
         pending = [h for h in pending if h not in receipts]
         if pending:
             if time.monotonic() > deadline:
-                raise TransactionTimeout(pending[0], timeout)
+                raise TransactionTimeout(pending[0], timeout, missing=pending)
             time.sleep(pause)
             pause = min(pause * 2, poll_interval) if not found_now else 0.005
             if found_now or pause < poll_interval:
@@ -703,8 +703,8 @@ def pipeline(
             receipts.extend(confirm(chain, [s.tx_hash for s in in_flight], decoder_from=decoder_from,
                                     timeout=decoder_from.timeout, raws={s.tx_hash: s.raw for s in in_flight}))
         except TransactionTimeout as exc:  # pending, not failed: they stay in the journal; each named with its nonce
-            done = {r.tx_hash for r in receipts}
-            raise exc.with_pending([s.pending() for s in in_flight if s.tx_hash not in done]) from None
+            missing = set(exc.missing)  # those of the window mined before it gave up are not pending
+            raise exc.with_pending([s.pending() for s in in_flight if s.tx_hash in missing]) from None
         except NodeUnavailable:
             raise  # pending, not failed: they stay in the journal
         except BaseException:
