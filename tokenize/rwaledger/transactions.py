@@ -633,9 +633,8 @@ DROPPED_CHECK = 1.0  # seconds without a receipt between two looks for dropped o
 
 def rebroadcast_dropped(chain: Chain, tx_hashes: Sequence[str], raws: Mapping[str, str]) -> list[str]:
     """Re-broadcast, with the same signed bytes (same nonce: executed at most once), each of ``tx_hashes`` that
-    the node knows neither mined nor in its pool; on anvil also each that is next in its sender's nonce order
-    yet was left in the pool while blocks were mined (taken out of the pool first: anvil 1.7 can leave it queued
-    for ever after a block mined during another). Returns the hashes sent again.
+    the node knows neither mined nor in its pool; on anvil also unstick a sender whose next nonce sits in the pool
+    while blocks are mined (:func:`_unstick`). Returns the hashes sent again.
 
     The node's answers to the re-broadcast are not errors here: a nonce another transaction took, or bytes already
     known, leave the waiting to decide (a receipt, or the timeout that names the transaction pending)."""
@@ -645,22 +644,49 @@ def rebroadcast_dropped(chain: Chain, tx_hashes: Sequence[str], raws: Mapping[st
     found = rpc.batch(chain, [("eth_getTransactionByHash", [h]) for h in known],
                       what=f"looking up {len(known)} transactions without receipts")
     lost = [h for h, tx in zip(known, found) if tx is None]
-    stuck: list[str] = []
+    again: list[str] = []
+    if lost:
+        rpc.answers(chain, [("eth_sendRawTransaction", [raws[h]]) for h in lost],
+                    what=f"re-broadcasting {len(lost)} transactions")
+        again += lost
     pooled = [(h, tx) for h, tx in zip(known, found) if tx is not None]
     if chain.kind == "anvil" and pooled:
         senders = sorted({str(tx["from"]) for _, tx in pooled})
         counts = rpc.batch(chain, [("eth_getTransactionCount", [a, "latest"]) for a in senders],
                            what="reading nonces")
         mined = dict(zip(senders, map(_int, counts)))
-        stuck = [h for h, tx in pooled if _int(tx["nonce"]) == mined[str(tx["from"])]]
-        if stuck:
-            rpc.answers(chain, [("anvil_dropTransaction", [h]) for h in stuck],
-                        what=f"taking {len(stuck)} stuck transactions out of the pool")
-    again = lost + stuck
-    if again:
-        rpc.answers(chain, [("eth_sendRawTransaction", [raws[h]]) for h in again],
-                    what=f"re-broadcasting {len(again)} transactions")
+        stuck = sorted({str(tx["from"]) for _, tx in pooled if _int(tx["nonce"]) == mined[str(tx["from"])]})
+        for sender in stuck:
+            again += _unstick(chain, sender, raws)
     return again
+
+
+def _unstick(chain: Chain, sender: str, raws: Mapping[str, str]) -> list[str]:
+    """Take every transaction of ``sender`` out of anvil's pool and send them again, same bytes, in nonce order;
+    returns their hashes. For a sender whose next nonce waits in the pool while blocks are mined: anvil 1.7.1 can
+    leave a transaction in its *queued* pool with its nonce next, waiting for a marker it will never see (a block
+    committed while it was added), where ``anvil_dropTransaction`` (ready pool only) cannot reach it and a
+    re-broadcast is "already known". ``anvil_removePoolTransactions`` empties both pools for the sender; the bytes
+    of the transactions not in ``raws`` (another process's) are read from the node first, so none is lost."""
+    content = rpc.request(chain, "txpool_content", [], what="reading the pool") or {}
+    mine: dict[int, str] = {}
+    for part in ("pending", "queued"):
+        for address, by_nonce in (content.get(part) or {}).items():
+            if address.lower() == sender.lower():
+                mine.update((int(n), str(tx["hash"])) for n, tx in by_nonce.items())
+    if not mine:
+        return []
+    hashes = [mine[n] for n in sorted(mine)]
+    unknown = [h for h in hashes if h not in raws]
+    fetched = dict(zip(unknown, rpc.batch(chain, [("eth_getRawTransactionByHash", [h]) for h in unknown],
+                                          what=f"reading {len(unknown)} pooled transactions"))) if unknown else {}
+    sendable = [h for h in hashes if raws.get(h) or fetched.get(h)]
+    if len(sendable) < len(hashes):
+        return []  # a transaction's bytes could not be read: leave the pool as it is rather than lose one
+    rpc.request(chain, "anvil_removePoolTransactions", [sender], what=f"taking {sender}'s stuck transactions out")
+    rpc.answers(chain, [("eth_sendRawTransaction", [raws.get(h) or fetched[h]]) for h in sendable],
+                what=f"re-broadcasting {len(sendable)} transactions of {sender}")
+    return sendable
 
 
 def _int(value: Any) -> int:
