@@ -414,6 +414,44 @@ def test_a_timeout_names_as_pending_only_the_transactions_still_without_a_receip
     tx.resync_nonce()
 
 
+def test_a_node_gone_while_a_window_waits_names_as_pending_only_those_without_a_receipt(world, monkeypatch):
+    """The node goes away after the window's first transaction had its receipt: that one is counted mined, the
+    other alone is pending (before, both were named pending and none mined)."""
+    from rwaledger import rpc
+    from rwaledger.errors import NodeUnavailable
+    from rwaledger.transactions import broadcast, pipeline
+
+    chain = world.reg.session.chain
+    tx = world.reg.session.tx
+    me = tx.address
+    tx.resync_nonce()
+    mined = tx.sign_data(me, b"\x31", gas=30_000)
+    gap = tx.sign_data(me, b"\x32", gas=30_000)  # held back: the next one waits behind its nonce
+    behind = tx.sign_data(me, b"\x33", gas=30_000)
+    real = rpc.batch
+    seen = []
+
+    def batch(chain_, calls, **kw):  # the node "goes away" at the first receipt poll after one came back
+        if calls and calls[0][0] == "eth_getTransactionReceipt":
+            if any(seen):
+                raise NodeUnavailable(world.node.url, kw.get("what") or "", "connection refused")
+            results = real(chain_, calls, **kw)
+            seen.append(any(r is not None for r in results))
+            return results
+        return real(chain_, calls, **kw)
+
+    monkeypatch.setattr(rpc, "batch", batch)
+    with pytest.raises(NodeUnavailable) as caught:
+        pipeline(chain, [mined, behind], lambda s: s, decoder_from=tx, what="unit")
+    monkeypatch.setattr(rpc, "batch", real)
+    assert [(p.tx_hash, p.nonce) for p in caught.value.pending] == [(behind.tx_hash, behind.nonce)]
+    assert caught.value.confirmed == 1 and "1 transaction(s) of this operation were mined" in str(caught.value)
+    broadcast(chain, [gap])
+    tx.wait(behind.tx_hash)
+    journals.for_chain(chain).clear([mined.tx_hash, behind.tx_hash])
+    tx.resync_nonce()
+
+
 def test_rwa_tx_status_cancel_and_pending(world):
     from rwaledger.transactions import broadcast
 

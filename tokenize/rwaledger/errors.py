@@ -91,12 +91,15 @@ class NodeUnavailable(ChainError):
     may still execute, so a re-run must look them up (by hash or nonce) before sending anything again.
     ``confirmed`` counts those of the same operation that were mined before the node went away."""
 
-    def __init__(self, url: str, doing: str, cause: str, pending: Sequence[PendingTx] = (), confirmed: int = 0):
+    def __init__(self, url: str, doing: str, cause: str, pending: Sequence[PendingTx] = (), confirmed: int = 0,
+                 missing: Sequence[str] = ()):
         self.url = url
         self.doing = doing
         self.cause = cause
         self.pending = list(pending)
         self.confirmed = confirmed
+        # while waiting for receipts: the hashes awaited that had none when the node went away (empty: not known)
+        self.missing = list(missing)
         super().__init__(self._describe())
 
     def _describe(self) -> str:
@@ -117,7 +120,11 @@ class NodeUnavailable(ChainError):
 
     def with_pending(self, pending: Sequence[PendingTx], confirmed: int = 0) -> "NodeUnavailable":
         """The same error, naming the transactions of the operation that are still pending."""
-        return NodeUnavailable(self.url, self.doing, self.cause, pending, confirmed)
+        return NodeUnavailable(self.url, self.doing, self.cause, pending, confirmed, self.missing)
+
+    def with_missing(self, missing: Sequence[str]) -> "NodeUnavailable":
+        """The same error, knowing which awaited transactions had no receipt yet."""
+        return NodeUnavailable(self.url, self.doing, self.cause, self.pending, self.confirmed, missing)
 
 
 class ChainReset(ChainError):

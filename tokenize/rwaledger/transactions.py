@@ -608,8 +608,11 @@ def wait_for_receipts(
     pause = 0.005  # a local node mines within milliseconds; back off towards the poll interval on a real one
     checked = time.monotonic()
     while pending:
-        results = rpc.batch(chain, [("eth_getTransactionReceipt", [h]) for h in pending],
-                            what=f"waiting for {len(pending)} receipts")
+        try:
+            results = rpc.batch(chain, [("eth_getTransactionReceipt", [h]) for h in pending],
+                                what=f"waiting for {len(pending)} receipts")
+        except NodeUnavailable as exc:  # those with a receipt already were mined: only the rest are pending
+            raise exc.with_missing(pending) from None
         found_now = any(raw is not None for raw in results)
         receipts.update((h, raw) for h, raw in zip(pending, results) if raw is not None)
         pending = [h for h in pending if h not in receipts]
@@ -763,7 +766,9 @@ def pipeline(
         _forget_nonces(signers.values())
         if exc.pending or not in_flight:
             raise
-        raise exc.with_pending([s.pending() for s in in_flight], len(receipts)) from None
+        missing = set(exc.missing)  # known when the node went away while the window's receipts were awaited
+        still = [s.pending() for s in in_flight if not missing or s.tx_hash in missing]
+        raise exc.with_pending(still, len(receipts) + len(in_flight) - len(still)) from None
     except BaseException:
         _forget_nonces(signers.values())
         raise
