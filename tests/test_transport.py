@@ -303,8 +303,11 @@ def test_after_a_node_restart_the_nonce_is_read_again(env):
     (first,) = _mints(env, {env.wallets[0]: 1})
     env.reg.issuance.mint(first)  # the transactor now caches the nonce after this one
     env.node.revert(snapshot)  # the node comes back from an older state (not through this client)
+    # reads are retried for ~2.3 s here, the outage lasts 0.3 s: a retry budget of its own, not the suite's FAST
+    # one (0.14-0.18 s of sleeps, which a 0.15 s outage outlasted when the timer thread ran late: 1 of 3 loops)
+    env.chain.w3.provider.retry = RetryPolicy(attempts=8, backoff=0.05, max_backoff=0.5)
     env.proxy.down()
-    threading.Timer(0.15, env.proxy.up).start()  # ... after a short outage
+    threading.Timer(0.3, env.proxy.up).start()  # ... after a short outage
     old_timeout, tx.timeout = tx.timeout, 5.0
     try:
         (second,) = _mints(env, {env.wallets[1]: 2})
