@@ -30,6 +30,27 @@ def test_serve_demo_needs_nothing_configured(root, tmp_path):
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/status", timeout=5) as r:
             status = json.loads(r.read())
         assert status["follower_running"] is True and status["role"] == "leader"  # alone on its ledger: it writes
+        (anvil,) = _children(proc.pid, "anvil")  # the demo's private chain
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+    # SIGTERM stops the server and its anvil (uvicorn raised SIGTERM again after its shutdown, with the default
+    # handler: the process died before its `finally`, and every run of the suite left an anvil behind)
+    deadline = time.time() + 10
+    while _alive(anvil) and time.time() < deadline:
+        time.sleep(0.1)
+    assert not _alive(anvil)
+    assert proc.returncode == 128 + 15
+
+
+def _children(pid: int, name: str) -> list[int]:
+    out = subprocess.run(["ps", "-o", "pid=,comm=", "--ppid", str(pid)], capture_output=True, text=True).stdout
+    return [int(line.split()[0]) for line in out.splitlines() if line.split()[1:] == [name]]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(")")[-1].split()[0] != "Z"  # a zombie is dead: only its parent has not reaped it
+    except OSError:
+        return False

@@ -247,7 +247,7 @@ def test_rwa_serve_keeps_uploads_and_proofs_where_its_flags_say(served_world, po
         wait_for("the ledger synced", lambda: get_json(f"http://127.0.0.1:{port}/api/status")["synced_block"]
                  == w3.eth.block_number, 30)
         auth = {"Authorization": f"Bearer {token}"}
-        scan = b"valuation report, 2026-12-04, served with --upload-dir\n"
+        scan = f"valuation report, served with --upload-dir {tmp_path}\n".encode()  # new bytes each run
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as api:
             r = api.post("/api/officer/assets/LHR-GH12B/documents", headers=auth, files={"file": ("v.txt", scan)},
                          data={"name": "valuation-report", "uri": "ipfs://bafkreiexample-valuation-9",

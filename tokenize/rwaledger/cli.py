@@ -835,6 +835,9 @@ def serve_cmd(network: str = NetworkOpt, db: Optional[str] = DbOpt,
     if demo and proofs_dir is not None:
         raise RwaError("--demo publishes its distribution's proofs beside its own records: drop --proofs-dir")
     dirs = _serve_dirs(upload_dir, proofs_dir)
+    import signal
+
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     chain = None
     if demo:
         chain, stack, ledger = _demo_world()
@@ -960,14 +963,24 @@ def _demo_world():
     spec.loader.exec_module(demo)  # type: ignore[union-attr]
     demo.console.quiet = True
     chain = AnvilChain.start()
-    path = Path(tempfile.mkdtemp(prefix="rwa-serve-demo-")) / "ledger.sqlite"
-    ledger = Ledger.open(path)
-    err.print("running the demo on a private anvil ...")
-    stack, code = demo.run(open_session(chain=chain, record=False), ledger, path)
-    if code:
+    try:
+        path = Path(tempfile.mkdtemp(prefix="rwa-serve-demo-")) / "ledger.sqlite"
+        ledger = Ledger.open(path)
+        err.print("running the demo on a private anvil ...")
+        stack, code = demo.run(open_session(chain=chain, record=False), ledger, path)
+        if code:
+            raise RwaError("the demo's ledger does not reconcile with its chain")
+    except BaseException:  # an error, Ctrl-C or SIGTERM (see serve_cmd) while it runs: its anvil goes too
         chain.close()
-        raise RwaError("the demo's ledger does not reconcile with its chain")
+        raise
     return chain, stack, ledger
+
+
+def _exit_on_sigterm(signum: int, _frame: object) -> None:
+    """SIGTERM as an exit that runs ``finally`` blocks (a private anvil is stopped). uvicorn handles SIGTERM while
+    it serves, then restores the handler it found and raises the signal again: with the default handler the
+    process died there and `rwa serve --demo` left its anvil running (one per run of the test suite)."""
+    raise SystemExit(128 + signum)
 
 
 # --- ledger commands -------------------------------------------------------------------
