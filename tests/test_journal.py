@@ -380,7 +380,20 @@ def tx_state_of(chain, signed) -> str:
     return tx_state(chain, signed.tx_hash, signed.sender.address, int(signed.nonce))
 
 
-# --- `rwa tx status|cancel|pending` ---------------------------------------------------------------------------
+def _window_behind_a_gap(tx, tag: int):
+    """Three signed transactions: the first to send, the second held back (a nonce gap), the third behind it."""
+    tx.resync_nonce()
+    return tuple(tx.sign_data(tx.address, bytes([tag + k]), gas=30_000) for k in range(3))
+
+
+def _fill_the_gap(tx, mined, gap, behind) -> None:
+    """Send the held-back transaction, wait for the one behind it, clear both from the journal."""
+    from rwaledger.transactions import broadcast
+
+    broadcast(tx.chain, [gap])
+    tx.wait(behind.tx_hash)
+    journals.for_chain(tx.chain).clear([mined.tx_hash, behind.tx_hash])
+    tx.resync_nonce()
 
 
 def test_a_timeout_names_as_pending_only_the_transactions_still_without_a_receipt(world):
@@ -388,15 +401,10 @@ def test_a_timeout_names_as_pending_only_the_transactions_still_without_a_receip
     second alone as pending (it listed the whole window, mined ones included: a CI failure's message named 50
     transactions "pending" from a nonce that had been mined)."""
     from rwaledger.errors import TransactionTimeout
-    from rwaledger.transactions import broadcast, pipeline
+    from rwaledger.transactions import pipeline
 
-    chain = world.reg.session.chain
-    tx = world.reg.session.tx
-    me = tx.address
-    tx.resync_nonce()
-    mined = tx.sign_data(me, b"\x21", gas=30_000)
-    gap = tx.sign_data(me, b"\x22", gas=30_000)  # signed, held back: the next one waits behind its nonce
-    behind = tx.sign_data(me, b"\x23", gas=30_000)
+    chain, tx = world.reg.session.chain, world.reg.session.tx
+    mined, gap, behind = _window_behind_a_gap(tx, 0x21)
     timeout = tx.timeout
     tx.timeout = 3
     try:
@@ -408,10 +416,7 @@ def test_a_timeout_names_as_pending_only_the_transactions_still_without_a_receip
     assert [(p.tx_hash, p.nonce) for p in caught.value.pending] == [(behind.tx_hash, behind.nonce)]
     assert "1 transaction(s) not confirmed" in str(caught.value) and caught.value.missing == [behind.tx_hash]
     assert world.node_w3().eth.get_transaction_receipt(mined.tx_hash)["status"] == 1
-    broadcast(chain, [gap])  # the gap filled: the held one executes, as "pending" said it might
-    tx.wait(behind.tx_hash)
-    journals.for_chain(chain).clear([mined.tx_hash, behind.tx_hash])
-    tx.resync_nonce()
+    _fill_the_gap(tx, mined, gap, behind)  # the held one executes, as "pending" said it might
 
 
 def test_a_node_gone_while_a_window_waits_names_as_pending_only_those_without_a_receipt(world, monkeypatch):
@@ -419,15 +424,10 @@ def test_a_node_gone_while_a_window_waits_names_as_pending_only_those_without_a_
     other alone is pending (before, both were named pending and none mined)."""
     from rwaledger import rpc
     from rwaledger.errors import NodeUnavailable
-    from rwaledger.transactions import broadcast, pipeline
+    from rwaledger.transactions import pipeline
 
-    chain = world.reg.session.chain
-    tx = world.reg.session.tx
-    me = tx.address
-    tx.resync_nonce()
-    mined = tx.sign_data(me, b"\x31", gas=30_000)
-    gap = tx.sign_data(me, b"\x32", gas=30_000)  # held back: the next one waits behind its nonce
-    behind = tx.sign_data(me, b"\x33", gas=30_000)
+    chain, tx = world.reg.session.chain, world.reg.session.tx
+    mined, gap, behind = _window_behind_a_gap(tx, 0x31)
     real = rpc.batch
     seen = []
 
@@ -446,10 +446,10 @@ def test_a_node_gone_while_a_window_waits_names_as_pending_only_those_without_a_
     monkeypatch.setattr(rpc, "batch", real)
     assert [(p.tx_hash, p.nonce) for p in caught.value.pending] == [(behind.tx_hash, behind.nonce)]
     assert caught.value.confirmed == 1 and "1 transaction(s) of this operation were mined" in str(caught.value)
-    broadcast(chain, [gap])
-    tx.wait(behind.tx_hash)
-    journals.for_chain(chain).clear([mined.tx_hash, behind.tx_hash])
-    tx.resync_nonce()
+    _fill_the_gap(tx, mined, gap, behind)
+
+
+# --- `rwa tx status|cancel|pending` ---------------------------------------------------------------------------
 
 
 def test_rwa_tx_status_cancel_and_pending(world):
